@@ -1,0 +1,1 @@
+"""ParseQL: a GraphQL-first backend compatible with Parse Server."""

@@ -1,0 +1,85 @@
+"""create_app(settings): the only module that imports every layer and wires them together."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from app.domain.objects import ObjectService, ObjectSettings
+from app.domain.schemas import SchemaRegistry
+from app.domain.sessions import Authenticator
+from app.errors import AppError
+from app.settings import Settings, with_master_key
+from app.storage.mongo import MongoStorage
+from app.transport.context import Services
+from app.transport.rest.endpoint import RestEndpoint
+from app.transport.rest.routes import build_router
+
+log = logging.getLogger("app")
+
+
+class StartupError(RuntimeError):
+    """The server cannot start with these settings or this data; the message says why."""
+
+
+def build_services(settings: Settings) -> Services:
+    if not settings.database_uri:
+        raise StartupError("no database: set --database-uri (the CLI starts the embedded database for you)")
+    storage = MongoStorage(settings.database_uri)
+    schemas = SchemaRegistry(storage, ttl=settings.schema_cache_ttl)
+    objects = ObjectService(
+        storage,
+        schemas,
+        ObjectSettings(
+            allow_client_class_creation=settings.allow_client_class_creation,
+            default_limit=settings.default_limit,
+            max_limit=settings.max_limit,
+            object_id_size=settings.object_id_size,
+            allow_custom_object_id=settings.allow_custom_object_id,
+        ),
+    )
+    return Services(settings, storage, schemas, objects, Authenticator(storage, schemas))
+
+
+async def apply_schema_dir(schemas: SchemaRegistry, directory: Path) -> None:
+    """Apply every `*.json` class definition in `directory` (one object, or a list of them, per file)."""
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.glob("*.json")):
+        try:
+            content = json.loads(path.read_text())
+        except ValueError as error:
+            raise StartupError(f"{path}: not valid JSON ({error})") from None
+        for definition in content if isinstance(content, list) else [content]:
+            try:
+                await schemas.apply_definition(definition)
+            except AppError as error:
+                raise StartupError(f"{path}: {error.message}") from None
+        log.info("applied class definitions from %s", path)
+
+
+def create_app(settings: Settings) -> Starlette:
+    settings, _ = with_master_key(settings)
+    services = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.storage.ping()
+        await services.schemas.ensure_system_classes()
+        await apply_schema_dir(services.schemas, Path(settings.schema_dir))
+        services.started = True
+        try:
+            yield
+        finally:
+            services.started = False
+            await services.storage.close()
+
+    app = Starlette(routes=[Mount("/parse", app=RestEndpoint(services, build_router()))], lifespan=lifespan)
+    app.state.services = services
+    return app

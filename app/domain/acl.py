@@ -1,0 +1,84 @@
+"""Who is asking (`Auth`) and what an object's ACL lets them do."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.errors import InvalidACLError, InvalidJSONError
+
+PUBLIC = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """The caller of one request: the master key, a user with their roles, or the public."""
+
+    master: bool = False
+    read_only: bool = False
+    user_id: str | None = None
+    roles: frozenset[str] = frozenset()
+    session_token: str | None = None
+    installation_id: str | None = None
+    groups: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The principals an ACL or a class permission may name for this caller.
+        groups = {PUBLIC, *self.roles}
+        if self.user_id:
+            groups.add(self.user_id)
+        object.__setattr__(self, "groups", frozenset(groups))
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None
+
+
+MASTER = Auth(master=True)
+PUBLIC_AUTH = Auth()
+
+
+@dataclass(frozen=True, slots=True)
+class ACL:
+    """Who may read and who may write one object, in the order Parse stores them."""
+
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, value: Any) -> ACL:
+        """Validate an ACL as clients send it: `{"*": {"read": true}, "<userId>": {"write": true}}`."""
+        if not isinstance(value, Mapping):
+            raise InvalidJSONError("ACL must be an object.")
+        read: list[str] = []
+        write: list[str] = []
+        for principal, permissions in value.items():
+            if principal == "*unresolved":
+                raise InvalidACLError("Cannot save an ACL with an unresolved user.")
+            if not isinstance(permissions, Mapping):
+                raise InvalidJSONError(f"invalid value for ACL key {principal}: must be an object.")
+            for permission, allowed in permissions.items():
+                if permission not in ("read", "write"):
+                    raise InvalidJSONError(f"invalid permission type for ACL key {principal}: {permission}")
+                if not isinstance(allowed, bool):
+                    raise InvalidJSONError(
+                        f"invalid value for ACL {principal}.{permission}: must be a boolean"
+                    )
+                if allowed:
+                    (read if permission == "read" else write).append(principal)
+        return cls(tuple(read), tuple(write))
+
+    def to_json(self) -> dict[str, dict[str, bool]]:
+        result: dict[str, dict[str, bool]] = {}
+        for principal in self.read:
+            result.setdefault(principal, {})["read"] = True
+        for principal in self.write:
+            result.setdefault(principal, {})["write"] = True
+        return result
+
+    def can_read(self, auth: Auth) -> bool:
+        return auth.master or not auth.groups.isdisjoint(self.read)
+
+    def can_write(self, auth: Auth) -> bool:
+        return auth.master or not auth.groups.isdisjoint(self.write)

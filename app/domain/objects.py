@@ -1,0 +1,718 @@
+"""ObjectService: find, get, create, update and delete objects, with ACLs and class permissions applied."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from app.domain import permissions
+from app.domain.acl import ACL, Auth
+from app.domain.classes import (
+    REQUIRED_ON_WRITE,
+    SYSTEM_CLASSES,
+    ClassSchema,
+    is_valid_class_name,
+    is_valid_field_name,
+)
+from app.domain.events import EventSink, WriteEvent
+from app.domain.operations import ECHOED, OPERATIONS, Delete, RelationChange, apply, value_on_create
+from app.domain.queries import (
+    ALWAYS_SELECTED,
+    LOGICAL,
+    SUBQUERY_OPERATORS,
+    QueryOptions,
+    constrained_keys,
+    parse_order,
+    parse_where,
+)
+from app.domain.schemas import SchemaRegistry
+from app.domain.values import ParseObject, Pointer, Record, Relation, utc_now
+from app.errors import (
+    AppError,
+    DuplicateValueError,
+    IncorrectTypeError,
+    InvalidJSONError,
+    InvalidKeyNameError,
+    InvalidQueryError,
+    ObjectNotFoundError,
+    OperationForbiddenError,
+    ValidationError,
+    denied,
+)
+from app.storage.base import Find, Storage
+
+_ID_ALPHABET = string.ascii_letters + string.digits
+_MAX_SUBQUERY_DEPTH = 10
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectSettings:
+    allow_client_class_creation: bool = False
+    default_limit: int = 100
+    max_limit: int | None = None
+    object_id_size: int = 10
+    allow_custom_object_id: bool = False
+
+
+@dataclass(slots=True)
+class FindResult:
+    results: list[Record]
+    count: int | None = None
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What a write stored (`object`) and what Parse answers for it (`response`)."""
+
+    object: Record
+    response: Record = field(default_factory=dict)
+
+
+def new_object_id(size: int = 10) -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(size))
+
+
+class ObjectService:
+    """The one path every transport takes to read and write objects."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        schemas: SchemaRegistry,
+        settings: ObjectSettings,
+        events: EventSink | None = None,
+    ) -> None:
+        self.storage = storage
+        self.schemas = schemas
+        self.settings = settings
+        self.events = events
+
+    # Reads ------------------------------------------------------------------------------------------
+
+    async def find(
+        self,
+        auth: Auth,
+        class_name: str,
+        where: Any,
+        options: QueryOptions,
+        *,
+        op: str = "find",
+        depth: int = 0,
+    ) -> FindResult:
+        permissions.require_class_access("get" if op == "get" else "find", class_name, auth)
+        schema = await self._schema_for_read(auth, class_name)
+        parsed = parse_where(where, schema, master=auth.master)
+        if schema is None:
+            return FindResult([], 0 if options.count else None)
+        protected = permissions.protected_fields(schema, auth)
+        self._refuse_protected(schema, parsed, options, protected)
+        parsed = await self._resolve_subqueries(auth, schema, parsed, depth)
+        order = self._sort(schema, options.order)
+        keys, include = self._projection(schema, options)
+        acl = None if auth.master else auth.groups
+        results: list[Record] = []
+        limit = options.limit if options.limit is not None else self.settings.default_limit
+        if self.settings.max_limit is not None:
+            limit = min(limit, self.settings.max_limit)
+        if limit != 0:
+            constraint = permissions.pointer_constraint(
+                schema, permissions.pointer_fields_for(schema, auth, op), auth
+            )
+            records = await self.storage.find(
+                schema,
+                Find(
+                    _and(parsed, constraint),
+                    tuple(order),
+                    options.skip,
+                    limit,
+                    frozenset(keys) if keys is not None else None,
+                    acl,
+                ),
+            )
+            results = [self._visible(schema, auth, record) for record in records]
+            if include:
+                await self._include(auth, results, include, options, depth)
+        count = None
+        if options.count:
+            constraint = permissions.pointer_constraint(
+                schema, permissions.pointer_fields_for(schema, auth, "count"), auth
+            )
+            count = await self.storage.count(schema, Find(_and(parsed, constraint), acl=acl))
+        return FindResult(results, count)
+
+    async def get(
+        self, auth: Auth, class_name: str, object_id: str, options: QueryOptions | None = None
+    ) -> Record:
+        options = replace(options or QueryOptions(), limit=None)
+        found = await self.find(auth, class_name, {"objectId": object_id}, options, op="get")
+        if not found.results:
+            raise ObjectNotFoundError("Object not found.")
+        return found.results[0]
+
+    async def aggregate(self, auth: Auth, class_name: str, pipeline: list[dict[str, Any]]) -> list[Record]:
+        """A MongoDB pipeline over Parse field names (the transport allows it to the master key only)."""
+        permissions.require_class_access("find", class_name, auth)
+        schema = await self._schema_for_read(auth, class_name)
+        if schema is None:
+            return []
+        permissions.pointer_fields_for(schema, auth, "find")
+        return await self.storage.aggregate(schema, pipeline)
+
+    async def distinct(self, auth: Auth, class_name: str, field_name: str, where: Any) -> list[Any]:
+        permissions.require_class_access("find", class_name, auth)
+        schema = await self._schema_for_read(auth, class_name)
+        parsed = parse_where(where, schema, master=auth.master)
+        if schema is None:
+            return []
+        parsed = await self._resolve_subqueries(auth, schema, parsed, 0)
+        constraint = permissions.pointer_constraint(
+            schema, permissions.pointer_fields_for(schema, auth, "find"), auth
+        )
+        return await self.storage.distinct(
+            schema, field_name, Find(_and(parsed, constraint), acl=None if auth.master else auth.groups)
+        )
+
+    async def _schema_for_read(self, auth: Auth, class_name: str) -> ClassSchema | None:
+        schema = await self.schemas.get(class_name)
+        if (
+            schema is None
+            and not auth.master
+            and not self.settings.allow_client_class_creation
+            and class_name not in SYSTEM_CLASSES
+        ):
+            raise denied(
+                OperationForbiddenError,
+                f"This user is not allowed to access non-existent class: {class_name}",
+            )
+        return schema
+
+    def _refuse_protected(
+        self, schema: ClassSchema, where: Mapping[str, Any], options: QueryOptions, protected: set[str]
+    ) -> None:
+        if not protected:
+            return
+        for key in constrained_keys(where):
+            if key in protected or key.split(".", 1)[0] in protected:
+                raise denied(
+                    OperationForbiddenError, f"This user is not allowed to query {key} on class {schema.name}"
+                )
+        for key, _ in parse_order(options.order):
+            if key in protected or key.split(".", 1)[0] in protected:
+                raise denied(
+                    OperationForbiddenError,
+                    f"This user is not allowed to sort by {key} on class {schema.name}",
+                )
+
+    def _sort(self, schema: ClassSchema, order: tuple[str, ...]) -> list[tuple[str, int]]:
+        result = []
+        for name, direction in parse_order(order):
+            if name == "$score":
+                result.append((name, direction))
+                continue
+            if name.startswith("authData.") and name.endswith(".id"):
+                raise InvalidKeyNameError(f"Cannot sort by {name}")
+            root = name.split(".", 1)[0]
+            if root in ("_created_at", "_updated_at"):
+                name, root = {"_created_at": "createdAt", "_updated_at": "updatedAt"}[root], name
+            if not is_valid_field_name(root, schema.name):
+                raise InvalidKeyNameError(f"Invalid field name: {name}.")
+            if root in schema.fields:
+                result.append((name, direction))
+        return result
+
+    def _projection(
+        self, schema: ClassSchema, options: QueryOptions
+    ) -> tuple[set[str] | None, list[list[str]]]:
+        """The stored fields to read, and the include paths (keys `a.b` include `a`, as Parse does)."""
+        keys = None
+        include_paths = set(options.include)
+        if options.keys is not None:
+            keys = {key.split(".", 1)[0] for key in options.keys if key} | set(ALWAYS_SELECTED)
+            include_paths.update(key.rsplit(".", 1)[0] for key in options.keys if "." in key)
+        if options.exclude_keys:
+            excluded = {key for key in options.exclude_keys if key not in ALWAYS_SELECTED}
+            include_paths.update(key.rsplit(".", 1)[0] for key in options.exclude_keys if "." in key)
+            keys = (keys if keys is not None else set(schema.fields)) - excluded
+        if options.include_all or "*" in include_paths:
+            include_paths.discard("*")
+            for name, type_ in schema.fields.items():
+                if type_.type in ("Pointer", "Array"):
+                    include_paths.add(name)
+                    if keys is not None:
+                        keys.add(name)
+        expanded: set[str] = set()
+        for path in include_paths:
+            parts = path.split(".")
+            expanded.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+        return keys, sorted((path.split(".") for path in expanded if path), key=len)
+
+    def _visible(self, schema: ClassSchema, auth: Auth, record: Record) -> Record:
+        """Strip what this caller may not see: protected fields, internal columns, others' auth data."""
+        is_user = schema.name == "_User"
+        is_self = is_user and auth.user_id is not None and record.get("objectId") == auth.user_id
+        if not auth.master and not is_self:
+            for name in permissions.protected_fields(schema, auth, record):
+                record.pop(name, None)
+        for key in [key for key in record if key.startswith("_")]:
+            del record[key]
+        if is_user:
+            record.pop("password", None)
+            record.pop("sessionToken", None)
+            auth_data = record.get("authData")
+            if isinstance(auth_data, dict):
+                for provider in [p for p, value in auth_data.items() if value is None]:
+                    del auth_data[provider]
+                if not auth_data or not (auth.master or is_self):
+                    del record["authData"]
+        return record
+
+    async def _include(
+        self, auth: Auth, results: list[Record], paths: list[list[str]], options: QueryOptions, depth: int
+    ) -> None:
+        for path in paths:
+            pointers: dict[str, set[str]] = {}
+            for record in results:
+                for pointer in _pointers_at(record, path):
+                    pointers.setdefault(pointer.class_name, set()).add(pointer.object_id)
+            if not pointers:
+                continue
+            sub_options = QueryOptions(
+                keys=_sub_keys(options.keys, path), exclude_keys=_sub_exclude(options.exclude_keys, path)
+            )
+            loaded: dict[tuple[str, str], ParseObject] = {}
+            for class_name, ids in pointers.items():
+                where = {"objectId": next(iter(ids))} if len(ids) == 1 else {"objectId": {"$in": sorted(ids)}}
+                try:
+                    found = await self.find(
+                        auth,
+                        class_name,
+                        where,
+                        replace(sub_options, limit=len(ids)),
+                        op="get",
+                        depth=depth + 1,
+                    )
+                except (OperationForbiddenError, ObjectNotFoundError):
+                    continue
+                for record in found.results:
+                    loaded[(class_name, record["objectId"])] = ParseObject(class_name, record)
+            for record in results:
+                _replace_pointers(record, path, loaded)
+
+    async def _resolve_subqueries(
+        self, auth: Auth, schema: ClassSchema, where: dict[str, Any], depth: int
+    ) -> dict[str, Any]:
+        """Run `$inQuery`, `$select`, `$relatedTo` and relation constraints into plain `$in`s on ids."""
+        if depth > _MAX_SUBQUERY_DEPTH:
+            raise InvalidQueryError(
+                f"Subquery nesting depth exceeds maximum allowed depth of {_MAX_SUBQUERY_DEPTH}"
+            )
+        result: dict[str, Any] = {}
+        id_constraints: list[dict[str, Any]] = []
+        for key, constraint in where.items():
+            if key in LOGICAL:
+                result[key] = [await self._resolve_subqueries(auth, schema, sub, depth) for sub in constraint]
+            elif key == "$relatedTo":
+                ids = await self._related_ids(auth, constraint, depth)
+                id_constraints.append({"$in": ids})
+            elif key in schema.relation_fields:
+                id_constraints.extend(await self._relation_constraint(schema, key, constraint))
+            elif isinstance(constraint, dict) and any(op in constraint for op in SUBQUERY_OPERATORS):
+                result[key] = await self._subquery_constraint(auth, constraint, depth)
+            else:
+                result[key] = constraint
+        if id_constraints:
+            existing = result.pop("objectId", None)
+            if existing is not None:
+                id_constraints.append(existing if isinstance(existing, dict) else {"$eq": existing})
+            result["$and"] = [*result.get("$and", []), *({"objectId": c} for c in id_constraints)]
+        return result
+
+    async def _subquery_constraint(
+        self, auth: Auth, constraint: dict[str, Any], depth: int
+    ) -> dict[str, Any]:
+        resolved = {k: v for k, v in constraint.items() if k not in SUBQUERY_OPERATORS}
+        for op in SUBQUERY_OPERATORS:
+            if op not in constraint:
+                continue
+            spec = constraint[op]
+            found = await self.find(
+                auth, spec["className"], spec["where"], QueryOptions(limit=None), depth=depth + 1
+            )
+            if op in ("$inQuery", "$notInQuery"):
+                values: list[Any] = [Pointer(spec["className"], r["objectId"]) for r in found.results]
+            else:
+                values = [_value_at(r, spec["key"]) for r in found.results]
+                values = [v for v in values if v is not _MISSING]
+            target = "$in" if op in ("$inQuery", "$select") else "$nin"
+            resolved[target] = [*resolved.get(target, []), *values]
+        return resolved
+
+    async def _related_ids(self, auth: Auth, related: dict[str, Any], depth: int) -> list[str]:
+        owner: Pointer = related["object"]
+        key: str = related["key"]
+        if not auth.master:
+            owner_schema = await self.schemas.get(owner.class_name)
+            if owner_schema is not None:
+                if key in permissions.protected_fields(owner_schema, auth):
+                    raise denied(
+                        OperationForbiddenError,
+                        f"This user is not allowed to query {key} on class {owner.class_name}",
+                    )
+            # The relation of an object the caller cannot read must not reveal its members.
+            try:
+                readable = await self.find(
+                    auth,
+                    owner.class_name,
+                    {"objectId": owner.object_id},
+                    QueryOptions(keys=("objectId",), limit=1),
+                    op="get",
+                    depth=depth + 1,
+                )
+            except (OperationForbiddenError, ObjectNotFoundError):
+                return []
+            if not readable.results:
+                return []
+        return await self.storage.related_ids(owner.class_name, key, owner.object_id)
+
+    async def _relation_constraint(
+        self, schema: ClassSchema, key: str, constraint: Any
+    ) -> list[dict[str, Any]]:
+        """`relation = pointer`, `$in`, `$nin`, `$ne` on a relation field, as constraints on objectId."""
+        if isinstance(constraint, Pointer):
+            return [{"$in": await self.storage.owning_ids(schema.name, key, [constraint.object_id])}]
+        if not isinstance(constraint, dict):
+            return [{"$in": []}]
+        result = []
+        for op, value in constraint.items():
+            members = value if isinstance(value, list) else [value]
+            ids = [p.object_id for p in members if isinstance(p, Pointer)]
+            owners = await self.storage.owning_ids(schema.name, key, ids)
+            result.append({"$nin": owners} if op in ("$nin", "$ne") else {"$in": owners})
+        return result or [{"$in": []}]
+
+    # Writes -----------------------------------------------------------------------------------------
+
+    async def create(self, auth: Auth, class_name: str, data: Mapping[str, Any]) -> WriteResult:
+        permissions.require_class_access("create", class_name, auth)
+        if "objectId" in data and not self.settings.allow_custom_object_id:
+            raise InvalidKeyNameError("objectId is an invalid field name.")
+        if "id" in data and not self.settings.allow_custom_object_id:
+            raise InvalidKeyNameError("id is an invalid field name.")
+        schema = await self._schema_for_write(auth, class_name)
+        values = {k: v for k, v in data.items() if k not in ("createdAt", "updatedAt", "objectId")}
+        schema = await self._ensure_fields(auth, class_name, schema, values, updating=False)
+        _require_columns(class_name, values, creating=True)
+        record: Record = {}
+        response: Record = {}
+        relations: dict[str, RelationChange] = {}
+        for name, value in values.items():
+            if isinstance(value, RelationChange):
+                relations[name] = value
+            elif isinstance(value, Delete):
+                continue
+            elif name != "ACL":
+                record[name] = value_on_create(value) if isinstance(value, ECHOED) else value
+        for name, type_ in schema.fields.items():
+            missing = name not in record or record[name] is None or record[name] == ""
+            if not missing:
+                continue
+            if type_.has_default and type_.default is not None and name not in record:
+                record[name] = type_.default
+                response[name] = type_.default
+            elif type_.required:
+                raise ValidationError(f"{name} is required")
+        acl = values.get("ACL")
+        if acl is None:
+            default_acl = schema.permissions.get("ACL")
+            if default_acl and default_acl != {"*": {"read": True, "write": True}}:
+                acl = _default_acl(default_acl, auth)
+                response["ACL"] = acl
+        permissions.pointer_fields_for(schema, auth, "create")
+        object_id = data.get("objectId") if self.settings.allow_custom_object_id else None
+        if self.settings.allow_custom_object_id and "objectId" in data and not object_id:
+            raise AppError("objectId must not be empty, null or undefined", code=104)
+        now = utc_now()
+        stored: Record = {"objectId": object_id or new_object_id(self.settings.object_id_size), **record}
+        if acl is not None:
+            stored["ACL"] = acl
+        stored["createdAt"] = stored["updatedAt"] = now
+        try:
+            await self.storage.insert(schema, stored)
+        except DuplicateValueError:
+            raise
+        for name, change in relations.items():
+            await self._change_relation(class_name, name, stored["objectId"], change)
+        for name in schema.relation_fields:
+            stored[name] = Relation(schema.fields[name].target_class or "")
+        await self._emit(WriteEvent("create", schema, stored, None, auth))
+        return WriteResult(stored, {"objectId": stored["objectId"], "createdAt": now, **response})
+
+    async def update(
+        self, auth: Auth, class_name: str, object_id: str, data: Mapping[str, Any]
+    ) -> WriteResult:
+        permissions.require_class_access("update", class_name, auth)
+        schema = await self._schema_for_write(auth, class_name)
+        if schema is None:
+            raise ObjectNotFoundError("Object not found.")
+        constraint = permissions.pointer_constraint(
+            schema, permissions.pointer_fields_for(schema, auth, "update"), auth
+        )
+        values = {k: v for k, v in data.items() if k not in ("createdAt", "updatedAt")}
+        if "objectId" in values:
+            if values.pop("objectId") != object_id:
+                raise InvalidKeyNameError("objectId is an invalid field name.")
+        for name in values:
+            if name.startswith("authData."):
+                raise InvalidKeyNameError(f"Invalid field name for update: {name}")
+        schema, add_constraint = await self._ensure_fields_for_update(auth, class_name, schema, values)
+        _require_columns(class_name, values, creating=False)
+        for name, value in values.items():
+            type_ = schema.fields.get(name)
+            if type_ and type_.required and (value is None or value == "" or isinstance(value, Delete)):
+                raise ValidationError(f"{name} is required")
+        relations = {k: v for k, v in values.items() if isinstance(v, RelationChange)}
+        changes: dict[str, Any] = {k: v for k, v in values.items() if k not in relations}
+        if isinstance(changes.get("ACL"), ACL) and class_name == "_User" and not auth.master:
+            # Users cannot lock themselves out of their own record.
+            acl: ACL = changes["ACL"]
+            changes["ACL"] = ACL(
+                tuple(dict.fromkeys((*acl.read, object_id))), tuple(dict.fromkeys((*acl.write, object_id)))
+            )
+        now = utc_now()
+        changes["updatedAt"] = now
+        before = await self.storage.update(
+            schema, object_id, _and(constraint, add_constraint), changes, None if auth.master else auth.groups
+        )
+        if before is None:
+            raise ObjectNotFoundError("Object not found.")
+        after = apply_changes(before, changes)
+        for name, change in relations.items():
+            await self._change_relation(class_name, name, object_id, change)
+        response: Record = {}
+        for name, value in values.items():
+            if isinstance(value, ECHOED):
+                response[name] = _value_at(after, name)
+        response["updatedAt"] = now
+        await self._emit(WriteEvent("update", schema, after, before, auth))
+        return WriteResult(after, response)
+
+    async def delete(self, auth: Auth, class_name: str, object_id: str) -> None:
+        if not isinstance(object_id, str):
+            raise InvalidJSONError("bad objectId")
+        permissions.require_class_access("delete", class_name, auth)
+        schema = await self._schema_for_write(auth, class_name)
+        if schema is None:
+            raise ObjectNotFoundError("Object not found for delete.")
+        constraint = permissions.pointer_constraint(
+            schema, permissions.pointer_fields_for(schema, auth, "delete"), auth
+        )
+        acl = None if auth.master else auth.groups
+        found = await self.storage.find(
+            schema, Find(_and({"objectId": object_id}, constraint), limit=1, acl=acl)
+        )
+        if not found:
+            raise ObjectNotFoundError("Object not found for delete.")
+        # The ACL is checked on the write ACL at delete time; reading it above only fetched the object.
+        if not await self.storage.delete(schema, object_id, constraint, acl):
+            raise ObjectNotFoundError("Object not found.")
+        await self._emit(WriteEvent("delete", schema, None, found[0], auth))
+
+    async def _schema_for_write(self, auth: Auth, class_name: str) -> ClassSchema | None:
+        schema = await self.schemas.get(class_name)
+        if (
+            schema is None
+            and not auth.master
+            and not auth.read_only
+            and not self.settings.allow_client_class_creation
+            and class_name not in SYSTEM_CLASSES
+        ):
+            raise denied(
+                OperationForbiddenError,
+                f"This user is not allowed to access non-existent class: {class_name}",
+            )
+        return schema
+
+    async def _ensure_fields(
+        self,
+        auth: Auth,
+        class_name: str,
+        schema: ClassSchema | None,
+        values: Mapping[str, Any],
+        *,
+        updating: bool,
+    ) -> ClassSchema:
+        if schema is None and not is_valid_class_name(class_name):
+            raise InvalidJSONError("schema class name does not revalidate")
+        added = self.schemas.new_fields(schema, class_name, values)
+        if schema is not None and added and not auth.master:
+            permissions.pointer_fields_for(schema, auth, "addField", updating=updating)
+        if schema is None or added:
+            schema = await self.schemas.add_fields(class_name, added)
+        return schema
+
+    async def _ensure_fields_for_update(
+        self, auth: Auth, class_name: str, schema: ClassSchema, values: Mapping[str, Any]
+    ) -> tuple[ClassSchema, Mapping[str, Any]]:
+        added = self.schemas.new_fields(schema, class_name, values)
+        constraint: Mapping[str, Any] = {}
+        if added and not auth.master:
+            fields = permissions.pointer_fields_for(schema, auth, "addField", updating=True)
+            constraint = permissions.pointer_constraint(schema, fields, auth)
+        if added:
+            schema = await self.schemas.add_fields(class_name, added)
+        return schema, constraint
+
+    async def _change_relation(
+        self, class_name: str, field: str, object_id: str, change: RelationChange
+    ) -> None:
+        if change.add:
+            await self.storage.add_relation(class_name, field, object_id, [p.object_id for p in change.add])
+        if change.remove:
+            await self.storage.remove_relation(
+                class_name, field, object_id, [p.object_id for p in change.remove]
+            )
+
+    async def _emit(self, event: WriteEvent) -> None:
+        if self.events is not None:
+            await self.events.publish(event)
+
+
+def apply_changes(record: Record, changes: Mapping[str, Any]) -> Record:
+    """The object after an update, computed from the object before it (the write itself is atomic)."""
+    after = dict(record)
+    for name, change in changes.items():
+        if "." in name:
+            root, rest = name.split(".", 1)
+            container = after.get(root)
+            after[root] = _set_nested(
+                container if isinstance(container, dict) else {}, rest.split("."), change
+            )
+            continue
+        value = apply(change, after.get(name)) if isinstance(change, OPERATIONS) else change
+        if isinstance(change, Delete):
+            after.pop(name, None)
+        else:
+            after[name] = value
+    return after
+
+
+def _set_nested(container: dict[str, Any], path: list[str], change: Any) -> dict[str, Any]:
+    result = dict(container)
+    if len(path) == 1:
+        if isinstance(change, Delete):
+            result.pop(path[0], None)
+        else:
+            result[path[0]] = apply(change, result.get(path[0])) if isinstance(change, OPERATIONS) else change
+        return result
+    child = result.get(path[0])
+    result[path[0]] = _set_nested(child if isinstance(child, dict) else {}, path[1:], change)
+    return result
+
+
+def _require_columns(class_name: str, values: Mapping[str, Any], *, creating: bool) -> None:
+    for name in REQUIRED_ON_WRITE.get(class_name, ()):
+        value = values.get(name)
+        missing = (not value) if creating else isinstance(value, Delete)
+        if missing:
+            raise IncorrectTypeError(f"{name} is required.")
+
+
+def _default_acl(default: Mapping[str, Any], auth: Auth) -> ACL:
+    rules = dict(default)
+    current = rules.pop("currentUser", None)
+    if current and auth.user_id:
+        rules[auth.user_id] = current
+    return ACL.from_json(rules)
+
+
+def _and(where: Mapping[str, Any], constraint: Mapping[str, Any]) -> dict[str, Any]:
+    if not constraint:
+        return dict(where)
+    if not where:
+        return dict(constraint)
+    return {"$and": [dict(where), dict(constraint)]}
+
+
+_MISSING: Any = object()
+
+
+def _value_at(record: Mapping[str, Any], path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        if isinstance(value, ParseObject):
+            value = value.data
+        if not isinstance(value, Mapping) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _pointers_at(value: Any, path: list[str]) -> list[Pointer]:
+    if isinstance(value, list):
+        return [p for item in value for p in _pointers_at(item, path)]
+    if isinstance(value, ParseObject):
+        value = value.data
+    if not path:
+        return [value] if isinstance(value, Pointer) else []
+    if not isinstance(value, Mapping):
+        return []
+    child = value.get(path[0])
+    return [] if child is None else _pointers_at(child, path[1:])
+
+
+def _replace_pointers(
+    record: dict[str, Any], path: list[str], loaded: Mapping[tuple[str, str], ParseObject]
+) -> None:
+    """Swap pointers at `path` for the loaded objects; an unreadable one disappears, as in Parse."""
+    head, rest = path[0], path[1:]
+    if head not in record:
+        return
+    value = record[head]
+    if not rest:
+        if isinstance(value, Pointer):
+            found = loaded.get((value.class_name, value.object_id))
+            if found is None:
+                del record[head]
+            else:
+                record[head] = found
+        elif isinstance(value, list):
+            items = []
+            for item in value:
+                if isinstance(item, Pointer):
+                    found = loaded.get((item.class_name, item.object_id))
+                    if found is not None:
+                        items.append(found)
+                else:
+                    items.append(item)
+            record[head] = items
+        return
+    for child in value if isinstance(value, list) else [value]:
+        if isinstance(child, ParseObject):
+            _replace_pointers(child.data, rest, loaded)
+        elif isinstance(child, dict):
+            _replace_pointers(child, rest, loaded)
+
+
+def _sub_keys(keys: tuple[str, ...] | None, path: list[str]) -> tuple[str, ...] | None:
+    if keys is None:
+        return None
+    result = []
+    for key in keys:
+        parts = key.split(".")
+        if parts[: len(path)] == path and len(parts) > len(path):
+            result.append(parts[len(path)])
+    return tuple(dict.fromkeys(result)) or None
+
+
+def _sub_exclude(keys: tuple[str, ...] | None, path: list[str]) -> tuple[str, ...] | None:
+    if not keys:
+        return None
+    result = [
+        key.split(".")[len(path)]
+        for key in keys
+        if key.split(".")[: len(path)] == path and len(key.split(".")) == len(path) + 1
+    ]
+    return tuple(result) or None

@@ -1,0 +1,329 @@
+"""The query language: Parse `where` constraints validated and decoded, and the options of a find."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.domain.classes import ClassSchema
+from app.domain.encoding import decode_polygon, decode_typed, decode_value, validate_geopoint
+from app.domain.values import GeoPoint, Pointer, utc_now
+from app.errors import InvalidJSONError, InvalidKeyNameError, InvalidQueryError
+
+_KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.]*$")
+_OPTIONS = re.compile(r"^[imxsu]+$")
+_COMPARISONS = ("$lt", "$lte", "$gt", "$gte")
+LOGICAL = ("$or", "$and", "$nor")
+SUBQUERY_OPERATORS = ("$select", "$dontSelect", "$inQuery", "$notInQuery")
+ALWAYS_SELECTED = ("objectId", "createdAt", "updatedAt", "ACL")
+_EARTH_RADIUS_MILES = 3958.8
+_EARTH_RADIUS_KM = 6371.0
+
+
+@dataclass(frozen=True, slots=True)
+class QueryOptions:
+    """Everything about a find except its constraints."""
+
+    order: tuple[str, ...] = ()
+    skip: int = 0
+    limit: int | None = None
+    count: bool = False
+    keys: tuple[str, ...] | None = None
+    exclude_keys: tuple[str, ...] | None = None
+    include: tuple[str, ...] = ()
+    include_all: bool = False
+    redirect_key: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def parse_where(where: Any, schema: ClassSchema | None = None, *, master: bool = False) -> dict[str, Any]:
+    """Validate a `where` object and decode its values; sub-queries stay for the object service."""
+    if where is None:
+        return {}
+    if not isinstance(where, Mapping):
+        raise InvalidQueryError("where must be an object")
+    result: dict[str, Any] = {}
+    for key, constraint in where.items():
+        if key in LOGICAL:
+            if not isinstance(constraint, list) or (key == "$nor" and not constraint):
+                message = (
+                    "Bad $nor format - use an array of at least 1 value."
+                    if key == "$nor"
+                    else f"Bad {key} format - use an array value."
+                )
+                raise InvalidQueryError(message)
+            result[key] = [parse_where(sub, schema, master=master) for sub in constraint]
+        elif key == "$relatedTo":
+            result[key] = _related_to(constraint)
+        elif key == "ACL":
+            raise InvalidQueryError("Cannot query on ACL.")
+        elif not _KEY.match(key) and key not in ("_rperm", "_wperm"):
+            raise InvalidKeyNameError(f"Invalid key name: {key}")
+        else:
+            result[key] = _constraint(key, constraint, schema, master)
+    return result
+
+
+def _constraint(key: str, constraint: Any, schema: ClassSchema | None, master: bool) -> Any:
+    if not isinstance(constraint, Mapping):
+        return decode_value(constraint)
+    if "__type" in constraint:
+        return decode_typed(constraint)
+    operators = {k: v for k, v in constraint.items() if k.startswith("$")}
+    if not operators:
+        return decode_value(constraint)
+    if len(operators) != len(constraint):
+        # `{"a": 1, "$exists": true}` means: equal to {"a": 1}, and exists (Parse's replaceEquality).
+        operators["$eq"] = {k: v for k, v in constraint.items() if not k.startswith("$")}
+    field_type = schema.fields.get(key).type if schema and key in schema.fields else None  # type: ignore[union-attr]
+    decoded: dict[str, Any] = {}
+    for op, value in operators.items():
+        decoded.update(_operator(op, value, operators, field_type, master))
+    return decoded
+
+
+def _operator(
+    op: str, value: Any, siblings: Mapping[str, Any], field_type: str | None, master: bool
+) -> dict[str, Any]:
+    match op:
+        case "$lt" | "$lte" | "$gt" | "$gte" | "$eq" | "$ne" | "$exists":
+            if isinstance(value, Mapping) and "$relativeTime" in value:
+                if field_type and field_type != "Date":
+                    raise InvalidJSONError("$relativeTime can only be used with Date field")
+                if op not in _COMPARISONS:
+                    raise InvalidJSONError(
+                        "$relativeTime can only be used with the $lt, $lte, $gt, and $gte operators"
+                    )
+                return {op: relative_time(value["$relativeTime"])}
+            if op == "$exists":
+                return {op: bool(value)}
+            return {op: _atom(value)}
+        case "$in" | "$nin" | "$all" | "$containedBy":
+            if not isinstance(value, list):
+                if op == "$containedBy":
+                    raise InvalidJSONError("bad $containedBy: should be an array")
+                raise InvalidJSONError(f"bad {op} value")
+            return {op: [_atom(item) for item in value]}
+        case "$regex":
+            if not isinstance(value, str):
+                raise InvalidQueryError("$regex value must be a string")
+            options = siblings.get("$options")
+            if options is not None:
+                if not isinstance(options, str):
+                    raise InvalidQueryError("$options value must be a string")
+                if not _OPTIONS.match(options):
+                    raise InvalidQueryError(f"Bad $options value for query: {options}")
+            return {op: value}
+        case "$options":
+            if "$regex" not in siblings:
+                raise InvalidJSONError("bad constraint: $options")
+            return {}
+        case "$text":
+            return {op: _text(value)}
+        case "$nearSphere":
+            return {op: _geo_point(value, "bad $nearSphere value")}
+        case "$maxDistance" | "$maxDistanceInRadians" | "$maxDistanceInMiles" | "$maxDistanceInKilometers":
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise InvalidJSONError(f"bad {op} value")
+            divisor = {
+                "$maxDistanceInMiles": _EARTH_RADIUS_MILES,
+                "$maxDistanceInKilometers": _EARTH_RADIUS_KM,
+            }
+            return {"$maxDistance": value / divisor.get(op, 1.0)}
+        case "$within":
+            box = value.get("$box") if isinstance(value, Mapping) else None
+            if not isinstance(box, list) or len(box) != 2:
+                raise InvalidJSONError("malformatted $within arg")
+            return {op: [_geo_point(point, "malformatted $within arg") for point in box]}
+        case "$geoWithin":
+            return {op: _geo_within(value)}
+        case "$geoIntersects":
+            point = value.get("$point") if isinstance(value, Mapping) else None
+            return {op: _geo_point(point, "bad $geoIntersect value; $point should be GeoPoint")}
+        case "$select" | "$dontSelect":
+            return {op: _select(op, value)}
+        case "$inQuery" | "$notInQuery":
+            if not isinstance(value, Mapping) or not value.get("where") or not value.get("className"):
+                raise InvalidQueryError(f"improper usage of {op}")
+            return {op: {"className": value["className"], "where": value["where"]}}
+    raise InvalidJSONError(f"bad constraint: {op}")
+
+
+def _atom(value: Any) -> Any:
+    if isinstance(value, Mapping) and "__type" in value:
+        return decode_typed(value)
+    return decode_value(value)
+
+
+def _geo_point(value: Any, message: str) -> GeoPoint:
+    if isinstance(value, Mapping) and value.get("__type") == "GeoPoint":
+        return validate_geopoint(value.get("latitude"), value.get("longitude"))
+    if isinstance(value, list) and len(value) == 2:
+        return validate_geopoint(value[1], value[0])
+    raise InvalidJSONError(message)
+
+
+def _geo_within(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidJSONError("bad $geoWithin value")
+    if "$polygon" in value:
+        polygon = value["$polygon"]
+        if isinstance(polygon, Mapping) and polygon.get("__type") == "Polygon":
+            points = [
+                GeoPoint(lat, lng) for lat, lng in decode_polygon(polygon.get("coordinates")).coordinates
+            ]
+        elif isinstance(polygon, list):
+            if len(polygon) < 3:
+                raise InvalidJSONError("bad $geoWithin value; $polygon should contain at least 3 GeoPoints")
+            points = [_geo_point(point, "bad $geoWithin value") for point in polygon]
+        else:
+            raise InvalidJSONError(
+                "bad $geoWithin value; $polygon should be Polygon object or Array of Parse.GeoPoint's"
+            )
+        return {"$polygon": points}
+    if "$centerSphere" in value:
+        sphere = value["$centerSphere"]
+        if not isinstance(sphere, list) or len(sphere) < 2:
+            raise InvalidJSONError(
+                "bad $geoWithin value; $centerSphere should be an array of Parse.GeoPoint and distance"
+            )
+        center = _geo_point(sphere[0], "bad $geoWithin value; $centerSphere geo point invalid")
+        distance = sphere[1]
+        if not isinstance(distance, int | float) or isinstance(distance, bool) or distance < 0:
+            raise InvalidJSONError("bad $geoWithin value; $centerSphere distance invalid")
+        return {"$centerSphere": (center, distance)}
+    raise InvalidJSONError("bad $geoWithin value")
+
+
+def _text(value: Any) -> dict[str, Any]:
+    search = value.get("$search") if isinstance(value, Mapping) else None
+    if not isinstance(search, Mapping):
+        raise InvalidJSONError("bad $text: $search, should be object")
+    term = search.get("$term")
+    if not term or not isinstance(term, str):
+        raise InvalidJSONError("bad $text: $term, should be string")
+    text: dict[str, Any] = {"$search": term}
+    language = search.get("$language")
+    if language is not None and language is not False:
+        if not isinstance(language, str):
+            raise InvalidJSONError("bad $text: $language, should be string")
+        text["$language"] = language
+    for option in ("$caseSensitive", "$diacriticSensitive"):
+        flag = search.get(option)
+        if flag:
+            if not isinstance(flag, bool):
+                raise InvalidJSONError(f"bad $text: {option}, should be boolean")
+            text[option] = True
+    return text
+
+
+def _select(op: str, value: Any) -> dict[str, Any]:
+    query = value.get("query") if isinstance(value, Mapping) else None
+    if (
+        not isinstance(query, Mapping)
+        or not value.get("key")
+        or not query.get("className")
+        or len(value) != 2
+    ):
+        raise InvalidQueryError(f"improper usage of {op}")
+    return {"key": value["key"], "className": query["className"], "where": query.get("where") or {}}
+
+
+def _related_to(value: Any) -> dict[str, Any]:
+    target = value.get("object") if isinstance(value, Mapping) else None
+    key = value.get("key") if isinstance(value, Mapping) else None
+    pointer = (
+        decode_typed(target) if isinstance(target, Mapping) and target.get("__type") == "Pointer" else None
+    )
+    if not isinstance(pointer, Pointer) or not isinstance(key, str):
+        raise InvalidJSONError("improper usage of $relatedTo")
+    return {"object": pointer, "key": key}
+
+
+_UNITS = {
+    "yr": 365 * 86400,
+    "yrs": 365 * 86400,
+    "year": 365 * 86400,
+    "years": 365 * 86400,
+    "wk": 7 * 86400,
+    "wks": 7 * 86400,
+    "week": 7 * 86400,
+    "weeks": 7 * 86400,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+}
+
+
+def relative_time(text: Any, now: datetime | None = None) -> datetime:
+    """Parse's `$relativeTime`: "now", "in 2 hours", "3 days ago", "1 day 4 hrs ago"."""
+    now = now or utc_now()
+    if not isinstance(text, str):
+        raise InvalidJSONError("bad $relativeTime value. $relativeTime should be a string")
+    parts = text.lower().split()
+    if parts == ["now"]:
+        return now
+    future, past = parts[:1] == ["in"], parts[-1:] == ["ago"]
+    if future == past:
+        message = (
+            "Time cannot have both 'in' and 'ago'"
+            if future
+            else "Time should either start with 'in' or end with 'ago'"
+        )
+        raise InvalidJSONError(f"bad $relativeTime value. {message}")
+    pairs = parts[1:] if future else parts[:-1]
+    if not pairs or len(pairs) % 2:
+        raise InvalidJSONError("bad $relativeTime value. Invalid time string. Dangling unit or number.")
+    seconds = 0.0
+    for amount, unit in zip(pairs[::2], pairs[1::2], strict=True):
+        try:
+            number = float(amount)
+        except ValueError:
+            raise InvalidJSONError(f"bad $relativeTime value. '{amount}' is not an integer.") from None
+        if unit not in _UNITS:
+            raise InvalidJSONError(f"bad $relativeTime value. Invalid interval: '{unit}'")
+        seconds += number * _UNITS[unit]
+    delta = timedelta(seconds=seconds)
+    return now + delta if future else now - delta
+
+
+def parse_order(order: tuple[str, ...]) -> list[tuple[str, int]]:
+    sort: list[tuple[str, int]] = []
+    for item in order:
+        name = item.strip()
+        if not name:
+            continue
+        if name in ("$score", "-$score"):
+            sort.append(("$score", -1))
+        elif name.startswith("-"):
+            sort.append((name[1:], -1))
+        else:
+            sort.append((name, 1))
+    return sort
+
+
+def constrained_keys(where: Mapping[str, Any]) -> list[str]:
+    """Every field a where clause looks at, through `$or`/`$and`/`$nor` (for protected-field checks)."""
+    keys: list[str] = []
+    for key, value in where.items():
+        if key in LOGICAL:
+            for sub in value:
+                keys.extend(constrained_keys(sub))
+        elif key != "$relatedTo":
+            keys.append(key)
+    return keys

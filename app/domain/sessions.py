@@ -1,0 +1,85 @@
+"""Session tokens to callers: the user behind a token and every role they hold, cached briefly."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from app.domain.acl import Auth
+from app.domain.classes import ClassSchema
+from app.domain.schemas import SchemaRegistry
+from app.domain.values import Pointer, utc_now
+from app.errors import InvalidSessionTokenError
+from app.storage.base import Find, Storage
+
+
+class Authenticator:
+    """Turns a session token into an `Auth` with the user's roles, inherited through parent roles."""
+
+    def __init__(self, storage: Storage, schemas: SchemaRegistry, *, cache_ttl: float = 5.0) -> None:
+        self.storage = storage
+        self.schemas = schemas
+        self.cache_ttl = cache_ttl
+        self._cache: dict[str, tuple[float, str, frozenset[str]]] = {}
+
+    def forget(self, token: str | None = None) -> None:
+        """Drop cached sessions (all of them when roles change)."""
+        if token is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(token, None)
+
+    async def auth_for(self, token: str, installation_id: str | None = None) -> Auth:
+        cached = self._cache.get(token)
+        now = time.monotonic()
+        if cached and now - cached[0] < self.cache_ttl:
+            _, user_id, roles = cached
+        else:
+            user_id = await self._user_for(token)
+            roles = await self.roles_of(user_id)
+            self._cache[token] = (now, user_id, roles)
+        return Auth(user_id=user_id, roles=roles, session_token=token, installation_id=installation_id)
+
+    async def _user_for(self, token: str) -> str:
+        schema = await self.schemas.get("_Session")
+        sessions = (
+            await self.storage.find(
+                schema or ClassSchema.build("_Session", {}), Find({"sessionToken": token}, limit=1)
+            )
+            if schema
+            else []
+        )
+        if not sessions:
+            raise InvalidSessionTokenError("Invalid session token")
+        session = sessions[0]
+        expires = session.get("expiresAt")
+        if isinstance(expires, datetime) and expires < utc_now():
+            raise InvalidSessionTokenError("Session token is expired.")
+        user = session.get("user")
+        if not isinstance(user, Pointer):
+            raise InvalidSessionTokenError("Invalid session token")
+        users = await self.storage.find(
+            await self.schemas.require("_User"),
+            Find({"objectId": user.object_id}, limit=1, keys=frozenset({"objectId"})),
+        )
+        if not users:
+            raise InvalidSessionTokenError("Invalid session token")
+        return user.object_id
+
+    async def roles_of(self, user_id: str) -> frozenset[str]:
+        """`role:<name>` for each role naming the user, and every role containing those, transitively."""
+        role_schema = await self.schemas.get("_Role")
+        if role_schema is None:
+            return frozenset()
+        found = set(await self.storage.owning_ids("_Role", "users", [user_id]))
+        frontier = set(found)
+        while frontier:
+            parents = set(await self.storage.owning_ids("_Role", "roles", sorted(frontier)))
+            frontier = parents - found
+            found |= parents
+        if not found:
+            return frozenset()
+        roles = await self.storage.find(
+            role_schema, Find({"objectId": {"$in": sorted(found)}}, keys=frozenset({"objectId", "name"}))
+        )
+        return frozenset(f"role:{role['name']}" for role in roles if isinstance(role.get("name"), str))

@@ -1,0 +1,68 @@
+"""The typed values a Parse object holds, independent of any wire or storage format.
+
+Strings, numbers, booleans, lists, dicts, `None`, `bytes` (Bytes) and aware UTC `datetime`
+(Date) are plain Python values; the Parse types without a Python counterpart are defined here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+Record = dict[str, Any]
+"""An object's fields by their Parse names, including objectId, createdAt, updatedAt and ACL."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pointer:
+    class_name: str
+    object_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """The marker a relation field shows when its object is read; members live in a join table."""
+
+    target_class: str
+
+
+@dataclass(frozen=True, slots=True)
+class GeoPoint:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class Polygon:
+    """A closed ring of (latitude, longitude) points, as Parse's REST encoding orders them."""
+
+    coordinates: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    """A stored file by its name; the URL is derived from the server's address when encoded."""
+
+    name: str
+    url: str | None = None
+
+
+@dataclass(slots=True)
+class ParseObject:
+    """A whole object inside another value: an included pointer, or an object in a function result."""
+
+    class_name: str
+    data: Record = field(default_factory=dict)
+
+
+def utc_now() -> datetime:
+    """The current time at millisecond precision, the precision MongoDB keeps."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def iso(moment: datetime) -> str:
+    """Parse's ISO form: UTC with exactly three fraction digits and a Z."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

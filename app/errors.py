@@ -1,0 +1,154 @@
+"""The error tree: every failure a client may see, with Parse's numeric code and HTTP status.
+
+    AppError                          (code, status) as class attributes
+     ├── InternalError                    1  500  unexpected; the message never reaches a client
+     ├── ObjectNotFoundError            101  404  missing, or hidden by an ACL (the two look alike)
+     ├── InvalidQueryError              102
+     ├── InvalidClassNameError          103
+     ├── MissingObjectIdError           104
+     ├── InvalidKeyNameError            105
+     ├── InvalidPointerError            106
+     ├── InvalidJSONError               107
+     ├── CommandUnavailableError        108
+     ├── IncorrectTypeError             111
+     ├── OperationForbiddenError        119
+     ├── InvalidNestedKeyError          121
+     ├── InvalidACLError                123
+     ├── RequiredFieldError             135
+     ├── ImmutableFieldError            136
+     ├── DuplicateValueError            137
+     ├── ScriptFailedError              141
+     ├── ValidationError                142
+     ├── InvalidSessionTokenError       209
+     ├── InvalidSchemaOperationError    255
+     ├── UnauthorizedError             none  403  {"error": "unauthorized"}, as Parse answers
+     └── PayloadTooLargeError          none  413
+
+`code` may be overridden per instance (cloud code raises errors with codes of its choosing).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AppError(Exception):
+    """A failure with a Parse error code; transports map it to their own error shape."""
+
+    code: ClassVar[int | None] = 1
+    status: ClassVar[int] = 400
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail: str | None = None
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, code={self.code})"
+
+
+class InternalError(AppError):
+    code, status = 1, 500
+
+
+class ObjectNotFoundError(AppError):
+    """The object does not exist, or the caller may not see it (the two must look the same)."""
+
+    code, status = 101, 404
+
+
+class InvalidQueryError(AppError):
+    code = 102
+
+
+class InvalidClassNameError(AppError):
+    code = 103
+
+
+class MissingObjectIdError(AppError):
+    code = 104
+
+
+class InvalidKeyNameError(AppError):
+    code = 105
+
+
+class InvalidPointerError(AppError):
+    code = 106
+
+
+class InvalidJSONError(AppError):
+    code = 107
+
+
+class CommandUnavailableError(AppError):
+    code = 108
+
+
+class IncorrectTypeError(AppError):
+    code = 111
+
+
+class OperationForbiddenError(AppError):
+    code = 119
+
+
+class InvalidNestedKeyError(AppError):
+    code = 121
+
+
+class InvalidACLError(AppError):
+    code = 123
+
+
+class RequiredFieldError(AppError):
+    code = 135
+
+
+class ImmutableFieldError(AppError):
+    code = 136
+
+
+class DuplicateValueError(AppError):
+    code = 137
+
+
+class ScriptFailedError(AppError):
+    code = 141
+
+
+class ValidationError(AppError):
+    code = 142
+
+
+class InvalidSessionTokenError(AppError):
+    code = 209
+
+
+class InvalidSchemaOperationError(AppError):
+    code = 255
+
+
+class UnauthorizedError(AppError):
+    """Parse answers a missing or wrong key with a bare 403 and no code."""
+
+    code, status = None, 403
+
+
+class PayloadTooLargeError(AppError):
+    code, status = None, 413
+
+
+PERMISSION_DENIED = "Permission denied"
+
+
+def denied(error_type: type[AppError], detail: str) -> AppError:
+    """A permission failure, answered in Parse 9's words; the detail is only logged.
+
+    Parse Server 9 sanitizes these messages so a client cannot learn which rule refused it.
+    """
+    error = error_type(PERMISSION_DENIED)
+    error.detail = detail
+    return error

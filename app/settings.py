@@ -1,0 +1,175 @@
+"""Settings: command-line flags beat `PARSEQL_*` variables, which beat `parseql.toml`, which beats defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "PARSEQL_"
+CONFIG_FILE = "parseql.toml"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the setting and its source."""
+
+
+def _size(value: Any) -> int:
+    """A byte size: a number, or text such as `20mb`, `512kb`, `1gb` (Parse Server's notation)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?b)?\s*", str(value).lower())
+    if not match:
+        raise ValueError(f"not a size: {value!r}")
+    number, unit = float(match.group(1)), match.group(2) or "b"
+    return int(number * {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}[unit])
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _list(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return [item.strip() for item in str(value).split(",") if item.strip()]
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def setting(default: Any, convert: Any, help: str, *, factory: Any = None) -> Any:
+    metadata = {"convert": convert, "help": help}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = setting("127.0.0.1", str, "address to listen on")
+    port: int = setting(1337, int, "port to listen on")
+    app_id: str = setting("app", str, "application id clients send in X-Parse-Application-Id")
+    master_key: str | None = setting(
+        None, _optional_str, "master key (generated and kept in the data dir if unset)"
+    )
+    read_only_master_key: str | None = setting(None, _optional_str, "a master key that may only read")
+    master_key_ips: list[str] = setting(
+        None, _list, "addresses allowed to use the master key", factory=lambda: ["127.0.0.1", "::1"]
+    )
+    database_uri: str | None = setting(
+        None, _optional_str, "MongoDB URI; without it the embedded database runs"
+    )
+    data_dir: str = setting("./data", str, "where the embedded database and the generated master key live")
+    cloud: str = setting("cloud/main.py", str, "cloud code file")
+    schema_dir: str = setting("schema", str, "directory of class definitions (JSON) applied at start")
+    server_url: str | None = setting(
+        None, _optional_str, "public URL of /parse (default http://host:port/parse)"
+    )
+    allow_client_class_creation: bool = setting(False, _bool, "let clients create classes by writing to them")
+    allow_custom_object_id: bool = setting(False, _bool, "let clients choose objectIds")
+    enforce_private_users: bool = setting(True, _bool, "new users are not publicly readable")
+    default_limit: int = setting(100, int, "results per query when no limit is given")
+    max_limit: int | None = setting(None, _optional_int, "the largest limit a query may ask for")
+    object_id_size: int = setting(10, int, "length of generated objectIds")
+    session_length: int = setting(31536000, int, "session lifetime in seconds")
+    expire_inactive_sessions: bool = setting(True, _bool, "sessions expire after session_length")
+    max_upload_size: int = setting(20 * 1024**2, _size, "largest request body (e.g. 20mb)")
+    schema_cache_ttl: float = setting(5.0, float, "seconds a cached class schema is trusted")
+    redis_url: str | None = setting(None, _optional_str, "Redis URL for live queries across instances")
+    workers: int = setting(1, int, "server processes")
+    log_level: str = setting("info", str, "debug, info, warning or error")
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, Any, str]]:
+        return [(f.name, f.metadata["convert"], f.metadata["help"]) for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def load(
+        cls,
+        flags: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+        config_file: str | Path | None = None,
+    ) -> Settings:
+        """Merge the four sources; unknown keys in the file and unusable values are errors."""
+        env = os.environ if env is None else env
+        flags = {k: v for k, v in (flags or {}).items() if v is not None}
+        path = Path(config_file or env.get(f"{ENV_PREFIX}CONFIG", CONFIG_FILE))
+        from_file: dict[str, Any] = {}
+        if path.is_file():
+            with path.open("rb") as handle:
+                raw = tomllib.load(handle)
+            for key, value in raw.items():
+                name = key.replace("-", "_")
+                if name not in cls.names():
+                    raise SettingsError(f"{path}: unknown setting {key!r}")
+                from_file[name] = value
+        elif config_file is not None:
+            raise SettingsError(f"config file {path} does not exist")
+        values: dict[str, Any] = {}
+        for name, convert, _ in cls.describe():
+            source, raw_value = None, None
+            if name in flags:
+                source, raw_value = f"--{name.replace('_', '-')}", flags[name]
+            elif f"{ENV_PREFIX}{name.upper()}" in env:
+                source, raw_value = f"{ENV_PREFIX}{name.upper()}", env[f"{ENV_PREFIX}{name.upper()}"]
+            elif name in from_file:
+                source, raw_value = f"{path}: {name}", from_file[name]
+            if source is None:
+                continue
+            try:
+                values[name] = convert(raw_value)
+            except (TypeError, ValueError) as error:
+                raise SettingsError(f"{source}: {error}") from None
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def public_url(self) -> str:
+        """The address clients reach /parse at, used in Location headers and file URLs."""
+        if self.server_url:
+            return self.server_url.rstrip("/")
+        return f"http://{self.host}:{self.port}/parse"
+
+
+def with_master_key(settings: Settings) -> tuple[Settings, bool]:
+    """Settings with a master key: the given one, or one kept in the data dir (made on first start).
+
+    Returns the settings and whether the key was generated just now.
+    """
+    if settings.master_key:
+        return settings, False
+    path = Path(settings.data_dir) / "master_key"
+    if path.is_file():
+        key = path.read_text().strip()
+        if key:
+            return settings.replace(master_key=key), False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(24)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return settings.replace(master_key=key), True

@@ -1,0 +1,104 @@
+"""The storage seam: what the domain asks of a database, in domain terms (no driver types cross it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from app.domain.classes import ClassSchema, FieldType
+from app.domain.operations import Operation
+from app.domain.values import Record
+
+
+@dataclass(frozen=True, slots=True)
+class Find:
+    """A read: `where` holds Parse constraints over decoded values, already free of sub-queries."""
+
+    where: Mapping[str, Any]
+    order: tuple[tuple[str, int], ...] = ()
+    skip: int = 0
+    limit: int | None = None
+    keys: frozenset[str] | None = None
+    acl: frozenset[str] | None = None
+    """The caller's principals: only objects whose read ACL names one of them match. None = no check."""
+    text_score: bool = False
+
+
+class Storage(Protocol):
+    """A database holding classes, objects and relations in Parse Server's layout."""
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None: ...
+
+    # Class schemas (`_SCHEMA`)
+    async def load_classes(self) -> list[ClassSchema]: ...
+
+    async def create_class(
+        self, schema: ClassSchema, *, stored_permissions: Mapping[str, Any] | None
+    ) -> None:
+        """Raises DuplicateValueError when the class exists; None permissions leave Parse's defaults."""
+
+    async def add_fields(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
+        """Add fields that do not exist yet, creating the class entry if needed (safe against races)."""
+
+    async def update_field_options(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
+        """Replace `required` and `defaultValue` of existing fields."""
+
+    async def set_permissions(self, class_name: str, permissions: Mapping[str, Any]) -> None: ...
+
+    async def update_indexes(
+        self, schema: ClassSchema, add: Mapping[str, Mapping[str, Any]], drop: Sequence[str]
+    ) -> None: ...
+
+    async def delete_fields(self, schema: ClassSchema, names: Sequence[str]) -> None:
+        """Remove fields from the schema and from every object (and relation tables)."""
+
+    async def delete_class(self, schema: ClassSchema) -> None: ...
+
+    async def ensure_system_indexes(self) -> None: ...
+
+    # Objects
+    async def find(self, schema: ClassSchema, query: Find) -> list[Record]: ...
+
+    async def count(self, schema: ClassSchema, query: Find) -> int: ...
+
+    async def distinct(self, schema: ClassSchema, field: str, query: Find) -> list[Any]: ...
+
+    async def aggregate(
+        self, schema: ClassSchema, pipeline: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]: ...
+
+    async def insert(self, schema: ClassSchema, record: Record) -> None:
+        """Raises DuplicateValueError when a unique index refuses the object."""
+
+    async def update(
+        self,
+        schema: ClassSchema,
+        object_id: str,
+        where: Mapping[str, Any],
+        changes: Mapping[str, Any],
+        acl: frozenset[str] | None,
+    ) -> Record | None:
+        """Apply values and operations to one object atomically; the object *before* the change, or None."""
+
+    async def delete(
+        self, schema: ClassSchema, object_id: str, where: Mapping[str, Any], acl: frozenset[str] | None
+    ) -> bool: ...
+
+    # Relations (`_Join:<field>:<class>`)
+    async def add_relation(
+        self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]
+    ) -> None: ...
+
+    async def remove_relation(
+        self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]
+    ) -> None: ...
+
+    async def related_ids(self, class_name: str, field: str, owning_id: str) -> list[str]: ...
+
+    async def owning_ids(self, class_name: str, field: str, related_ids: Sequence[str]) -> list[str]: ...
+
+
+__all__ = ["Find", "Operation", "Storage"]

@@ -1,0 +1,347 @@
+"""MongoStorage: the Storage seam over pymongo's asyncio client, in Parse Server's layout."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.collation import Collation
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+
+from app.domain.classes import ClassSchema, FieldType
+from app.domain.values import Record
+from app.errors import DuplicateValueError, InternalError, InvalidQueryError
+from app.storage import catalog
+from app.storage.base import Find
+from app.storage.encoding import (
+    from_aggregate_result,
+    from_document,
+    stored_key,
+    to_document,
+    translate_keys,
+    translate_pipeline,
+    translate_sort,
+    translate_update,
+    translate_where,
+)
+
+log = logging.getLogger(__name__)
+
+SCHEMA_COLLECTION = "_SCHEMA"
+_GEO_INDEX_MISSING = (17007, 291)
+
+
+class MongoStorage:
+    """Parse Server's MongoDB format; the only class that talks to the driver."""
+
+    def __init__(self, uri: str, *, server_selection_timeout_ms: int = 10_000) -> None:
+        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            uri, tz_aware=True, serverSelectionTimeoutMS=server_selection_timeout_ms, appname="parseql"
+        )
+        self.db: AsyncDatabase[dict[str, Any]] = self.client.get_default_database("parse")
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def ping(self) -> None:
+        await self.db.command("ping")
+
+    def _collection(self, name: str) -> AsyncCollection[dict[str, Any]]:
+        return self.db[name]
+
+    # Class schemas ----------------------------------------------------------------------------------
+
+    async def load_classes(self) -> list[ClassSchema]:
+        cursor = self._collection(SCHEMA_COLLECTION).find({})
+        return [catalog.schema_from_document(document) async for document in cursor]
+
+    async def create_class(
+        self, schema: ClassSchema, *, stored_permissions: Mapping[str, Any] | None
+    ) -> None:
+        document = catalog.document_from_schema(schema, permissions=stored_permissions)
+        try:
+            await self._create_indexes(schema.name, schema.indexes)
+            await self._collection(SCHEMA_COLLECTION).insert_one(document)
+        except DuplicateKeyError:
+            raise DuplicateValueError("Class already exists.") from None
+        await self._create_geo_indexes(schema.name, schema.fields)
+
+    async def add_fields(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
+        collection = self._collection(SCHEMA_COLLECTION)
+        existing = await collection.find_one({"_id": class_name})
+        if existing is None:
+            document = catalog.document_from_schema(ClassSchema.build(class_name, fields), permissions=None)
+            try:
+                await collection.insert_one(document)
+            except DuplicateKeyError:
+                pass  # another writer created the class first: add the fields below
+            else:
+                await self._create_geo_indexes(class_name, fields)
+                return
+        for name, field in fields.items():
+            update: dict[str, Any] = {name: catalog.stored_type(field)}
+            options = catalog.field_options(field)
+            if options:
+                update[f"_metadata.fields_options.{name}"] = options
+            # `$exists: false` keeps a concurrent writer's type if it added the field first.
+            await collection.update_one({"_id": class_name, name: {"$exists": False}}, {"$set": update})
+        await self._create_geo_indexes(class_name, fields)
+
+    async def _create_geo_indexes(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
+        for name, field in fields.items():
+            if field.type == "Polygon":
+                await self._collection(class_name).create_index([(name, "2dsphere")])
+
+    async def update_field_options(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
+        for name, field in fields.items():
+            await self._collection(SCHEMA_COLLECTION).update_one(
+                {"_id": class_name, name: {"$exists": True}},
+                {"$set": {f"_metadata.fields_options.{name}": catalog.field_options(field)}},
+            )
+
+    async def set_permissions(self, class_name: str, permissions: Mapping[str, Any]) -> None:
+        await self._collection(SCHEMA_COLLECTION).update_one(
+            {"_id": class_name}, {"$set": {"_metadata.class_permissions": dict(permissions)}}
+        )
+
+    async def update_indexes(
+        self, schema: ClassSchema, add: Mapping[str, Mapping[str, Any]], drop: Sequence[str]
+    ) -> None:
+        collection = self._collection(schema.name)
+        for name in drop:
+            try:
+                await collection.drop_index(name)
+            except OperationFailure:
+                log.warning("index %s of %s was already gone", name, schema.name)
+        await self._create_indexes(schema.name, add)
+        indexes = {
+            name: spec for name, spec in (schema.indexes or {"_id_": {"_id": 1}}).items() if name not in drop
+        }
+        indexes.update(add)
+        await self._collection(SCHEMA_COLLECTION).update_one(
+            {"_id": schema.name}, {"$set": {"_metadata.indexes": indexes}}
+        )
+
+    async def _create_indexes(self, class_name: str, indexes: Mapping[str, Mapping[str, Any]]) -> None:
+        for name, spec in indexes.items():
+            if name == "_id_":
+                continue
+            keys = [(key, value) for key, value in spec.items()]
+            try:
+                await self._collection(class_name).create_index(keys, name=name)
+            except OperationFailure as error:
+                raise InvalidQueryError(
+                    f"Index {name} could not be created: {error.details or error}"
+                ) from None
+
+    async def delete_fields(self, schema: ClassSchema, names: Sequence[str]) -> None:
+        stored = [stored_key(schema, name) for name in names]
+        await self._collection(schema.name).update_many(
+            {"$or": [{key: {"$exists": True}} for key in stored]}, {"$unset": dict.fromkeys(stored, "")}
+        )
+        unset: dict[str, str] = {}
+        for name in names:
+            unset[name] = ""
+            unset[f"_metadata.fields_options.{name}"] = ""
+        await self._collection(SCHEMA_COLLECTION).update_one({"_id": schema.name}, {"$unset": unset})
+        for name in names:
+            if schema.fields[name].type == "Relation":
+                await self._collection(join_collection(schema.name, name)).drop()
+
+    async def delete_class(self, schema: ClassSchema) -> None:
+        await self._collection(schema.name).drop()
+        await self._collection(SCHEMA_COLLECTION).delete_one({"_id": schema.name})
+        for name in schema.relation_fields:
+            await self._collection(join_collection(schema.name, name)).drop()
+
+    async def ensure_system_indexes(self) -> None:
+        """The unique and case-insensitive indexes Parse Server creates at start."""
+        users, roles = self._collection("_User"), self._collection("_Role")
+        case_insensitive = Collation(locale="en_US", strength=2)
+        await users.create_index("username", unique=True, sparse=True, background=True)
+        await users.create_index("email", unique=True, sparse=True, background=True)
+        await users.create_index(
+            "username",
+            name="case_insensitive_username",
+            collation=case_insensitive,
+            background=True,
+            sparse=True,
+        )
+        await users.create_index(
+            "email", name="case_insensitive_email", collation=case_insensitive, background=True, sparse=True
+        )
+        await users.create_index("_email_verify_token", background=True, sparse=True)
+        await users.create_index("_perishable_token", background=True, sparse=True)
+        await roles.create_index("name", unique=True, sparse=True, background=True)
+        idempotency = self._collection("_Idempotency")
+        await idempotency.create_index("reqId", unique=True, sparse=True, background=True)
+        await idempotency.create_index(
+            "expire", name="ttl", expireAfterSeconds=0, sparse=True, background=True
+        )
+
+    # Objects ----------------------------------------------------------------------------------------
+
+    def _filter(
+        self, schema: ClassSchema, query: Find, *, count: bool = False, acl_key: str = "_rperm"
+    ) -> dict[str, Any]:
+        where = translate_where(schema, query.where, count=count)
+        if query.acl is not None:
+            # A missing ACL column means public: `null` matches it.
+            restriction = {acl_key: {"$in": [None, *sorted(query.acl)]}}
+            where = {"$and": [where, restriction]} if acl_key in where else {**where, **restriction}
+        return where
+
+    async def find(self, schema: ClassSchema, query: Find) -> list[Record]:
+        if query.limit == 0:
+            return []
+        options: dict[str, Any] = {}
+        if query.keys is not None:
+            options["projection"] = translate_keys(schema, query.keys)
+        if query.order:
+            options["sort"] = translate_sort(schema, query.order)
+        if query.skip:
+            options["skip"] = query.skip
+        if query.limit is not None:
+            options["limit"] = query.limit
+        where = self._filter(schema, query)
+        try:
+            documents = await self._collection(schema.name).find(where, **options).to_list()
+        except OperationFailure as error:
+            field = (
+                _geo_field(query.where)
+                if error.code in _GEO_INDEX_MISSING or "geoNear" in str(error)
+                else None
+            )
+            if field is None:
+                raise _query_error(error) from None
+            # Parse Server builds a 2d index the first time a class is queried by distance.
+            await self._collection(schema.name).create_index([(field, "2d")])
+            documents = await self._collection(schema.name).find(where, **options).to_list()
+        return [from_document(schema, document) for document in documents]
+
+    async def count(self, schema: ClassSchema, query: Find) -> int:
+        try:
+            return await self._collection(schema.name).count_documents(
+                self._filter(schema, query, count=True)
+            )
+        except OperationFailure as error:
+            raise _query_error(error) from None
+
+    async def distinct(self, schema: ClassSchema, field: str, query: Find) -> list[Any]:
+        key = stored_key(schema, field)
+        try:
+            values = await self._collection(schema.name).distinct(key, self._filter(schema, query))
+        except OperationFailure as error:
+            raise _query_error(error) from None
+        return [value for value in values if value is not None]
+
+    async def aggregate(self, schema: ClassSchema, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        stages = translate_pipeline(schema, pipeline)
+        pointer_group = any(
+            isinstance(s.get("$group", {}).get("_id"), str) and "$_p_" in s["$group"]["_id"]
+            for s in stages
+            if "$group" in s
+        )
+        try:
+            cursor = await self._collection(schema.name).aggregate(stages)
+            results = await cursor.to_list()
+        except OperationFailure as error:
+            raise _query_error(error) from None
+        return [from_aggregate_result(schema, result, pointer_group) for result in results]
+
+    async def insert(self, schema: ClassSchema, record: Record) -> None:
+        try:
+            await self._collection(schema.name).insert_one(to_document(schema, record))
+        except DuplicateKeyError as error:
+            raise _duplicate(error) from None
+
+    async def update(
+        self,
+        schema: ClassSchema,
+        object_id: str,
+        where: Mapping[str, Any],
+        changes: Mapping[str, Any],
+        acl: frozenset[str] | None,
+    ) -> Record | None:
+        query = Find({**where, "objectId": object_id}, acl=acl)
+        mongo_filter = self._filter(schema, query, acl_key="_wperm")
+        try:
+            document = await self._collection(schema.name).find_one_and_update(
+                mongo_filter, translate_update(schema, changes), return_document=ReturnDocument.BEFORE
+            )
+        except DuplicateKeyError as error:
+            raise _duplicate(error) from None
+        except OperationFailure as error:
+            raise _query_error(error) from None
+        return None if document is None else from_document(schema, document)
+
+    async def delete(
+        self, schema: ClassSchema, object_id: str, where: Mapping[str, Any], acl: frozenset[str] | None
+    ) -> bool:
+        mongo_filter = self._filter(schema, Find({**where, "objectId": object_id}, acl=acl), acl_key="_wperm")
+        result = await self._collection(schema.name).delete_one(mongo_filter)
+        return result.deleted_count > 0
+
+    # Relations --------------------------------------------------------------------------------------
+
+    async def add_relation(
+        self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]
+    ) -> None:
+        collection = self._collection(join_collection(class_name, field))
+        for related_id in related_ids:
+            row = {"relatedId": related_id, "owningId": owning_id}
+            await collection.update_one(row, {"$set": row}, upsert=True)
+
+    async def remove_relation(
+        self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]
+    ) -> None:
+        await self._collection(join_collection(class_name, field)).delete_many(
+            {"owningId": owning_id, "relatedId": {"$in": list(related_ids)}}
+        )
+
+    async def related_ids(self, class_name: str, field: str, owning_id: str) -> list[str]:
+        cursor = self._collection(join_collection(class_name, field)).find(
+            {"owningId": owning_id}, {"relatedId": 1}
+        )
+        return [row["relatedId"] async for row in cursor]
+
+    async def owning_ids(self, class_name: str, field: str, related_ids: Sequence[str]) -> list[str]:
+        cursor = self._collection(join_collection(class_name, field)).find(
+            {"relatedId": {"$in": list(related_ids)}}, {"owningId": 1}
+        )
+        return [row["owningId"] async for row in cursor]
+
+
+def join_collection(class_name: str, field: str) -> str:
+    return f"_Join:{field}:{class_name}"
+
+
+def _geo_field(where: Mapping[str, Any]) -> str | None:
+    for key, value in where.items():
+        if key == "$and":
+            for sub in value:
+                found = _geo_field(sub)
+                if found:
+                    return found
+        elif isinstance(value, dict) and "$nearSphere" in value:
+            return key
+    return None
+
+
+def _duplicate(error: DuplicateKeyError) -> DuplicateValueError:
+    duplicate = DuplicateValueError("A duplicate value for a field with unique values was provided")
+    details = error.details or {}
+    key_pattern = details.get("keyPattern") or {}
+    duplicate.field = next(iter(key_pattern), None)  # type: ignore[attr-defined]
+    return duplicate
+
+
+def _query_error(error: PyMongoError) -> InternalError | InvalidQueryError:
+    if isinstance(error, OperationFailure) and error.code in (2, 9, 17287, 16810, 51108):
+        return InvalidQueryError(str(error.details.get("errmsg") if error.details else error))
+    log.error("database error: %s", error)
+    return InternalError("Database adapter error")

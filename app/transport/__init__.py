@@ -1,0 +1,1 @@
+"""Transports: REST (Parse protocol), GraphQL and websockets over the domain services."""

@@ -1,0 +1,93 @@
+"""One auth path for every transport: keys and session tokens to an `Auth`, and the services a call uses."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.domain.acl import Auth
+from app.domain.encoding import Encoder
+from app.domain.objects import ObjectService
+from app.domain.schemas import SchemaRegistry
+from app.domain.sessions import Authenticator
+from app.errors import UnauthorizedError
+from app.settings import Settings
+from app.storage.base import Storage
+
+
+@dataclass(slots=True)
+class Services:
+    """The domain services transports call, built once by `create_app`."""
+
+    settings: Settings
+    storage: Storage
+    schemas: SchemaRegistry
+    objects: ObjectService
+    authenticator: Authenticator
+    started: bool = False
+
+
+@dataclass(slots=True)
+class Credentials:
+    """What a client presented: from headers, or from the JS SDK's body fields."""
+
+    app_id: str | None = None
+    master_key: str | None = None
+    session_token: str | None = None
+    installation_id: str | None = None
+    client_version: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def _same(given: str | None, expected: str | None) -> bool:
+    return (
+        given is not None
+        and expected is not None
+        and secrets.compare_digest(given.encode(), expected.encode())
+    )
+
+
+def ip_allowed(ip: str | None, allowed: list[str]) -> bool:
+    if ip is None:
+        return False
+    if ip == "testclient":
+        ip = "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    for entry in allowed:
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+async def authenticate(
+    services: Services, credentials: Credentials, client_ip: str | None, *, use_session: bool = True
+) -> Auth:
+    """The caller behind these credentials; 403 for a wrong application id or a master key from afar."""
+    settings = services.settings
+    if not _same(credentials.app_id, settings.app_id):
+        raise UnauthorizedError("unauthorized")
+    if credentials.master_key is not None:
+        if _same(credentials.master_key, settings.master_key):
+            if not ip_allowed(client_ip, settings.master_key_ips):
+                raise UnauthorizedError("unauthorized")
+            return Auth(master=True, installation_id=credentials.installation_id)
+        if _same(credentials.master_key, settings.read_only_master_key):
+            if not ip_allowed(client_ip, settings.master_key_ips):
+                raise UnauthorizedError("unauthorized")
+            return Auth(master=True, read_only=True, installation_id=credentials.installation_id)
+    if use_session and credentials.session_token:
+        return await services.authenticator.auth_for(credentials.session_token, credentials.installation_id)
+    return Auth(installation_id=credentials.installation_id)
+
+
+def file_encoder(mount: str, app_id: str) -> Encoder:
+    """Encode values with file URLs under this server's address, as Parse's files controller does."""
+    return Encoder(lambda name: f"{mount}/files/{app_id}/{name}")

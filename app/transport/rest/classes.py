@@ -1,0 +1,144 @@
+"""`/classes/<Class>[/<id>]`: find, get, create, update and delete objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain.encoding import decode_object
+from app.domain.queries import QueryOptions
+from app.errors import InvalidJSONError, InvalidQueryError
+from app.transport.rest.router import RestCall, RestResponse
+from app.transport.wire import parse_json
+
+FIND_PARAMETERS = frozenset(
+    {
+        "skip",
+        "limit",
+        "order",
+        "count",
+        "keys",
+        "excludeKeys",
+        "include",
+        "includeAll",
+        "redirectClassNameForKey",
+        "where",
+        "readPreference",
+        "includeReadPreference",
+        "subqueryReadPreference",
+        "hint",
+        "explain",
+        "comment",
+    }
+)
+GET_PARAMETERS = frozenset(
+    {"keys", "include", "excludeKeys", "readPreference", "includeReadPreference", "subqueryReadPreference"}
+)
+
+
+def _text(value: Any) -> str:
+    """JavaScript's String(value) for the values query options carry."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, list):
+        return ",".join(_text(item) for item in value)
+    return str(value)
+
+
+def _number(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidQueryError(f"{name} must be a number") from None
+    if number != number or number < 0:
+        raise InvalidQueryError(f"{name} must be a non-negative number")
+    return int(number)
+
+
+def _split(value: Any) -> tuple[str, ...]:
+    return tuple(part for part in _text(value).split(",") if part)
+
+
+def find_options(params: dict[str, Any], default_limit: int) -> tuple[Any, QueryOptions]:
+    """The where clause and options of a find, validated as Parse's ClassesRouter does."""
+    for key in params:
+        if key not in FIND_PARAMETERS:
+            raise InvalidQueryError(f"Invalid parameter for query: {key}")
+    where = params.get("where")
+    if isinstance(where, str):
+        try:
+            where = parse_json(where.encode())
+        except ValueError:
+            raise InvalidJSONError("where parameter is not valid JSON") from None
+    limit = params.get("limit")
+    options = QueryOptions(
+        order=_split(params["order"]) if params.get("order") else (),
+        skip=_number("skip", params["skip"]) if params.get("skip") else 0,
+        limit=_number("limit", limit) if limit or limit == 0 else default_limit,
+        count=bool(params.get("count")),
+        keys=_split(params["keys"]) if params.get("keys") is not None else None,
+        exclude_keys=_split(params["excludeKeys"]) if params.get("excludeKeys") is not None else None,
+        include=_split(params["include"]) if params.get("include") is not None else (),
+        include_all=bool(params.get("includeAll")),
+        redirect_key=_text(params["redirectClassNameForKey"])
+        if params.get("redirectClassNameForKey")
+        else None,
+    )
+    return where, options
+
+
+def query_and_body(call: RestCall) -> dict[str, Any]:
+    """Query-string parameters over the body: the JS SDK sends finds as POST bodies."""
+    merged = dict(call.body) if isinstance(call.body, dict) else {}
+    merged.update(call.query)
+    return merged
+
+
+async def find_objects(call: RestCall) -> RestResponse:
+    where, options = find_options(query_and_body(call), call.services.settings.default_limit)
+    found = await call.services.objects.find(call.auth, call.params["class_name"], where, options)
+    body: dict[str, Any] = {"results": [call.encoder.object(record) for record in found.results]}
+    if found.count is not None:
+        body["count"] = found.count
+    return RestResponse(body)
+
+
+async def get_object(call: RestCall) -> RestResponse:
+    params = query_and_body(call)
+    for key in params:
+        if key not in GET_PARAMETERS:
+            raise InvalidQueryError("Improper encode of parameter")
+    options = QueryOptions(
+        keys=_split(params["keys"]) if params.get("keys") is not None else None,
+        include=_split(params["include"]) if params.get("include") is not None else (),
+        exclude_keys=_split(params["excludeKeys"]) if params.get("excludeKeys") is not None else None,
+    )
+    record = await call.services.objects.get(
+        call.auth, call.params["class_name"], call.params["object_id"], options
+    )
+    return RestResponse(call.encoder.object(record))
+
+
+async def create_object(call: RestCall) -> RestResponse:
+    class_name = call.params["class_name"]
+    saved = await call.services.objects.create(call.auth, class_name, decode_object(call.json_body()))
+    object_id = saved.object["objectId"]
+    where = "/users/" if class_name == "_User" else f"/classes/{class_name}/"
+    return RestResponse(
+        call.encoder.object(saved.response), 201, {"Location": f"{call.mount}{where}{object_id}"}
+    )
+
+
+async def update_object(call: RestCall) -> RestResponse:
+    saved = await call.services.objects.update(
+        call.auth, call.params["class_name"], call.params["object_id"], decode_object(call.json_body())
+    )
+    return RestResponse(call.encoder.object(saved.response))
+
+
+async def delete_object(call: RestCall) -> RestResponse:
+    await call.services.objects.delete(call.auth, call.params["class_name"], call.params["object_id"])
+    return RestResponse({})

@@ -1,0 +1,77 @@
+"""The REST route table and its dispatcher, shared by HTTP requests and `/batch` sub-requests."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.domain.acl import Auth
+from app.domain.encoding import Encoder
+from app.errors import AppError
+from app.transport.context import Credentials, Services
+
+
+@dataclass(slots=True)
+class RestCall:
+    """One REST request, whichever way it arrived: parsed, authenticated, ready for a handler."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, Any]
+    body: Any
+    auth: Auth
+    services: Services
+    credentials: Credentials
+    mount: str
+    encoder: Encoder
+
+    def json_body(self) -> dict[str, Any]:
+        if self.body is None:
+            return {}
+        if not isinstance(self.body, dict):
+            raise AppError("The request body must be a JSON object.", code=107)
+        return self.body
+
+
+@dataclass(slots=True)
+class RestResponse:
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[RestCall], Awaitable[RestResponse]]
+
+
+class RouteNotFound(Exception):
+    """No route matches; HTTP answers Express's 404 page, batch answers code 107."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    pattern: str
+    handler: Handler
+    regex: re.Pattern[str] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # `/classes/:className/:objectId` style, as Parse's routers write them.
+        regex = re.sub(r":(\w+)", r"(?P<\1>[^/]+)", self.pattern)
+        object.__setattr__(self, "regex", re.compile(f"^{regex}/?$"))
+
+
+class Router:
+    def __init__(self, routes: list[Route]) -> None:
+        self.routes = routes
+
+    def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+        for route in self.routes:
+            if route.method != method:
+                continue
+            found = route.regex.match(path)
+            if found:
+                return route.handler, found.groupdict()
+        raise RouteNotFound(f"cannot route {method} {path}")

@@ -1,0 +1,95 @@
+"""`/schemas`: list, read, create, change and drop classes (master key only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain.classes import ClassSchema, FieldType, require_valid_class_name
+from app.domain.encoding import Encoder
+from app.errors import AppError, InvalidClassNameError, UnauthorizedError, denied
+from app.transport.rest.router import RestCall, RestResponse
+
+
+def require_master(call: RestCall) -> None:
+    if not call.auth.master:
+        raise denied(UnauthorizedError, "unauthorized: master key is required")
+
+
+def require_writer(call: RestCall, action: str) -> None:
+    require_master(call)
+    if call.auth.read_only:
+        from app.errors import OperationForbiddenError
+
+        raise denied(OperationForbiddenError, f"read-only masterKey isn't allowed to {action} a schema.")
+
+
+def encode_field(field: FieldType, encoder: Encoder) -> dict[str, Any]:
+    result: dict[str, Any] = {"type": field.type}
+    if field.target_class:
+        result["targetClass"] = field.target_class
+    if field.required:
+        result["required"] = True
+    if field.has_default:
+        result["defaultValue"] = encoder.value(field.default)
+    return result
+
+
+def encode_schema(schema: ClassSchema, encoder: Encoder) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "className": schema.name,
+        "fields": {name: encode_field(field, encoder) for name, field in schema.fields.items()},
+        "classLevelPermissions": dict(schema.permissions),
+    }
+    if schema.indexes:
+        body["indexes"] = dict(schema.indexes)
+    return body
+
+
+async def list_schemas(call: RestCall) -> RestResponse:
+    require_master(call)
+    await call.services.schemas.reload()
+    schemas = await call.services.schemas.all()
+    return RestResponse({"results": [encode_schema(schema, call.encoder) for schema in schemas]})
+
+
+async def get_schema(call: RestCall) -> RestResponse:
+    require_master(call)
+    await call.services.schemas.reload()
+    schema = await call.services.schemas.require(call.params["class_name"])
+    return RestResponse(encode_schema(schema, call.encoder))
+
+
+async def create_schema(call: RestCall) -> RestResponse:
+    require_writer(call, "create")
+    body = call.json_body()
+    path_name = call.params.get("class_name")
+    body_name = body.get("className")
+    if path_name and body_name and path_name != body_name:
+        raise InvalidClassNameError(f"Class name mismatch between {body_name} and {path_name}.")
+    name = path_name or body_name
+    if not name:
+        raise AppError(f"POST /{call.path.strip('/')} needs a class name.", code=135)
+    schema = await call.services.schemas.create_class(
+        name, body.get("fields"), body.get("classLevelPermissions"), body.get("indexes")
+    )
+    return RestResponse(encode_schema(schema, call.encoder))
+
+
+async def update_schema(call: RestCall) -> RestResponse:
+    require_writer(call, "update")
+    body = call.json_body()
+    name = call.params["class_name"]
+    if body.get("className") and body["className"] != name:
+        raise InvalidClassNameError(f"Class name mismatch between {body['className']} and {name}.")
+    schema = await call.services.schemas.update_class(
+        name, body.get("fields"), body.get("classLevelPermissions"), body.get("indexes")
+    )
+    return RestResponse(encode_schema(schema, call.encoder))
+
+
+async def delete_schema(call: RestCall) -> RestResponse:
+    require_writer(call, "delete")
+    name = call.params["class_name"]
+    require_valid_class_name(name)
+    await call.services.schemas.delete_class(name)
+    return RestResponse({})
