@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.errors import InvalidACLError, InvalidJSONError
+from app.errors import AppError, InvalidACLError
 
 PUBLIC = "*"
 
@@ -50,21 +50,19 @@ class ACL:
     def from_json(cls, value: Any) -> ACL:
         """Validate an ACL as clients send it: `{"*": {"read": true}, "<userId>": {"write": true}}`."""
         if not isinstance(value, Mapping):
-            raise InvalidJSONError("ACL must be an object.")
+            raise AppError("ACL must be a Parse ACL.", code=-1)
         read: list[str] = []
         write: list[str] = []
         for principal, permissions in value.items():
             if principal == "*unresolved":
-                raise InvalidACLError("Cannot save an ACL with an unresolved user.")
+                raise InvalidACLError("Invalid ACL.")
             if not isinstance(permissions, Mapping):
-                raise InvalidJSONError(f"invalid value for ACL key {principal}: must be an object.")
+                raise InvalidACLError(f"Invalid ACL: the entry for {principal} must be an object.")
             for permission, allowed in permissions.items():
                 if permission not in ("read", "write"):
-                    raise InvalidJSONError(f"invalid permission type for ACL key {principal}: {permission}")
+                    raise InvalidACLError(f"Invalid ACL: {permission} is not a permission (read or write).")
                 if not isinstance(allowed, bool):
-                    raise InvalidJSONError(
-                        f"invalid value for ACL {principal}.{permission}: must be a boolean"
-                    )
+                    raise InvalidACLError(f"Invalid ACL: {principal}.{permission} must be true or false.")
                 if allowed:
                     (read if permission == "read" else write).append(principal)
         return cls(tuple(read), tuple(write))

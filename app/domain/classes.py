@@ -352,6 +352,9 @@ def validate_permissions(permissions: Any, fields: Mapping[str, FieldType]) -> N
     """Check class-level permissions as Parse does, with its messages (code 107 for every fault)."""
     if permissions is None:
         return
+    if isinstance(permissions, list | str) and permissions:
+        # JavaScript iterates the indexes of an array or string: Parse names index 0 as the bad operation.
+        raise InvalidJSONError("0 is not a valid operation for class level permissions")
     if not isinstance(permissions, Mapping):
         raise InvalidJSONError(f"'{_js(permissions)}' is not a valid value for class level permissions")
     for key, operation in permissions.items():

@@ -25,15 +25,29 @@ from app.domain.operations import (
     value_on_create,
 )
 from app.domain.values import File, GeoPoint, ParseObject, Pointer, Polygon, Record, Relation, iso
-from app.errors import CommandUnavailableError, IncorrectTypeError, InvalidJSONError, InvalidNestedKeyError
+from app.errors import (
+    CommandUnavailableError,
+    IncorrectTypeError,
+    InvalidJSONError,
+    InvalidKeyNameError,
+    InvalidNestedKeyError,
+)
 
 _SAFE_INTEGER = 2**53
 _SCALARS = (str, int, float, bool)
 
 
 def parse_date(text: Any) -> datetime:
-    """An ISO 8601 date as clients send it; naive times are UTC, as JavaScript's Date reads them."""
-    if not isinstance(text, str):
+    """An ISO 8601 date as clients send it; naive times are UTC, as JavaScript's Date reads them.
+
+    A number is milliseconds since 1970, as JavaScript's `new Date(n)` reads it.
+    """
+    if _is_number(text):
+        try:
+            return datetime.fromtimestamp(int(text) / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise IncorrectTypeError("This is not a valid Date") from None
+    if not isinstance(text, str) or not text:
         raise IncorrectTypeError("This is not a valid Date")
     try:
         moment = datetime.fromisoformat(text)
@@ -89,7 +103,7 @@ def decode_typed(value: Mapping[str, Any]) -> Any:
                 return File(value["name"], value.get("url") if isinstance(value.get("url"), str) else None)
         case "Bytes":
             data = value.get("base64")
-            if isinstance(data, str):
+            if isinstance(data, str) and data:
                 try:
                     return base64.b64decode(data, validate=True)
                 except (binascii.Error, ValueError):
@@ -145,8 +159,30 @@ def decode_field(value: Any) -> Any:
     return decode_value(value)
 
 
+PROHIBITED_KEYS = ("__proto__", "constructor")
+
+
+def require_no_prohibited_keys(value: Any, *, top: bool = False) -> None:
+    """Keys JavaScript clients could use for prototype pollution, refused at any depth (as Parse does).
+
+    A top-level `__proto__` is left to field-name validation, which Parse reports first.
+    """
+    if isinstance(value, list):
+        for item in value:
+            require_no_prohibited_keys(item)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if key in PROHIBITED_KEYS and not (top and key == "__proto__"):
+                raise InvalidKeyNameError(f'Prohibited keyword in request data: {{"key":"{key}"}}.')
+            if key == "_bsontype" and item == "Code":
+                raise InvalidKeyNameError(
+                    'Prohibited keyword in request data: {"key":"_bsontype","value":"Code"}.')
+            require_no_prohibited_keys(item)
+
+
 def decode_object(body: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a write: values, operations, and the ACL (null or Delete removes it)."""
+    require_no_prohibited_keys(body, top=True)
     fields: dict[str, Any] = {}
     for key, value in body.items():
         if key == "ACL" and value is not None and not (isinstance(value, Mapping) and "__op" in value):
@@ -186,11 +222,11 @@ def decode_operation(value: Mapping[str, Any]) -> Operation:
             )
         case "Batch":
             ops = value.get("ops")
-            if not isinstance(ops, list) or not ops:
-                raise InvalidJSONError("Batch operations must be a non-empty array")
-            changes = [decode_operation(item) if isinstance(item, Mapping) else None for item in ops]
-            if not all(isinstance(change, RelationChange) for change in changes):
-                raise CommandUnavailableError("The Batch operator only combines relation operations.")
+            changes = [decode_operation(item) if isinstance(item, Mapping) else None for item in ops] \
+                if isinstance(ops, list) else []
+            if not changes or not all(isinstance(change, RelationChange) for change in changes):
+                # Parse's message for a Batch that is not a list of relation operations.
+                raise CommandUnavailableError("The Batch operator is not supported yet.")
             relations = [change for change in changes if isinstance(change, RelationChange)]
             return RelationChange(
                 relations[0].target_class,
@@ -255,7 +291,7 @@ class Encoder:
                 "coordinates": [[normalize_number(a), normalize_number(b)] for a, b in value.coordinates],
             }
         if isinstance(value, ParseObject):
-            return {"__type": "Object", "className": value.class_name, **self.object(value.data)}
+            return {**self.object(value.data), "__type": "Object", "className": value.class_name}
         if isinstance(value, ACL):
             return value.to_json()
         raise TypeError(f"cannot encode {type(value).__name__}")

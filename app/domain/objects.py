@@ -32,7 +32,6 @@ from app.domain.schemas import SchemaRegistry
 from app.domain.values import ParseObject, Pointer, Record, Relation, utc_now
 from app.errors import (
     AppError,
-    DuplicateValueError,
     IncorrectTypeError,
     InvalidJSONError,
     InvalidKeyNameError,
@@ -103,6 +102,14 @@ class ObjectService:
         depth: int = 0,
     ) -> FindResult:
         permissions.require_class_access("get" if op == "get" else "find", class_name, auth)
+        redirected = None
+        if options.redirect_key:
+            # Query the target class of a relation (the JS SDK's relation.query() asks this way).
+            owner = await self.schemas.get(class_name)
+            field_type = owner.fields.get(options.redirect_key) if owner else None
+            if field_type is not None and field_type.type == "Relation" and field_type.target_class:
+                class_name = redirected = field_type.target_class
+                permissions.require_class_access("find", class_name, auth)
         schema = await self._schema_for_read(auth, class_name)
         parsed = parse_where(where, schema, master=auth.master)
         if schema is None:
@@ -135,6 +142,9 @@ class ObjectService:
             results = [self._visible(schema, auth, record) for record in records]
             if include:
                 await self._include(auth, results, include, options, depth)
+            if redirected:
+                for record in results:
+                    record["className"] = redirected
         count = None
         if options.count:
             constraint = permissions.pointer_constraint(
@@ -151,6 +161,13 @@ class ObjectService:
         if not found.results:
             raise ObjectNotFoundError("Object not found.")
         return found.results[0]
+
+    async def purge(self, auth: Auth, class_name: str) -> None:
+        """Delete every object of a class (the transport allows it to the master key only)."""
+        permissions.require_class_access("delete", class_name, auth)
+        schema = await self.schemas.get(class_name)
+        if schema is not None:
+            await self.storage.purge(schema)
 
     async def aggregate(self, auth: Auth, class_name: str, pipeline: list[dict[str, Any]]) -> list[Record]:
         """A MongoDB pipeline over Parse field names (the transport allows it to the master key only)."""
@@ -315,7 +332,7 @@ class ObjectService:
             if key in LOGICAL:
                 result[key] = [await self._resolve_subqueries(auth, schema, sub, depth) for sub in constraint]
             elif key == "$relatedTo":
-                ids = await self._related_ids(auth, constraint, depth)
+                ids = await self._related_ids(auth, constraint, depth) if constraint else []
                 id_constraints.append({"$in": ids})
             elif key in schema.relation_fields:
                 id_constraints.extend(await self._relation_constraint(schema, key, constraint))
@@ -397,15 +414,24 @@ class ObjectService:
 
     async def create(self, auth: Auth, class_name: str, data: Mapping[str, Any]) -> WriteResult:
         permissions.require_class_access("create", class_name, auth)
-        if "objectId" in data and not self.settings.allow_custom_object_id:
-            raise InvalidKeyNameError("objectId is an invalid field name.")
-        if "id" in data and not self.settings.allow_custom_object_id:
-            raise InvalidKeyNameError("id is an invalid field name.")
+        custom_id = data.get("objectId")
+        if not self.settings.allow_custom_object_id:
+            # Parse ignores an empty objectId, and refuses any other.
+            if custom_id:
+                raise InvalidKeyNameError("objectId is an invalid field name.")
+            if data.get("id"):
+                raise InvalidKeyNameError("id is an invalid field name.")
+        elif "objectId" in data and not custom_id:
+            raise AppError("objectId must not be empty, null or undefined", code=104)
         schema = await self._schema_for_write(auth, class_name)
-        values = {k: v for k, v in data.items() if k not in ("createdAt", "updatedAt", "objectId")}
+        values = {k: v for k, v in data.items() if k not in ("objectId", "id") or self.settings.allow_custom_object_id}
+        values.pop("objectId", None)
         schema = await self._ensure_fields(auth, class_name, schema, values, updating=False)
+        values.pop("createdAt", None)
+        values.pop("updatedAt", None)
         _require_columns(class_name, values, creating=True)
         record: Record = {}
+        echoed: Record = {}
         response: Record = {}
         relations: dict[str, RelationChange] = {}
         for name, value in values.items():
@@ -413,8 +439,10 @@ class ObjectService:
                 relations[name] = value
             elif isinstance(value, Delete):
                 continue
+            elif isinstance(value, ECHOED):
+                record[name] = echoed[name] = value_on_create(value)
             elif name != "ACL":
-                record[name] = value_on_create(value) if isinstance(value, ECHOED) else value
+                record[name] = value
         for name, type_ in schema.fields.items():
             missing = name not in record or record[name] is None or record[name] == ""
             if not missing:
@@ -431,24 +459,20 @@ class ObjectService:
                 acl = _default_acl(default_acl, auth)
                 response["ACL"] = acl
         permissions.pointer_fields_for(schema, auth, "create")
-        object_id = data.get("objectId") if self.settings.allow_custom_object_id else None
-        if self.settings.allow_custom_object_id and "objectId" in data and not object_id:
-            raise AppError("objectId must not be empty, null or undefined", code=104)
         now = utc_now()
+        object_id = custom_id if self.settings.allow_custom_object_id else None
         stored: Record = {"objectId": object_id or new_object_id(self.settings.object_id_size), **record}
         if acl is not None:
             stored["ACL"] = acl
         stored["createdAt"] = stored["updatedAt"] = now
-        try:
-            await self.storage.insert(schema, stored)
-        except DuplicateValueError:
-            raise
+        await self.storage.insert(schema, stored)
         for name, change in relations.items():
             await self._change_relation(class_name, name, stored["objectId"], change)
         for name in schema.relation_fields:
             stored[name] = Relation(schema.fields[name].target_class or "")
         await self._emit(WriteEvent("create", schema, stored, None, auth))
-        return WriteResult(stored, {"objectId": stored["objectId"], "createdAt": now, **response})
+        # Parse answers with operation results first, then the id and time, then what the server filled in.
+        return WriteResult(stored, {**echoed, "objectId": stored["objectId"], "createdAt": now, **response})
 
     async def update(
         self, auth: Auth, class_name: str, object_id: str, data: Mapping[str, Any]
@@ -456,11 +480,13 @@ class ObjectService:
         permissions.require_class_access("update", class_name, auth)
         schema = await self._schema_for_write(auth, class_name)
         if schema is None:
+            if not is_valid_class_name(class_name):
+                raise InvalidJSONError("schema class name does not revalidate")
             raise ObjectNotFoundError("Object not found.")
         constraint = permissions.pointer_constraint(
             schema, permissions.pointer_fields_for(schema, auth, "update"), auth
         )
-        values = {k: v for k, v in data.items() if k not in ("createdAt", "updatedAt")}
+        values = dict(data)
         if "objectId" in values:
             if values.pop("objectId") != object_id:
                 raise InvalidKeyNameError("objectId is an invalid field name.")
@@ -468,6 +494,9 @@ class ObjectService:
             if name.startswith("authData."):
                 raise InvalidKeyNameError(f"Invalid field name for update: {name}")
         schema, add_constraint = await self._ensure_fields_for_update(auth, class_name, schema, values)
+        # Timestamps are the server's: checked for type like any field, then ignored.
+        values.pop("createdAt", None)
+        values.pop("updatedAt", None)
         _require_columns(class_name, values, creating=False)
         for name, value in values.items():
             type_ = schema.fields.get(name)
@@ -494,7 +523,9 @@ class ObjectService:
         response: Record = {}
         for name, value in values.items():
             if isinstance(value, ECHOED):
-                response[name] = _value_at(after, name)
+                result = _value_at(after, name)
+                if result is not _MISSING and result is not None:
+                    _expand_path(response, name.split("."), result)
         response["updatedAt"] = now
         await self._emit(WriteEvent("update", schema, after, before, auth))
         return WriteResult(after, response)
@@ -511,7 +542,7 @@ class ObjectService:
         )
         acl = None if auth.master else auth.groups
         found = await self.storage.find(
-            schema, Find(_and({"objectId": object_id}, constraint), limit=1, acl=acl)
+            schema, Find(_and({"objectId": object_id}, constraint), limit=1, acl=acl, for_write=True)
         )
         if not found:
             raise ObjectNotFoundError("Object not found for delete.")
@@ -592,7 +623,7 @@ def apply_changes(record: Record, changes: Mapping[str, Any]) -> Record:
             )
             continue
         value = apply(change, after.get(name)) if isinstance(change, OPERATIONS) else change
-        if isinstance(change, Delete):
+        if isinstance(change, Delete) or (isinstance(change, OPERATIONS) and value is None):
             after.pop(name, None)
         else:
             after[name] = value
@@ -648,6 +679,16 @@ def _value_at(record: Mapping[str, Any], path: str) -> Any:
             return _MISSING
         value = value[part]
     return value
+
+
+def _expand_path(target: dict[str, Any], path: list[str], value: Any) -> None:
+    """Put `value` at a dotted path, as Parse answers `{"a.b": op}` with `{"a": {"b": result}}`."""
+    for part in path[:-1]:
+        child = target.get(part)
+        if not isinstance(child, dict):
+            child = target[part] = {}
+        target = child
+    target[path[-1]] = value
 
 
 def _pointers_at(value: Any, path: list[str]) -> list[Pointer]:

@@ -74,6 +74,8 @@ def apply(operation: Operation, current: Any) -> Any:
             result.extend(item for item in objects if item not in result)
             return result
         case Remove(objects=objects):
+            if current is None:
+                return None  # removing from a missing field leaves it missing, as MongoDB's $pullAll does
             return [item for item in (current if isinstance(current, list) else []) if item not in objects]
         case Delete():
             return None

@@ -37,8 +37,8 @@ def require_class_access(method: str, class_name: str, auth: Auth) -> None:
 
 def _allowed(permissions: Mapping[str, Any], auth: Auth, operation: str) -> bool:
     rule = permissions.get(operation)
-    if not rule:
-        return True
+    if rule is None:
+        return True  # no rule for the operation: open (an empty rule {} opens it to nobody)
     if rule.get("*"):
         return True
     return any(rule.get(principal) is True for principal in auth.groups)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any
 from app.domain.classes import ClassSchema
 from app.domain.encoding import decode_polygon, decode_typed, decode_value, validate_geopoint
 from app.domain.values import GeoPoint, Pointer, utc_now
-from app.errors import InvalidJSONError, InvalidKeyNameError, InvalidQueryError
+from app.errors import InvalidJSONError, InvalidKeyNameError, InvalidQueryError, denied
 
 _KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.]*$")
 _OPTIONS = re.compile(r"^[imxsu]+$")
@@ -43,18 +44,18 @@ def parse_where(where: Any, schema: ClassSchema | None = None, *, master: bool =
     """Validate a `where` object and decode its values; sub-queries stay for the object service."""
     if where is None:
         return {}
+    if isinstance(where, list):
+        # JavaScript walks an array's indexes as keys, so Parse names the first one as a bad key.
+        where = {str(index): item for index, item in enumerate(where)}
     if not isinstance(where, Mapping):
-        raise InvalidQueryError("where must be an object")
+        raise InvalidQueryError("where must be a JSON object")
     result: dict[str, Any] = {}
     for key, constraint in where.items():
         if key in LOGICAL:
-            if not isinstance(constraint, list) or (key == "$nor" and not constraint):
-                message = (
-                    "Bad $nor format - use an array of at least 1 value."
-                    if key == "$nor"
-                    else f"Bad {key} format - use an array value."
-                )
-                raise InvalidQueryError(message)
+            if not isinstance(constraint, list):
+                raise denied(InvalidQueryError, f"{key} must be an array")
+            if not constraint:
+                raise InvalidQueryError(f"Bad {key} format - use an array of at least 1 value.")
             result[key] = [parse_where(sub, schema, master=master) for sub in constraint]
         elif key == "$relatedTo":
             result[key] = _related_to(constraint)
@@ -63,31 +64,36 @@ def parse_where(where: Any, schema: ClassSchema | None = None, *, master: bool =
         elif not _KEY.match(key) and key not in ("_rperm", "_wperm"):
             raise InvalidKeyNameError(f"Invalid key name: {key}")
         else:
-            result[key] = _constraint(key, constraint, schema, master)
+            result[key] = _constraint(key, constraint, schema)
     return result
 
 
-def _constraint(key: str, constraint: Any, schema: ClassSchema | None, master: bool) -> Any:
+def _constraint(key: str, constraint: Any, schema: ClassSchema | None) -> Any:
+    field_type = schema.fields[key].type if schema and key in schema.fields else None
+    # Arrays and objects are values only inside Array fields and dotted paths (Parse's interior atoms).
+    interior = "." in key or field_type == "Array"
     if not isinstance(constraint, Mapping):
+        if isinstance(constraint, list) and "." not in key:
+            raise InvalidJSONError(f"You cannot use {_js(constraint)} as a query parameter.")
         return decode_value(constraint)
     if "__type" in constraint:
         return decode_typed(constraint)
     operators = {k: v for k, v in constraint.items() if k.startswith("$")}
     if not operators:
+        if not interior:
+            raise InvalidJSONError("You cannot use [object Object] as a query parameter.")
         return decode_value(constraint)
     if len(operators) != len(constraint):
         # `{"a": 1, "$exists": true}` means: equal to {"a": 1}, and exists (Parse's replaceEquality).
         operators["$eq"] = {k: v for k, v in constraint.items() if not k.startswith("$")}
-    field_type = schema.fields.get(key).type if schema and key in schema.fields else None  # type: ignore[union-attr]
     decoded: dict[str, Any] = {}
     for op, value in operators.items():
-        decoded.update(_operator(op, value, operators, field_type, master))
+        decoded.update(_operator(op, value, operators, field_type, interior))
     return decoded
 
 
-def _operator(
-    op: str, value: Any, siblings: Mapping[str, Any], field_type: str | None, master: bool
-) -> dict[str, Any]:
+def _operator(op: str, value: Any, siblings: Mapping[str, Any], field_type: str | None,
+              interior: bool) -> dict[str, Any]:
     match op:
         case "$lt" | "$lte" | "$gt" | "$gte" | "$eq" | "$ne" | "$exists":
             if isinstance(value, Mapping) and "$relativeTime" in value:
@@ -95,31 +101,31 @@ def _operator(
                     raise InvalidJSONError("$relativeTime can only be used with Date field")
                 if op not in _COMPARISONS:
                     raise InvalidJSONError(
-                        "$relativeTime can only be used with the $lt, $lte, $gt, and $gte operators"
-                    )
-                return {op: relative_time(value["$relativeTime"])}
+                        "$relativeTime can only be used with the $lt, $lte, $gt, and $gte operators")
+                return {op: relative_time(value["$relativeTime"], op=op)}
             if op == "$exists":
                 return {op: bool(value)}
-            return {op: _atom(value)}
+            return {op: _atom(value, interior)}
         case "$in" | "$nin" | "$all" | "$containedBy":
             if not isinstance(value, list):
                 if op == "$containedBy":
                     raise InvalidJSONError("bad $containedBy: should be an array")
                 raise InvalidJSONError(f"bad {op} value")
-            return {op: [_atom(item) for item in value]}
+            return {op: [_atom(item, interior or op == "$all") for item in value]}
         case "$regex":
             if not isinstance(value, str):
                 raise InvalidQueryError("$regex value must be a string")
             options = siblings.get("$options")
-            if options is not None:
-                if not isinstance(options, str):
-                    raise InvalidQueryError("$options value must be a string")
-                if not _OPTIONS.match(options):
-                    raise InvalidQueryError(f"Bad $options value for query: {options}")
-            return {op: value}
+            if options is None:
+                return {op: value}
+            if not isinstance(options, str):
+                raise InvalidQueryError("$options value must be a string")
+            if not _OPTIONS.match(options):
+                raise InvalidQueryError(f"Bad $options value for query: {options}")
+            return {op: value, "$options": options}
         case "$options":
             if "$regex" not in siblings:
-                raise InvalidJSONError("bad constraint: $options")
+                raise InvalidQueryError("$options is only valid with $regex")
             return {}
         case "$text":
             return {op: _text(value)}
@@ -128,38 +134,39 @@ def _operator(
         case "$maxDistance" | "$maxDistanceInRadians" | "$maxDistanceInMiles" | "$maxDistanceInKilometers":
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise InvalidJSONError(f"bad {op} value")
-            divisor = {
-                "$maxDistanceInMiles": _EARTH_RADIUS_MILES,
-                "$maxDistanceInKilometers": _EARTH_RADIUS_KM,
-            }
+            divisor = {"$maxDistanceInMiles": _EARTH_RADIUS_MILES, "$maxDistanceInKilometers": _EARTH_RADIUS_KM}
             return {"$maxDistance": value / divisor.get(op, 1.0)}
         case "$within":
             box = value.get("$box") if isinstance(value, Mapping) else None
             if not isinstance(box, list) or len(box) != 2:
                 raise InvalidJSONError("malformatted $within arg")
-            return {op: [_geo_point(point, "malformatted $within arg") for point in box]}
+            return {"$geoWithin": {"$box": [_geo_point(point, "malformatted $within arg") for point in box]}}
         case "$geoWithin":
             return {op: _geo_within(value)}
         case "$geoIntersects":
             point = value.get("$point") if isinstance(value, Mapping) else None
+            if not (isinstance(point, Mapping) and point.get("__type") == "GeoPoint"):
+                raise InvalidJSONError("bad $geoIntersect value; $point should be GeoPoint")
             return {op: _geo_point(point, "bad $geoIntersect value; $point should be GeoPoint")}
         case "$select" | "$dontSelect":
             return {op: _select(op, value)}
         case "$inQuery" | "$notInQuery":
-            if not isinstance(value, Mapping) or not value.get("where") or not value.get("className"):
+            if not isinstance(value, Mapping) or value.get("where") is None or not value.get("className"):
                 raise InvalidQueryError(f"improper usage of {op}")
             return {op: {"className": value["className"], "where": value["where"]}}
     raise InvalidJSONError(f"bad constraint: {op}")
 
 
-def _atom(value: Any) -> Any:
+def _atom(value: Any, interior: bool) -> Any:
     if isinstance(value, Mapping) and "__type" in value:
         return decode_typed(value)
+    if not interior and isinstance(value, Mapping | list):
+        raise InvalidJSONError(f"bad atom: {json.dumps(value, separators=(',', ':'))}")
     return decode_value(value)
 
 
 def _geo_point(value: Any, message: str) -> GeoPoint:
-    if isinstance(value, Mapping) and value.get("__type") == "GeoPoint":
+    if isinstance(value, Mapping) and "latitude" in value and "longitude" in value:
         return validate_geopoint(value.get("latitude"), value.get("longitude"))
     if isinstance(value, list) and len(value) == 2:
         return validate_geopoint(value[1], value[0])
@@ -172,29 +179,31 @@ def _geo_within(value: Any) -> dict[str, Any]:
     if "$polygon" in value:
         polygon = value["$polygon"]
         if isinstance(polygon, Mapping) and polygon.get("__type") == "Polygon":
-            points = [
-                GeoPoint(lat, lng) for lat, lng in decode_polygon(polygon.get("coordinates")).coordinates
-            ]
+            coordinates = decode_polygon(polygon.get("coordinates")).coordinates
+            points = [GeoPoint(lat, lng) for lat, lng in coordinates]
         elif isinstance(polygon, list):
             if len(polygon) < 3:
                 raise InvalidJSONError("bad $geoWithin value; $polygon should contain at least 3 GeoPoints")
             points = [_geo_point(point, "bad $geoWithin value") for point in polygon]
         else:
             raise InvalidJSONError(
-                "bad $geoWithin value; $polygon should be Polygon object or Array of Parse.GeoPoint's"
-            )
+                "bad $geoWithin value; $polygon should be Polygon object or Array of Parse.GeoPoint's")
         return {"$polygon": points}
     if "$centerSphere" in value:
         sphere = value["$centerSphere"]
         if not isinstance(sphere, list) or len(sphere) < 2:
             raise InvalidJSONError(
-                "bad $geoWithin value; $centerSphere should be an array of Parse.GeoPoint and distance"
-            )
+                "bad $geoWithin value; $centerSphere should be an array of Parse.GeoPoint and distance")
         center = _geo_point(sphere[0], "bad $geoWithin value; $centerSphere geo point invalid")
         distance = sphere[1]
         if not isinstance(distance, int | float) or isinstance(distance, bool) or distance < 0:
             raise InvalidJSONError("bad $geoWithin value; $centerSphere distance invalid")
         return {"$centerSphere": (center, distance)}
+    if "$box" in value:
+        box = value["$box"]
+        if not isinstance(box, list) or len(box) != 2:
+            raise InvalidJSONError("bad $geoWithin value; $box should be two GeoPoints")
+        return {"$box": [_geo_point(point, "bad $geoWithin value; $box should be two GeoPoints") for point in box]}
     raise InvalidJSONError("bad $geoWithin value")
 
 
@@ -207,7 +216,7 @@ def _text(value: Any) -> dict[str, Any]:
         raise InvalidJSONError("bad $text: $term, should be string")
     text: dict[str, Any] = {"$search": term}
     language = search.get("$language")
-    if language is not None and language is not False:
+    if language:
         if not isinstance(language, str):
             raise InvalidJSONError("bad $text: $language, should be string")
         text["$language"] = language
@@ -222,25 +231,32 @@ def _text(value: Any) -> dict[str, Any]:
 
 def _select(op: str, value: Any) -> dict[str, Any]:
     query = value.get("query") if isinstance(value, Mapping) else None
-    if (
-        not isinstance(query, Mapping)
-        or not value.get("key")
-        or not query.get("className")
-        or len(value) != 2
-    ):
+    if not isinstance(query, Mapping) or not value.get("key") or not query.get("className") or len(value) != 2:
         raise InvalidQueryError(f"improper usage of {op}")
     return {"key": value["key"], "className": query["className"], "where": query.get("where") or {}}
 
 
-def _related_to(value: Any) -> dict[str, Any]:
+def _related_to(value: Any) -> dict[str, Any] | None:
+    """`{"object": <Pointer>, "key": <relation>}`; anything else matches nothing, as in Parse."""
     target = value.get("object") if isinstance(value, Mapping) else None
     key = value.get("key") if isinstance(value, Mapping) else None
-    pointer = (
-        decode_typed(target) if isinstance(target, Mapping) and target.get("__type") == "Pointer" else None
-    )
-    if not isinstance(pointer, Pointer) or not isinstance(key, str):
-        raise InvalidJSONError("improper usage of $relatedTo")
+    if not (isinstance(target, Mapping) and target.get("__type") == "Pointer") or not isinstance(key, str):
+        return None
+    pointer = decode_typed(target)
     return {"object": pointer, "key": key}
+
+
+def _js(value: Any) -> str:
+    """How JavaScript prints a value in a template string (arrays joined by commas)."""
+    if isinstance(value, list):
+        return ",".join(_js(item) for item in value)
+    if isinstance(value, Mapping):
+        return "[object Object]"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 _UNITS = {
@@ -270,11 +286,12 @@ _UNITS = {
 }
 
 
-def relative_time(text: Any, now: datetime | None = None) -> datetime:
+def relative_time(text: Any, now: datetime | None = None, op: str = "$lt") -> datetime:
     """Parse's `$relativeTime`: "now", "in 2 hours", "3 days ago", "1 day 4 hrs ago"."""
     now = now or utc_now()
+    prefix = f"bad $relativeTime ({op}) value."
     if not isinstance(text, str):
-        raise InvalidJSONError("bad $relativeTime value. $relativeTime should be a string")
+        raise InvalidJSONError(f"{prefix} $relativeTime should be a string")
     parts = text.lower().split()
     if parts == ["now"]:
         return now
@@ -285,18 +302,18 @@ def relative_time(text: Any, now: datetime | None = None) -> datetime:
             if future
             else "Time should either start with 'in' or end with 'ago'"
         )
-        raise InvalidJSONError(f"bad $relativeTime value. {message}")
+        raise InvalidJSONError(f"{prefix} {message}")
     pairs = parts[1:] if future else parts[:-1]
     if not pairs or len(pairs) % 2:
-        raise InvalidJSONError("bad $relativeTime value. Invalid time string. Dangling unit or number.")
+        raise InvalidJSONError(f"{prefix} Invalid time string. Dangling unit or number.")
     seconds = 0.0
     for amount, unit in zip(pairs[::2], pairs[1::2], strict=True):
         try:
             number = float(amount)
         except ValueError:
-            raise InvalidJSONError(f"bad $relativeTime value. '{amount}' is not an integer.") from None
+            raise InvalidJSONError(f"{prefix} '{amount}' is not an integer.") from None
         if unit not in _UNITS:
-            raise InvalidJSONError(f"bad $relativeTime value. Invalid interval: '{unit}'")
+            raise InvalidJSONError(f"{prefix} Invalid interval: '{unit}'")
         seconds += number * _UNITS[unit]
     delta = timedelta(seconds=seconds)
     return now + delta if future else now - delta

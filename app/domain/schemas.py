@@ -38,6 +38,10 @@ from app.errors import (
 from app.storage.base import Find, Storage
 
 
+KEEP: Any = object()
+"""Leave a class's permissions as they are (a request that does not mention them)."""
+
+
 class SchemaRegistry:
     """All class schemas, read from `_SCHEMA` and refreshed when stale or changed."""
 
@@ -160,7 +164,7 @@ class SchemaRegistry:
             name,
             new,
             PUBLIC_PERMISSIONS if permissions is None else permissions,
-            {"_id_": {"_id": 1}, **index_specs} if index_specs else {},
+            index_specs,
         )
         try:
             await self.storage.create_class(schema, stored_permissions=permissions)
@@ -206,11 +210,14 @@ class SchemaRegistry:
         remaining = {k: v for k, v in schema.fields.items() if k not in deleted}
         merged = {**remaining, **new}
         require_one_geopoint(name, merged)
-        validate_permissions(permissions, merged)
+        if permissions is not KEEP:
+            validate_permissions(permissions, merged)
         index_changes = _object(indexes, "indexes")
         drop = [k for k, v in index_changes.items() if isinstance(v, Mapping) and v.get("__op") == "Delete"]
         existing_indexes = schema.indexes or {"_id_": {"_id": 1}}
         for index_name in drop:
+            if index_name == "_id_":
+                raise InvalidQueryError("Index _id_ cannot be dropped.")
             if index_name not in existing_indexes:
                 raise InvalidQueryError(f"Index {index_name} does not exist, cannot delete.")
         add = _validate_new_indexes(
@@ -221,7 +228,8 @@ class SchemaRegistry:
         if new:
             await self.storage.add_fields(name, new)
             await self._update_field_options(name, changed_options, schema)
-        if permissions is not None:
+        if permissions is not KEEP:
+            # null puts back Parse's defaults; any other value replaces the whole set.
             await self.storage.set_permissions(name, permissions)
         if indexes is not None:
             await self.storage.update_indexes(schema, add, drop)
@@ -235,6 +243,10 @@ class SchemaRegistry:
             if name not in self._classes:
                 await self.storage.add_fields(name, {})
         await self.storage.ensure_system_indexes()
+        await self.reload()
+        for schema in self.cached():
+            # As Parse Server does at start: record the indexes the database really has.
+            await self.storage.sync_indexes(schema.name)
         await self.reload()
 
     async def apply_definition(self, definition: Any) -> None:
@@ -255,11 +267,9 @@ class SchemaRegistry:
             return
         missing_fields = {k: v for k, v in fields.items() if k not in schema.fields}
         missing_indexes = {k: v for k, v in indexes.items() if k not in (schema.indexes or {})}
-        if (
-            missing_fields
-            or missing_indexes
-            or (permissions is not None and permissions != schema.permissions)
-        ):
+        if permissions is None:
+            permissions = KEEP
+        if missing_fields or missing_indexes or (permissions is not KEEP and permissions != schema.permissions):
             await self.update_class(name, missing_fields, permissions, missing_indexes or None)
 
     async def _update_field_options(self, name: str, changed: Mapping[str, Any], schema: ClassSchema) -> None:
@@ -347,8 +357,6 @@ def _validate_new_indexes(
             field = key[3:] if key.startswith("_p_") else key
             if field not in fields:
                 raise InvalidQueryError(f"Field {key} does not exist, cannot add index.")
-            if direction not in (1, -1, "text", "2dsphere", "2d", "hashed"):
-                raise InvalidQueryError(f"Index {name} has an invalid direction for {key}: {direction}")
             pointer = fields[field].type == "Pointer" and not key.startswith("_p_")
             stored[f"_p_{key}" if pointer else key] = direction
         result[name] = stored

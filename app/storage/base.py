@@ -23,6 +23,8 @@ class Find:
     acl: frozenset[str] | None = None
     """The caller's principals: only objects whose read ACL names one of them match. None = no check."""
     text_score: bool = False
+    for_write: bool = False
+    """Check the write ACL instead of the read ACL (the object about to be changed)."""
 
 
 class Storage(Protocol):
@@ -46,7 +48,8 @@ class Storage(Protocol):
     async def update_field_options(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
         """Replace `required` and `defaultValue` of existing fields."""
 
-    async def set_permissions(self, class_name: str, permissions: Mapping[str, Any]) -> None: ...
+    async def set_permissions(self, class_name: str, permissions: Mapping[str, Any] | None) -> None:
+        """Replace a class's permissions; None restores Parse's defaults."""
 
     async def update_indexes(
         self, schema: ClassSchema, add: Mapping[str, Mapping[str, Any]], drop: Sequence[str]
@@ -58,6 +61,12 @@ class Storage(Protocol):
     async def delete_class(self, schema: ClassSchema) -> None: ...
 
     async def ensure_system_indexes(self) -> None: ...
+
+    async def sync_indexes(self, class_name: str) -> None:
+        """Record in the schema the indexes the collection really has."""
+
+    async def purge(self, schema: ClassSchema) -> None:
+        """Delete every object of a class, keeping the class."""
 
     # Objects
     async def find(self, schema: ClassSchema, query: Find) -> list[Record]: ...

@@ -254,6 +254,10 @@ def translate_where(schema: ClassSchema, where: Mapping[str, Any], *, count: boo
         mongo_key, nested = _query_key(schema, key)
         is_array = not nested and key in schema.fields and schema.fields[key].type == "Array"
         atom = interior_value if (nested or is_array) else top_level_value
+        if key in schema.pointer_fields:
+            # Inside operators, Parse takes a bare objectId string for a pointer of the field's class.
+            target = schema.fields[key].target_class
+            atom = _pointer_atom(target)
         if isinstance(constraint, dict) and constraint and all(k.startswith("$") for k in constraint):
             translated = _translate_constraint(constraint, atom, count)
             if "$text" in translated:
@@ -263,8 +267,17 @@ def translate_where(schema: ClassSchema, where: Mapping[str, Any], *, count: boo
             else:
                 result[mongo_key] = translated
         else:
-            result[mongo_key] = atom(constraint)
+            result[mongo_key] = top_level_value(constraint) if key in schema.pointer_fields else atom(constraint)
     return result
+
+
+def _pointer_atom(target: str | None) -> Any:
+    def atom(value: Any) -> Any:
+        if isinstance(value, str):
+            return f"{target}${value}"
+        return top_level_value(value)
+
+    return atom
 
 
 def _query_key(schema: ClassSchema, key: str) -> tuple[str, bool]:
@@ -315,7 +328,9 @@ def _translate_constraint(constraint: Mapping[str, Any], atom: Any, count: bool)
             case "$within":
                 answer[op] = {"$box": [[p.longitude, p.latitude] for p in value]}
             case "$geoWithin":
-                if "$polygon" in value:
+                if "$box" in value:
+                    answer[op] = {"$box": [[p.longitude, p.latitude] for p in value["$box"]]}
+                elif "$polygon" in value:
                     answer[op] = {"$polygon": [[p.longitude, p.latitude] for p in value["$polygon"]]}
                 else:
                     center, distance = value["$centerSphere"]

@@ -103,9 +103,10 @@ class MongoStorage:
                 {"$set": {f"_metadata.fields_options.{name}": catalog.field_options(field)}},
             )
 
-    async def set_permissions(self, class_name: str, permissions: Mapping[str, Any]) -> None:
+    async def set_permissions(self, class_name: str, permissions: Mapping[str, Any] | None) -> None:
+        stored = None if permissions is None else dict(permissions)
         await self._collection(SCHEMA_COLLECTION).update_one(
-            {"_id": class_name}, {"$set": {"_metadata.class_permissions": dict(permissions)}}
+            {"_id": class_name}, {"$set": {"_metadata.class_permissions": stored}}
         )
 
     async def update_indexes(
@@ -135,7 +136,7 @@ class MongoStorage:
                 await self._collection(class_name).create_index(keys, name=name)
             except OperationFailure as error:
                 raise InvalidQueryError(
-                    f"Index {name} could not be created: {error.details or error}"
+                    f"Index {name} could not be created: {_message(error)}"
                 ) from None
 
     async def delete_fields(self, schema: ClassSchema, names: Sequence[str]) -> None:
@@ -174,14 +175,34 @@ class MongoStorage:
         await users.create_index(
             "email", name="case_insensitive_email", collation=case_insensitive, background=True, sparse=True
         )
-        await users.create_index("_email_verify_token", background=True, sparse=True)
-        await users.create_index("_perishable_token", background=True, sparse=True)
+        await users.create_index("_email_verify_token", name="_email_verify_token", background=True, sparse=True)
+        await users.create_index("_perishable_token", name="_perishable_token", background=True, sparse=True)
+        await users.create_index("_auth_data_anonymous.id", name="_auth_data_anonymous_id", unique=True,
+                                 sparse=True, background=True)
         await roles.create_index("name", unique=True, sparse=True, background=True)
         idempotency = self._collection("_Idempotency")
         await idempotency.create_index("reqId", unique=True, sparse=True, background=True)
         await idempotency.create_index(
             "expire", name="ttl", expireAfterSeconds=0, sparse=True, background=True
         )
+
+    async def sync_indexes(self, class_name: str) -> None:
+        try:
+            listed = await (await self._collection(class_name).list_indexes()).to_list()
+        except OperationFailure:
+            return
+        indexes: dict[str, dict[str, Any]] = {}
+        for index in sorted(listed, key=lambda entry: entry["name"]):
+            key = dict(index["key"])
+            if "_fts" in key:
+                key = {field: "text" for field in index.get("weights", {})}
+            indexes[index["name"]] = key
+        if indexes:
+            await self._collection(SCHEMA_COLLECTION).update_one(
+                {"_id": class_name}, {"$set": {"_metadata.indexes": indexes}})
+
+    async def purge(self, schema: ClassSchema) -> None:
+        await self._collection(schema.name).delete_many({})
 
     # Objects ----------------------------------------------------------------------------------------
 
@@ -207,7 +228,7 @@ class MongoStorage:
             options["skip"] = query.skip
         if query.limit is not None:
             options["limit"] = query.limit
-        where = self._filter(schema, query)
+        where = self._filter(schema, query, acl_key="_wperm" if query.for_write else "_rperm")
         try:
             documents = await self._collection(schema.name).find(where, **options).to_list()
         except OperationFailure as error:
@@ -250,7 +271,8 @@ class MongoStorage:
             cursor = await self._collection(schema.name).aggregate(stages)
             results = await cursor.to_list()
         except OperationFailure as error:
-            raise _query_error(error) from None
+            # Parse reports every failing pipeline as a bad query, with the database's reason.
+            raise InvalidQueryError(_message(error)) from None
         return [from_aggregate_result(schema, result, pointer_group) for result in results]
 
     async def insert(self, schema: ClassSchema, record: Record) -> None:
@@ -340,8 +362,14 @@ def _duplicate(error: DuplicateKeyError) -> DuplicateValueError:
     return duplicate
 
 
+def _message(error: PyMongoError) -> str:
+    details = getattr(error, "details", None) or {}
+    return str(details.get("errmsg") or error)
+
+
 def _query_error(error: PyMongoError) -> InternalError | InvalidQueryError:
-    if isinstance(error, OperationFailure) and error.code in (2, 9, 17287, 16810, 51108):
-        return InvalidQueryError(str(error.details.get("errmsg") if error.details else error))
+    # Bad values, unknown operators, invalid regular expressions: the query is at fault, not the server.
+    if isinstance(error, OperationFailure) and error.code in (2, 9, 17287, 16810, 51091, 51108):
+        return InvalidQueryError(_message(error))
     log.error("database error: %s", error)
     return InternalError("Database adapter error")

@@ -5,26 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import posixpath
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from app.errors import AppError, InvalidJSONError
-from app.transport.rest.router import RestCall, RestResponse, RouteNotFound, Router
+from app.transport.rest.router import Handler, RestCall, RestResponse, RouteNotFound, Router
 
 log = logging.getLogger(__name__)
 
 
-def make_batch(router_of: Any) -> Any:
+def make_batch(router_of: Callable[[], Router]) -> Handler:
     """The batch handler for a router (built after the table, which contains the handler itself)."""
 
     async def batch(call: RestCall) -> RestResponse:
-        router: Router = router_of()
-        body = call.json_body()
-        requests = body.get("requests")
+        router = router_of()
+        requests = call.json_body().get("requests")
         if not isinstance(requests, list):
             raise InvalidJSONError("requests must be an array")
-        prefix = call.path[: -len("/batch")] if call.path.endswith("/batch") else ""
-        prefix = f"/parse{prefix}"
+        prefix = "/parse" + (call.path[: -len("/batch")] if call.path.endswith("/batch") else "")
         planned = []
         for request in requests:
             if not isinstance(request, dict) or not isinstance(request.get("path"), str):
@@ -32,29 +31,34 @@ def make_batch(router_of: Any) -> Any:
             path: str = request["path"]
             if not path.startswith(prefix):
                 raise InvalidJSONError(f"cannot route batch path {path}")
-            routable = posixpath.join("/", path[len(prefix) :])
-            method = str(request.get("method") or "GET").upper()
+            routable = posixpath.join("/", path[len(prefix):])
+            method = request.get("method")
+            method = method.upper() if isinstance(method, str) else "undefined"
             if method == "POST" and routable == "/batch":
                 raise InvalidJSONError("nested batch requests are not allowed")
-            planned.append((method, routable, request.get("body")))
-        results = await asyncio.gather(*(_run(router, call, m, p, b) for m, p, b in planned))
+            # Every sub-request must route before any runs: Parse fails the whole batch otherwise.
+            try:
+                handler, params = router.match(method, routable.rstrip("/") or "/")
+            except RouteNotFound:
+                raise InvalidJSONError(f"cannot route {method} {routable}") from None
+            sub = replace(call, method=method, path=routable, params=params, query={}, body=request.get("body"))
+            planned.append((handler, sub))
+        # Parse runs the sub-requests concurrently and answers in request order.
+        results = await asyncio.gather(*(_run(handler, sub) for handler, sub in planned))
         return RestResponse(list(results))
 
     return batch
 
 
-async def _run(router: Router, call: RestCall, method: str, path: str, body: Any) -> dict[str, Any]:
+async def _run(handler: Handler, call: RestCall) -> dict[str, Any]:
     try:
-        handler, params = router.match(method, path)
-        response = await handler(replace(call, method=method, path=path, params=params, query={}, body=body))
+        response = await handler(call)
         return {"success": response.body}
-    except RouteNotFound:
-        return {"error": {"code": 107, "error": f"cannot route {method} {path}"}}
     except AppError as error:
         if error.code == 1:
-            log.error("batch %s %s failed: %s", method, path, error.detail or error.message)
+            log.error("batch %s %s failed: %s", call.method, call.path, error.detail or error.message)
             return {"error": {"code": 1, "error": "Internal server error."}}
         return {"error": {"code": error.code, "error": error.message}}
     except Exception:
-        log.exception("batch %s %s failed", method, path)
+        log.exception("batch %s %s failed", call.method, call.path)
         return {"error": {"code": 1, "error": "Internal server error."}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -61,6 +62,18 @@ def _query(request: Request) -> dict[str, Any]:
     return result
 
 
+def _basic_auth(header: str | None) -> tuple[str, str] | None:
+    """`Authorization: Basic base64(appId:masterKey)`, which Parse accepts instead of the key headers."""
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    app_id, separator, key = decoded.partition(":")
+    return (app_id, key) if separator else None
+
+
 def _credentials(request: Request, body: Any) -> Credentials:
     headers = request.headers
     credentials = Credentials(
@@ -70,6 +83,11 @@ def _credentials(request: Request, body: Any) -> Credentials:
         installation_id=headers.get("x-parse-installation-id"),
         client_version=headers.get("x-parse-client-version"),
     )
+    basic = _basic_auth(headers.get("authorization"))
+    if basic is not None:
+        credentials.app_id = basic[0]
+        if not basic[1].startswith("javascript-key="):
+            credentials.master_key = basic[1] or credentials.master_key
     context = headers.get("x-parse-cloud-context")
     if context is not None:
         try:
@@ -147,7 +165,7 @@ class RestEndpoint:
         path = request.url.path[len(MOUNT) :] or "/"
         method = request.method
         if method == "OPTIONS":
-            return Response(b"", 200, CORS_HEADERS)
+            return Response(b"OK", 200, CORS_HEADERS, "text/plain; charset=utf-8")
         if path.rstrip("/") == "/health":
             return json_response(
                 {"status": "ok"} if self.services.started else {"status": "starting"},
@@ -161,6 +179,8 @@ class RestEndpoint:
                     body = parse_json(raw)
                 except ValueError as error:
                     raise InvalidJSONError(f"Invalid JSON: {error}") from None
+                if not isinstance(body, dict | list):
+                    raise InvalidJSONError("The request body must be a JSON object.")
             if method == "POST" and isinstance(body, dict) and "_method" in body:
                 override = body.pop("_method")
                 if isinstance(override, str):

@@ -31,6 +31,9 @@ class RestCall:
     def json_body(self) -> dict[str, Any]:
         if self.body is None:
             return {}
+        if isinstance(self.body, list):
+            # Parse reads an array as an object keyed "0", "1"…, which then fail as field names.
+            return {str(index): item for index, item in enumerate(self.body)}
         if not isinstance(self.body, dict):
             raise AppError("The request body must be a JSON object.", code=107)
         return self.body

@@ -6,7 +6,8 @@ from typing import Any
 
 from app.domain.classes import ClassSchema, FieldType, require_valid_class_name
 from app.domain.encoding import Encoder
-from app.errors import AppError, InvalidClassNameError, UnauthorizedError, denied
+from app.domain.schemas import KEEP
+from app.errors import AppError, InvalidClassNameError, OperationForbiddenError, UnauthorizedError, denied
 from app.transport.rest.router import RestCall, RestResponse
 
 
@@ -18,8 +19,6 @@ def require_master(call: RestCall) -> None:
 def require_writer(call: RestCall, action: str) -> None:
     require_master(call)
     if call.auth.read_only:
-        from app.errors import OperationForbiddenError
-
         raise denied(OperationForbiddenError, f"read-only masterKey isn't allowed to {action} a schema.")
 
 
@@ -42,6 +41,19 @@ def encode_schema(schema: ClassSchema, encoder: Encoder) -> dict[str, Any]:
     }
     if schema.indexes:
         body["indexes"] = dict(schema.indexes)
+    return body
+
+
+def encode_created_schema(schema: ClassSchema, encoder: Encoder) -> dict[str, Any]:
+    """The answer to a create, in the order Parse builds it from the stored document (ACL last)."""
+    body = encode_schema(schema, encoder)
+    fields = body["fields"]
+    order = ["objectId", "updatedAt", "createdAt"]
+    order += [name for name in fields if name not in ("objectId", "updatedAt", "createdAt", "ACL")]
+    order.append("ACL")
+    if schema.name == "_User":
+        order = [name for name in order if name not in ("authData", "password")] + ["password"]
+    body["fields"] = {name: fields[name] for name in order if name in fields}
     return body
 
 
@@ -72,7 +84,7 @@ async def create_schema(call: RestCall) -> RestResponse:
     schema = await call.services.schemas.create_class(
         name, body.get("fields"), body.get("classLevelPermissions"), body.get("indexes")
     )
-    return RestResponse(encode_schema(schema, call.encoder))
+    return RestResponse(encode_created_schema(schema, call.encoder))
 
 
 async def update_schema(call: RestCall) -> RestResponse:
@@ -82,9 +94,19 @@ async def update_schema(call: RestCall) -> RestResponse:
     if body.get("className") and body["className"] != name:
         raise InvalidClassNameError(f"Class name mismatch between {body['className']} and {name}.")
     schema = await call.services.schemas.update_class(
-        name, body.get("fields"), body.get("classLevelPermissions"), body.get("indexes")
+        name, body.get("fields"), body.get("classLevelPermissions", KEEP), body.get("indexes")
     )
     return RestResponse(encode_schema(schema, call.encoder))
+
+
+async def purge_class(call: RestCall) -> RestResponse:
+    require_master(call)
+    if call.auth.read_only:
+        raise denied(OperationForbiddenError, "read-only masterKey isn't allowed to purge a schema.")
+    await call.services.objects.purge(call.auth, call.params["class_name"])
+    if call.params["class_name"] in ("_Session", "_Role"):
+        call.services.authenticator.forget()
+    return RestResponse({})
 
 
 async def delete_schema(call: RestCall) -> RestResponse:

@@ -1,0 +1,39 @@
+// Parse Server 9.10.0 as the benchmarks' reference: REST at /parse, GraphQL at /graphql and
+// LiveQuery on the same port. Everything comes from the environment the bench sets.
+const express = require('express');
+const { ParseServer, ParseGraphQLServer } = require('parse-server');
+
+async function main(env) {
+  const port = Number(env.PEER_PORT || 1338);
+  const serverURL = `http://127.0.0.1:${port}/parse`;
+  const parse = new ParseServer({
+    databaseURI: env.PEER_DATABASE_URI,
+    appId: env.PEER_APP_ID || 'app',
+    masterKey: env.PEER_MASTER_KEY || 'master',
+    serverURL,
+    publicServerURL: serverURL,
+    allowClientClassCreation: true,
+    masterKeyIps: ['0.0.0.0/0', '::/0'],
+    liveQuery: { classNames: ['.*'] },
+    logLevel: 'error',
+    // Errors still reach stderr; log files would only add disk writes to the measurement.
+    logsFolder: null,
+  });
+  await parse.start();
+  const app = express();
+  app.use('/parse', parse.app);
+  new ParseGraphQLServer(parse, { graphQLPath: '/graphql' }).applyGraphQL(app);
+  const httpServer = app.listen(port, '127.0.0.1');
+  await ParseServer.createLiveQueryServer(httpServer);
+  // The bench stops us with SIGTERM; close sockets so the database sees a clean goodbye.
+  process.on('SIGTERM', () => {
+    httpServer.close();
+    parse.handleShutdown().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2000).unref();
+  });
+}
+
+main(process.env).catch(error => {
+  console.error(error);
+  process.exit(1);
+});
