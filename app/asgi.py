@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -31,7 +33,8 @@ class StartupError(RuntimeError):
 def build_services(settings: Settings) -> Services:
     if not settings.database_uri:
         raise StartupError("no database: set --database-uri (the CLI starts the embedded database for you)")
-    storage = MongoStorage(settings.database_uri)
+    timeout = settings.database_timeout if settings.database_timeout is not None else 30.0
+    storage = MongoStorage(settings.database_uri, server_selection_timeout_ms=int(timeout * 1000))
     schemas = SchemaRegistry(storage, ttl=settings.schema_cache_ttl)
     objects = ObjectService(
         storage,
@@ -47,15 +50,22 @@ def build_services(settings: Settings) -> Services:
     return Services(settings, storage, schemas, objects, Authenticator(storage, schemas))
 
 
-async def apply_schema_dir(schemas: SchemaRegistry, directory: Path) -> None:
-    """Apply every `*.json` class definition in `directory` (one object, or a list of them, per file)."""
+def read_schema_dir(directory: Path) -> list[tuple[Path, Any]]:
+    """The class definitions in `directory`: every `*.json` file, one object or a list of them each."""
     if not directory.is_dir():
-        return
+        return []
+    found = []
     for path in sorted(directory.glob("*.json")):
         try:
-            content = json.loads(path.read_text())
+            found.append((path, json.loads(path.read_text())))
         except ValueError as error:
             raise StartupError(f"{path}: not valid JSON ({error})") from None
+    return found
+
+
+async def apply_schema_dir(schemas: SchemaRegistry, directory: Path) -> None:
+    """Apply the class definitions of `directory`, creating what is missing and never dropping anything."""
+    for path, content in await asyncio.to_thread(read_schema_dir, directory):
         for definition in content if isinstance(content, list) else [content]:
             try:
                 await schemas.apply_definition(definition)
@@ -70,11 +80,11 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await services.storage.ping()
-        await services.schemas.ensure_system_classes()
-        await apply_schema_dir(services.schemas, Path(settings.schema_dir))
-        services.started = True
         try:
+            await services.storage.ping()
+            await services.schemas.ensure_system_classes()
+            await apply_schema_dir(services.schemas, Path(settings.schema_dir))
+            services.started = True
             yield
         finally:
             services.started = False

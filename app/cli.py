@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -32,24 +33,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 def _banner(settings: Settings, generated: bool, embedded: bool) -> str:
     base = f"http://{settings.host}:{settings.port}"
     key_note = f"  (generated; kept in {settings.data_dir}/master_key)" if generated else ""
     database = "embedded (SecantusDB) in " + os.path.join(settings.data_dir, "db") if embedded else "MongoDB"
-    return "\n".join([
-        "",
-        "ParseQL is running",
-        f"  REST        {base}/parse",
-        f"  health      {base}/parse/health",
-        f"  app id      {settings.app_id}",
-        f"  master key  {settings.master_key}{key_note}",
-        f"  database    {database}",
-        "",
-    ])
+    return "\n".join(
+        [
+            "",
+            "ParseQL is running",
+            f"  REST        {base}/parse",
+            f"  health      {base}/parse/health",
+            f"  app id      {settings.app_id}",
+            f"  master key  {settings.master_key}{key_note}",
+            f"  database    {database}",
+            "",
+        ]
+    )
 
 
 def app_from_environment() -> Any:
@@ -75,18 +80,43 @@ def serve(settings: Settings) -> int:
         except EmbeddedDatabaseError as error:
             log.error("%s", error)
             return 1
-        database.watch(crash_handler(database))
+        if settings.database_timeout is None:
+            # A local database answers at once or is gone: fail requests fast instead of hanging them.
+            settings = settings.replace(database_timeout=3.0)
     print(_banner(settings, generated, database is not None), flush=True)
+    # uvicorn re-raises the signal that stopped it; catching it here lets the database stop in order.
+    stop_signals: list[int] = []
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda received, _frame: stop_signals.append(received))
     try:
         if settings.workers > 1:
+            if database is not None:
+                database.watch(crash_handler(database))
             os.environ[RESOLVED_ENV] = json.dumps(dataclasses.asdict(settings))
-            uvicorn.run("app.cli:app_from_environment", factory=True, host=settings.host, port=settings.port,
-                        workers=settings.workers, log_level="warning", timeout_graceful_shutdown=10)
+            uvicorn.run(
+                "app.cli:app_from_environment",
+                factory=True,
+                host=settings.host,
+                port=settings.port,
+                workers=settings.workers,
+                log_level="warning",
+                timeout_graceful_shutdown=10,
+            )
         else:
             from app.asgi import create_app
 
-            uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                        timeout_graceful_shutdown=10)
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_app(settings),
+                    host=settings.host,
+                    port=settings.port,
+                    log_level="warning",
+                    timeout_graceful_shutdown=10,
+                )
+            )
+            if database is not None:
+                database.watch(crash_handler(database, stop=lambda: setattr(server, "should_exit", True)))
+            server.run()
     finally:
         if database is not None:
             database.stop()

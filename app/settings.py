@@ -68,22 +68,16 @@ class Settings:
     host: str = setting("127.0.0.1", str, "address to listen on")
     port: int = setting(1337, int, "port to listen on")
     app_id: str = setting("app", str, "application id clients send in X-Parse-Application-Id")
-    master_key: str | None = setting(
-        None, _optional_str, "master key (generated and kept in the data dir if unset)"
-    )
+    master_key: str | None = setting(None, _optional_str, "master key (generated and kept in the data dir if unset)")
     read_only_master_key: str | None = setting(None, _optional_str, "a master key that may only read")
     master_key_ips: list[str] = setting(
         None, _list, "addresses allowed to use the master key", factory=lambda: ["127.0.0.1", "::1"]
     )
-    database_uri: str | None = setting(
-        None, _optional_str, "MongoDB URI; without it the embedded database runs"
-    )
+    database_uri: str | None = setting(None, _optional_str, "MongoDB URI; without it the embedded database runs")
     data_dir: str = setting("./data", str, "where the embedded database and the generated master key live")
     cloud: str = setting("cloud/main.py", str, "cloud code file")
     schema_dir: str = setting("schema", str, "directory of class definitions (JSON) applied at start")
-    server_url: str | None = setting(
-        None, _optional_str, "public URL of /parse (default http://host:port/parse)"
-    )
+    server_url: str | None = setting(None, _optional_str, "public URL of /parse (default http://host:port/parse)")
     allow_client_class_creation: bool = setting(False, _bool, "let clients create classes by writing to them")
     allow_custom_object_id: bool = setting(False, _bool, "let clients choose objectIds")
     enforce_private_users: bool = setting(True, _bool, "new users are not publicly readable")
@@ -94,6 +88,11 @@ class Settings:
     expire_inactive_sessions: bool = setting(True, _bool, "sessions expire after session_length")
     max_upload_size: int = setting(20 * 1024**2, _size, "largest request body (e.g. 20mb)")
     schema_cache_ttl: float = setting(5.0, float, "seconds a cached class schema is trusted")
+    database_timeout: float | None = setting(
+        None,
+        lambda v: None if v in (None, "") else float(v),
+        "seconds to wait for the database before a request fails (default 30; 3 for the embedded one)",
+    )
     redis_url: str | None = setting(None, _optional_str, "Redis URL for live queries across instances")
     workers: int = setting(1, int, "server processes")
     log_level: str = setting("info", str, "debug, info, warning or error")

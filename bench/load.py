@@ -285,9 +285,7 @@ async def run_load(
         **meters,
     }
     loops = [
-        asyncio.create_task(
-            _connection_loop(host, port, next_request, random.Random(seed * 7919 + i), window)
-        )
+        asyncio.create_task(_connection_loop(host, port, next_request, random.Random(seed * 7919 + i), window))
         for i in range(concurrency)
     ]
     try:
@@ -307,8 +305,6 @@ async def run_load(
             loop.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
     if pending:
-        window.first_error = (
-            window.first_error or f"{len(pending)} requests still unanswered 30 s after the window"
-        )
+        window.first_error = window.first_error or f"{len(pending)} requests still unanswered 30 s after the window"
     window.latencies.sort()
     return LoadResult(window.requests, window.errors, seconds, window.latencies, cpu, window.first_error)

@@ -41,9 +41,7 @@ class Measurement:
             "errors": r.errors,
             "first_error": r.first_error,
             "cpu_ms_per_request": {
-                meter: _round(r.cpu_ms_per_request(meter))
-                for meter in sorted(r.cpu)
-                if meter not in MACHINE_METERS
+                meter: _round(r.cpu_ms_per_request(meter)) for meter in sorted(r.cpu) if meter not in MACHINE_METERS
             },
             "other_cores": _round(r.other_cores),
             "steal_cores": _round(r.steal_cores),
@@ -89,9 +87,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-def print_header(
-    title: str, machine_info: Mapping[str, Any], versions: Mapping[str, str], settings: str
-) -> None:
+def print_header(title: str, machine_info: Mapping[str, Any], versions: Mapping[str, str], settings: str) -> None:
     m = machine_info
     print(f"# {title}")
     print(
@@ -204,10 +200,7 @@ def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for n, row in enumerate(rows):
         # The first two columns are names, the rest numbers.
-        cells = [
-            cell.ljust(w) if i < 2 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ]
+        cells = [cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
         print("  ".join(cells).rstrip())
         if n == 0:
             print("  ".join("-" * w for w in widths))

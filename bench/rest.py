@@ -63,9 +63,7 @@ def item_body(index: int, owner_ids: Sequence[str]) -> dict[str, object]:
     }
 
 
-async def create_in_batches(
-    client: Client, rest_path: str, class_name: str, bodies: Sequence[object]
-) -> list[str]:
+async def create_in_batches(client: Client, rest_path: str, class_name: str, bodies: Sequence[object]) -> list[str]:
     ids: list[str] = []
     for start in range(0, len(bodies), BATCH_SIZE):
         requests = [
@@ -84,9 +82,7 @@ async def create_in_batches(
 
 async def seed(client: Client, rest_path: str) -> list[str]:
     """BenchOwner objects, then BenchItem objects pointing at them; returns the items' ids."""
-    owners = await create_in_batches(
-        client, rest_path, "BenchOwner", [{"name": f"owner-{i}"} for i in range(OWNERS)]
-    )
+    owners = await create_in_batches(client, rest_path, "BenchOwner", [{"name": f"owner-{i}"} for i in range(OWNERS)])
     bodies = [item_body(i, owners) for i in range(ITEMS)]
     return await create_in_batches(client, rest_path, "BenchItem", bodies)
 
@@ -198,9 +194,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_common_arguments(parser)
-    parser.add_argument(
-        "--workloads", default=",".join(WORKLOADS), help="comma-separated, from get,query,create"
-    )
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated, from get,query,create")
     args = parser.parse_args(argv)
     check_common_arguments(parser, args)
     chosen = {name.strip() for name in args.workloads.split(",") if name.strip()}

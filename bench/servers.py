@@ -170,9 +170,7 @@ def _wait_until(process: Process, ready: Callable[[], bool], timeout: float, wha
             return
         time.sleep(0.1)
     process.stop()
-    raise ServerUnavailableError(
-        f"{what} not ready after {timeout:.0f} s; {process.log_path}:\n{process.log_tail()}"
-    )
+    raise ServerUnavailableError(f"{what} not ready after {timeout:.0f} s; {process.log_path}:\n{process.log_tail()}")
 
 
 def _http_get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -297,9 +295,7 @@ def start_parse(port: int, database_uri: str) -> Endpoint:
     )
     _wait_until(process, lambda: _answers_health(port), 90, "Parse Server")
     version = json.loads((PEER_DIR / "node_modules/parse-server/package.json").read_text())["version"]
-    return Endpoint(
-        "parse", port, process, f"Parse Server {version} on Node.js {_output([node, '--version'])}"
-    )
+    return Endpoint("parse", port, process, f"Parse Server {version} on Node.js {_output([node, '--version'])}")
 
 
 def _parseql_version(python: Path) -> str:

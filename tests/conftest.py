@@ -60,8 +60,9 @@ def make_settings(server: str, label: str, tmp: Path, **overrides: Any) -> Setti
 
 
 @asynccontextmanager
-async def running(settings: Settings, base_url: str = "http://127.0.0.1:1337"
-                  ) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+async def running(
+    settings: Settings, base_url: str = "http://127.0.0.1:1337"
+) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
     """The app with its lifespan started, and an HTTP client speaking to it in process."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -84,15 +85,24 @@ class Api:
             headers["X-Parse-Session-Token"] = token
         return headers
 
-    async def request(self, method: str, path: str, body: Any = None, *, master: bool = False,
-                      token: str | None = None, params: dict[str, Any] | None = None) -> httpx.Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        master: bool = False,
+        token: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
         query = None
         if params:
             import json
 
             query = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-        return await self.client.request(method, f"/parse{path}", json=body, params=query,
-                                         headers=self.headers(master, token))
+        return await self.client.request(
+            method, f"/parse{path}", json=body, params=query, headers=self.headers(master, token)
+        )
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)
@@ -108,10 +118,15 @@ class Api:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def api(request: pytest.FixtureRequest, database_server: str,
-              tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
+async def api(
+    request: pytest.FixtureRequest, database_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Api]:
     """A running server on a fresh database for this module (client class creation on, as the peer)."""
-    settings = make_settings(database_server, request.module.__name__, tmp_path_factory.mktemp("data"),
-                             allow_client_class_creation=True)
+    settings = make_settings(
+        database_server,
+        request.module.__name__,
+        tmp_path_factory.mktemp("data"),
+        allow_client_class_creation=True,
+    )
     async with running(settings) as (_, client):
         yield Api(client)

@@ -255,9 +255,7 @@ class ClassSchema:
     def user_fields(self) -> dict[str, FieldType]:
         """The fields beyond the defaults of every class and of this system class."""
         defaults = CLASS_DEFAULT_FIELDS.get(self.name, {})
-        return {
-            name: t for name, t in self.fields.items() if name not in DEFAULT_FIELDS and name not in defaults
-        }
+        return {name: t for name, t in self.fields.items() if name not in DEFAULT_FIELDS and name not in defaults}
 
 
 def is_valid_class_name(name: str) -> bool:
@@ -343,8 +341,7 @@ def require_one_geopoint(class_name: str, fields: Mapping[str, FieldType]) -> No
     geo = [name for name, type_ in fields.items() if type_.type == "GeoPoint"]
     if len(geo) > 1:
         raise IncorrectTypeError(
-            f"currently, only one GeoPoint field may exist in an object. Adding {geo[1]} when {geo[0]} "
-            "already exists."
+            f"currently, only one GeoPoint field may exist in an object. Adding {geo[1]} when {geo[0]} already exists."
         )
 
 
@@ -396,9 +393,7 @@ def validate_permissions(permissions: Any, fields: Mapping[str, FieldType]) -> N
 def _validate_protected_fields(operation: Mapping[str, Any], fields: Mapping[str, FieldType]) -> None:
     for entity, protected in operation.items():
         if not (
-            entity in ("*", "authenticated")
-            or entity.startswith(("role:", "userField:"))
-            or _USER_ID.match(entity)
+            entity in ("*", "authenticated") or entity.startswith(("role:", "userField:")) or _USER_ID.match(entity)
         ):
             raise InvalidJSONError(f"'{entity}' is not a valid key for class level permissions")
         if not isinstance(protected, list):
@@ -420,9 +415,7 @@ def _validate_default_acl(permit: Any) -> None:
         raise InvalidJSONError(f"'{','.join(bad_keys)}' is not a valid key for class level permissions acl")
     bad_values = [_js(v) for v in permit.values() if not isinstance(v, bool)]
     if bad_values:
-        raise InvalidJSONError(
-            f"'{','.join(bad_values)}' is not a valid value for class level permissions acl"
-        )
+        raise InvalidJSONError(f"'{','.join(bad_values)}' is not a valid value for class level permissions acl")
 
 
 def _is_permission_key(entity: str) -> bool:
@@ -435,12 +428,8 @@ def _is_permission_key(entity: str) -> bool:
 
 def _require_user_pointer_field(name: Any, fields: Mapping[str, FieldType], operation: str) -> None:
     type_ = fields.get(name) if isinstance(name, str) else None
-    if not type_ or not (
-        (type_.type == "Pointer" and type_.target_class == "_User") or type_.type == "Array"
-    ):
-        raise InvalidJSONError(
-            f"'{name}' is not a valid column for class level pointer permissions {operation}"
-        )
+    if not type_ or not ((type_.type == "Pointer" and type_.target_class == "_User") or type_.type == "Array"):
+        raise InvalidJSONError(f"'{name}' is not a valid column for class level pointer permissions {operation}")
 
 
 def _js(value: Any) -> str:

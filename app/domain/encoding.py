@@ -175,8 +175,7 @@ def require_no_prohibited_keys(value: Any, *, top: bool = False) -> None:
             if key in PROHIBITED_KEYS and not (top and key == "__proto__"):
                 raise InvalidKeyNameError(f'Prohibited keyword in request data: {{"key":"{key}"}}.')
             if key == "_bsontype" and item == "Code":
-                raise InvalidKeyNameError(
-                    'Prohibited keyword in request data: {"key":"_bsontype","value":"Code"}.')
+                raise InvalidKeyNameError('Prohibited keyword in request data: {"key":"_bsontype","value":"Code"}.')
             require_no_prohibited_keys(item)
 
 
@@ -200,7 +199,7 @@ def decode_operation(value: Mapping[str, Any]) -> Operation:
             return Delete()
         case "Increment":
             amount = value.get("amount")
-            if not _is_number(amount):
+            if not isinstance(amount, int | float) or not _is_number(amount):
                 raise InvalidJSONError("incrementing must provide a number")
             return Increment(normalize_number(amount))
         case "Add" | "AddUnique":
@@ -216,14 +215,15 @@ def decode_operation(value: Mapping[str, Any]) -> Operation:
             pointers = _relation_pointers(objects)
             target = pointers[0].class_name
             return (
-                RelationChange(target, add=pointers)
-                if op == "AddRelation"
-                else RelationChange(target, remove=pointers)
+                RelationChange(target, add=pointers) if op == "AddRelation" else RelationChange(target, remove=pointers)
             )
         case "Batch":
             ops = value.get("ops")
-            changes = [decode_operation(item) if isinstance(item, Mapping) else None for item in ops] \
-                if isinstance(ops, list) else []
+            changes = (
+                [decode_operation(item) if isinstance(item, Mapping) else None for item in ops]
+                if isinstance(ops, list)
+                else []
+            )
             if not changes or not all(isinstance(change, RelationChange) for change in changes):
                 # Parse's message for a Batch that is not a list of relation operations.
                 raise CommandUnavailableError("The Batch operator is not supported yet.")
@@ -241,9 +241,7 @@ def _relation_pointers(objects: Any) -> tuple[Pointer, ...]:
         raise InvalidJSONError("relation operations need a non-empty array of pointers")
     pointers = []
     for item in objects:
-        pointer = (
-            decode_typed(item) if isinstance(item, Mapping) and item.get("__type") == "Pointer" else None
-        )
+        pointer = decode_typed(item) if isinstance(item, Mapping) and item.get("__type") == "Pointer" else None
         if not isinstance(pointer, Pointer):
             raise IncorrectTypeError("This is not a valid Pointer")
         pointers.append(pointer)

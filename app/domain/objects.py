@@ -125,9 +125,7 @@ class ObjectService:
         if self.settings.max_limit is not None:
             limit = min(limit, self.settings.max_limit)
         if limit != 0:
-            constraint = permissions.pointer_constraint(
-                schema, permissions.pointer_fields_for(schema, auth, op), auth
-            )
+            constraint = permissions.pointer_constraint(schema, permissions.pointer_fields_for(schema, auth, op), auth)
             records = await self.storage.find(
                 schema,
                 Find(
@@ -153,9 +151,7 @@ class ObjectService:
             count = await self.storage.count(schema, Find(_and(parsed, constraint), acl=acl))
         return FindResult(results, count)
 
-    async def get(
-        self, auth: Auth, class_name: str, object_id: str, options: QueryOptions | None = None
-    ) -> Record:
+    async def get(self, auth: Auth, class_name: str, object_id: str, options: QueryOptions | None = None) -> Record:
         options = replace(options or QueryOptions(), limit=None)
         found = await self.find(auth, class_name, {"objectId": object_id}, options, op="get")
         if not found.results:
@@ -185,9 +181,7 @@ class ObjectService:
         if schema is None:
             return []
         parsed = await self._resolve_subqueries(auth, schema, parsed, 0)
-        constraint = permissions.pointer_constraint(
-            schema, permissions.pointer_fields_for(schema, auth, "find"), auth
-        )
+        constraint = permissions.pointer_constraint(schema, permissions.pointer_fields_for(schema, auth, "find"), auth)
         return await self.storage.distinct(
             schema, field_name, Find(_and(parsed, constraint), acl=None if auth.master else auth.groups)
         )
@@ -213,9 +207,7 @@ class ObjectService:
             return
         for key in constrained_keys(where):
             if key in protected or key.split(".", 1)[0] in protected:
-                raise denied(
-                    OperationForbiddenError, f"This user is not allowed to query {key} on class {schema.name}"
-                )
+                raise denied(OperationForbiddenError, f"This user is not allowed to query {key} on class {schema.name}")
         for key, _ in parse_order(options.order):
             if key in protected or key.split(".", 1)[0] in protected:
                 raise denied(
@@ -240,9 +232,7 @@ class ObjectService:
                 result.append((name, direction))
         return result
 
-    def _projection(
-        self, schema: ClassSchema, options: QueryOptions
-    ) -> tuple[set[str] | None, list[list[str]]]:
+    def _projection(self, schema: ClassSchema, options: QueryOptions) -> tuple[set[str] | None, list[list[str]]]:
         """The stored fields to read, and the include paths (keys `a.b` include `a`, as Parse does)."""
         keys = None
         include_paths = set(options.include)
@@ -323,9 +313,7 @@ class ObjectService:
     ) -> dict[str, Any]:
         """Run `$inQuery`, `$select`, `$relatedTo` and relation constraints into plain `$in`s on ids."""
         if depth > _MAX_SUBQUERY_DEPTH:
-            raise InvalidQueryError(
-                f"Subquery nesting depth exceeds maximum allowed depth of {_MAX_SUBQUERY_DEPTH}"
-            )
+            raise InvalidQueryError(f"Subquery nesting depth exceeds maximum allowed depth of {_MAX_SUBQUERY_DEPTH}")
         result: dict[str, Any] = {}
         id_constraints: list[dict[str, Any]] = []
         for key, constraint in where.items():
@@ -347,17 +335,13 @@ class ObjectService:
             result["$and"] = [*result.get("$and", []), *({"objectId": c} for c in id_constraints)]
         return result
 
-    async def _subquery_constraint(
-        self, auth: Auth, constraint: dict[str, Any], depth: int
-    ) -> dict[str, Any]:
+    async def _subquery_constraint(self, auth: Auth, constraint: dict[str, Any], depth: int) -> dict[str, Any]:
         resolved = {k: v for k, v in constraint.items() if k not in SUBQUERY_OPERATORS}
         for op in SUBQUERY_OPERATORS:
             if op not in constraint:
                 continue
             spec = constraint[op]
-            found = await self.find(
-                auth, spec["className"], spec["where"], QueryOptions(limit=None), depth=depth + 1
-            )
+            found = await self.find(auth, spec["className"], spec["where"], QueryOptions(limit=None), depth=depth + 1)
             if op in ("$inQuery", "$notInQuery"):
                 values: list[Any] = [Pointer(spec["className"], r["objectId"]) for r in found.results]
             else:
@@ -372,12 +356,10 @@ class ObjectService:
         key: str = related["key"]
         if not auth.master:
             owner_schema = await self.schemas.get(owner.class_name)
-            if owner_schema is not None:
-                if key in permissions.protected_fields(owner_schema, auth):
-                    raise denied(
-                        OperationForbiddenError,
-                        f"This user is not allowed to query {key} on class {owner.class_name}",
-                    )
+            if owner_schema is not None and key in permissions.protected_fields(owner_schema, auth):
+                raise denied(
+                    OperationForbiddenError, f"This user is not allowed to query {key} on class {owner.class_name}"
+                )
             # The relation of an object the caller cannot read must not reveal its members.
             try:
                 readable = await self.find(
@@ -394,9 +376,7 @@ class ObjectService:
                 return []
         return await self.storage.related_ids(owner.class_name, key, owner.object_id)
 
-    async def _relation_constraint(
-        self, schema: ClassSchema, key: str, constraint: Any
-    ) -> list[dict[str, Any]]:
+    async def _relation_constraint(self, schema: ClassSchema, key: str, constraint: Any) -> list[dict[str, Any]]:
         """`relation = pointer`, `$in`, `$nin`, `$ne` on a relation field, as constraints on objectId."""
         if isinstance(constraint, Pointer):
             return [{"$in": await self.storage.owning_ids(schema.name, key, [constraint.object_id])}]
@@ -474,9 +454,7 @@ class ObjectService:
         # Parse answers with operation results first, then the id and time, then what the server filled in.
         return WriteResult(stored, {**echoed, "objectId": stored["objectId"], "createdAt": now, **response})
 
-    async def update(
-        self, auth: Auth, class_name: str, object_id: str, data: Mapping[str, Any]
-    ) -> WriteResult:
+    async def update(self, auth: Auth, class_name: str, object_id: str, data: Mapping[str, Any]) -> WriteResult:
         permissions.require_class_access("update", class_name, auth)
         schema = await self._schema_for_write(auth, class_name)
         if schema is None:
@@ -487,9 +465,8 @@ class ObjectService:
             schema, permissions.pointer_fields_for(schema, auth, "update"), auth
         )
         values = dict(data)
-        if "objectId" in values:
-            if values.pop("objectId") != object_id:
-                raise InvalidKeyNameError("objectId is an invalid field name.")
+        if "objectId" in values and values.pop("objectId") != object_id:
+            raise InvalidKeyNameError("objectId is an invalid field name.")
         for name in values:
             if name.startswith("authData."):
                 raise InvalidKeyNameError(f"Invalid field name for update: {name}")
@@ -596,15 +573,11 @@ class ObjectService:
             schema = await self.schemas.add_fields(class_name, added)
         return schema, constraint
 
-    async def _change_relation(
-        self, class_name: str, field: str, object_id: str, change: RelationChange
-    ) -> None:
+    async def _change_relation(self, class_name: str, field: str, object_id: str, change: RelationChange) -> None:
         if change.add:
             await self.storage.add_relation(class_name, field, object_id, [p.object_id for p in change.add])
         if change.remove:
-            await self.storage.remove_relation(
-                class_name, field, object_id, [p.object_id for p in change.remove]
-            )
+            await self.storage.remove_relation(class_name, field, object_id, [p.object_id for p in change.remove])
 
     async def _emit(self, event: WriteEvent) -> None:
         if self.events is not None:
@@ -618,9 +591,7 @@ def apply_changes(record: Record, changes: Mapping[str, Any]) -> Record:
         if "." in name:
             root, rest = name.split(".", 1)
             container = after.get(root)
-            after[root] = _set_nested(
-                container if isinstance(container, dict) else {}, rest.split("."), change
-            )
+            after[root] = _set_nested(container if isinstance(container, dict) else {}, rest.split("."), change)
             continue
         value = apply(change, after.get(name)) if isinstance(change, OPERATIONS) else change
         if isinstance(change, Delete) or (isinstance(change, OPERATIONS) and value is None):
@@ -704,9 +675,7 @@ def _pointers_at(value: Any, path: list[str]) -> list[Pointer]:
     return [] if child is None else _pointers_at(child, path[1:])
 
 
-def _replace_pointers(
-    record: dict[str, Any], path: list[str], loaded: Mapping[tuple[str, str], ParseObject]
-) -> None:
+def _replace_pointers(record: dict[str, Any], path: list[str], loaded: Mapping[tuple[str, str], ParseObject]) -> None:
     """Swap pointers at `path` for the loaded objects; an unreadable one disappears, as in Parse."""
     head, rest = path[0], path[1:]
     if head not in record:

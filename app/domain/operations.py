@@ -64,9 +64,7 @@ def apply(operation: Operation, current: Any) -> Any:
     """The value a field holds after the operation, computed in memory (for hooks and events)."""
     match operation:
         case Increment(amount=amount):
-            return (
-                current if isinstance(current, int | float) and not isinstance(current, bool) else 0
-            ) + amount
+            return (current if isinstance(current, int | float) and not isinstance(current, bool) else 0) + amount
         case Add(objects=objects):
             return [*(current if isinstance(current, list) else []), *objects]
         case AddUnique(objects=objects):

@@ -44,9 +44,7 @@ def _allowed(permissions: Mapping[str, Any], auth: Auth, operation: str) -> bool
     return any(rule.get(principal) is True for principal in auth.groups)
 
 
-def pointer_fields_for(
-    schema: ClassSchema, auth: Auth, operation: str, *, updating: bool = False
-) -> list[str]:
+def pointer_fields_for(schema: ClassSchema, auth: Auth, operation: str, *, updating: bool = False) -> list[str]:
     """Check the class permission for `operation`; the pointer fields that must name the caller, if any.
 
     Raises 119 (or 101 when only a login is missing) when the caller may not do it at all.
@@ -63,9 +61,7 @@ def pointer_fields_for(
         return []
     user_fields_key = "readUserFields" if operation in READ_OPERATIONS else "writeUserFields"
     if user_fields_key == "writeUserFields" and operation == "create":
-        raise denied(
-            OperationForbiddenError, f"Permission denied for action {operation} on class {schema.name}."
-        )
+        raise denied(OperationForbiddenError, f"Permission denied for action {operation} on class {schema.name}.")
     fields = list(rule.get("pointerFields") or [])
     for name in permissions.get(user_fields_key) or []:
         if name not in fields:
@@ -112,8 +108,8 @@ def protected_fields(schema: ClassSchema, auth: Auth, record: Mapping[str, Any] 
         return set()
     # userField rules only narrow what the other rules hide, for the users an object points to.
     result = sets[0]
-    for names in sets[1:] + owner_sets:
-        result &= names
+    for other in sets[1:] + owner_sets:
+        result &= other
     return result
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from app.domain.classes import ClassSchema
 from app.domain.encoding import decode_polygon, decode_typed, decode_value, validate_geopoint
-from app.domain.values import GeoPoint, Pointer, utc_now
+from app.domain.values import GeoPoint, utc_now
 from app.errors import InvalidJSONError, InvalidKeyNameError, InvalidQueryError, denied
 
 _KEY = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.]*$")
@@ -92,16 +92,16 @@ def _constraint(key: str, constraint: Any, schema: ClassSchema | None) -> Any:
     return decoded
 
 
-def _operator(op: str, value: Any, siblings: Mapping[str, Any], field_type: str | None,
-              interior: bool) -> dict[str, Any]:
+def _operator(
+    op: str, value: Any, siblings: Mapping[str, Any], field_type: str | None, interior: bool
+) -> dict[str, Any]:
     match op:
         case "$lt" | "$lte" | "$gt" | "$gte" | "$eq" | "$ne" | "$exists":
             if isinstance(value, Mapping) and "$relativeTime" in value:
                 if field_type and field_type != "Date":
                     raise InvalidJSONError("$relativeTime can only be used with Date field")
                 if op not in _COMPARISONS:
-                    raise InvalidJSONError(
-                        "$relativeTime can only be used with the $lt, $lte, $gt, and $gte operators")
+                    raise InvalidJSONError("$relativeTime can only be used with the $lt, $lte, $gt, and $gte operators")
                 return {op: relative_time(value["$relativeTime"], op=op)}
             if op == "$exists":
                 return {op: bool(value)}
@@ -134,7 +134,10 @@ def _operator(op: str, value: Any, siblings: Mapping[str, Any], field_type: str 
         case "$maxDistance" | "$maxDistanceInRadians" | "$maxDistanceInMiles" | "$maxDistanceInKilometers":
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise InvalidJSONError(f"bad {op} value")
-            divisor = {"$maxDistanceInMiles": _EARTH_RADIUS_MILES, "$maxDistanceInKilometers": _EARTH_RADIUS_KM}
+            divisor = {
+                "$maxDistanceInMiles": _EARTH_RADIUS_MILES,
+                "$maxDistanceInKilometers": _EARTH_RADIUS_KM,
+            }
             return {"$maxDistance": value / divisor.get(op, 1.0)}
         case "$within":
             box = value.get("$box") if isinstance(value, Mapping) else None
@@ -187,13 +190,15 @@ def _geo_within(value: Any) -> dict[str, Any]:
             points = [_geo_point(point, "bad $geoWithin value") for point in polygon]
         else:
             raise InvalidJSONError(
-                "bad $geoWithin value; $polygon should be Polygon object or Array of Parse.GeoPoint's")
+                "bad $geoWithin value; $polygon should be Polygon object or Array of Parse.GeoPoint's"
+            )
         return {"$polygon": points}
     if "$centerSphere" in value:
         sphere = value["$centerSphere"]
         if not isinstance(sphere, list) or len(sphere) < 2:
             raise InvalidJSONError(
-                "bad $geoWithin value; $centerSphere should be an array of Parse.GeoPoint and distance")
+                "bad $geoWithin value; $centerSphere should be an array of Parse.GeoPoint and distance"
+            )
         center = _geo_point(sphere[0], "bad $geoWithin value; $centerSphere geo point invalid")
         distance = sphere[1]
         if not isinstance(distance, int | float) or isinstance(distance, bool) or distance < 0:
@@ -298,9 +303,7 @@ def relative_time(text: Any, now: datetime | None = None, op: str = "$lt") -> da
     future, past = parts[:1] == ["in"], parts[-1:] == ["ago"]
     if future == past:
         message = (
-            "Time cannot have both 'in' and 'ago'"
-            if future
-            else "Time should either start with 'in' or end with 'ago'"
+            "Time cannot have both 'in' and 'ago'" if future else "Time should either start with 'in' or end with 'ago'"
         )
         raise InvalidJSONError(f"{prefix} {message}")
     pairs = parts[1:] if future else parts[:-1]

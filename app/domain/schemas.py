@@ -37,7 +37,6 @@ from app.errors import (
 )
 from app.storage.base import Find, Storage
 
-
 KEEP: Any = object()
 """Leave a class's permissions as they are (a request that does not mention them)."""
 
@@ -105,15 +104,14 @@ class SchemaRegistry:
         """Check written values against the schema; return the fields they add (Parse's type inference)."""
         fields = schema.fields if schema else {**DEFAULT_FIELDS, **CLASS_DEFAULT_FIELDS.get(class_name, {})}
         added: dict[str, FieldType] = {}
-        geo_points = [
-            name for name, value in values.items() if (t := type_of(value)) and t.type == "GeoPoint"
-        ]
+        geo_points = [name for name, value in values.items() if (t := type_of(value)) and t.type == "GeoPoint"]
         if len(geo_points) > 1:
             raise IncorrectTypeError("there can only be one geopoint field in a class")
         for name, value in values.items():
             if name == "ACL":
                 continue
             root = name.split(".", 1)[0]
+            inferred: FieldType | None
             if root != name:
                 # A dotted key writes inside an Object (or Array) field.
                 nested = FieldType("Array" if name.split(".", 1)[1].isdigit() else "Object")
@@ -185,11 +183,7 @@ class SchemaRegistry:
         for field_name, spec in submitted.items():
             is_delete = isinstance(spec, Mapping) and spec.get("__op") == "Delete"
             existing = schema.fields.get(field_name)
-            if (
-                existing
-                and not is_delete
-                and (not isinstance(spec, Mapping) or existing.type != spec.get("type"))
-            ):
+            if existing and not is_delete and (not isinstance(spec, Mapping) or existing.type != spec.get("type")):
                 raise InvalidSchemaOperationError(f"Field {field_name} exists, cannot update.")
             if not existing and is_delete:
                 raise InvalidSchemaOperationError(f"Field {field_name} does not exist, cannot delete.")
@@ -220,9 +214,7 @@ class SchemaRegistry:
                 raise InvalidQueryError("Index _id_ cannot be dropped.")
             if index_name not in existing_indexes:
                 raise InvalidQueryError(f"Index {index_name} does not exist, cannot delete.")
-        add = _validate_new_indexes(
-            {k: v for k, v in index_changes.items() if k not in drop}, existing_indexes, merged
-        )
+        add = _validate_new_indexes({k: v for k, v in index_changes.items() if k not in drop}, existing_indexes, merged)
         if deleted:
             await self.storage.delete_fields(schema, deleted)
         if new:
@@ -274,9 +266,7 @@ class SchemaRegistry:
 
     async def _update_field_options(self, name: str, changed: Mapping[str, Any], schema: ClassSchema) -> None:
         if changed:
-            await self.storage.update_field_options(
-                name, {k: field_type_from_json(v) for k, v in changed.items()}
-            )
+            await self.storage.update_field_options(name, {k: field_type_from_json(v) for k, v in changed.items()})
 
     async def delete_class(self, name: str) -> None:
         await self.reload()

@@ -41,14 +41,9 @@ class Authenticator:
         return Auth(user_id=user_id, roles=roles, session_token=token, installation_id=installation_id)
 
     async def _user_for(self, token: str) -> str:
-        schema = await self.schemas.get("_Session")
-        sessions = (
-            await self.storage.find(
-                schema or ClassSchema.build("_Session", {}), Find({"sessionToken": token}, limit=1)
-            )
-            if schema
-            else []
-        )
+        # The class may not be in _SCHEMA yet (sessions written directly): its default fields suffice.
+        schema = await self.schemas.get("_Session") or ClassSchema.build("_Session", {})
+        sessions = await self.storage.find(schema, Find({"sessionToken": token}, limit=1))
         if not sessions:
             raise InvalidSessionTokenError("Invalid session token")
         session = sessions[0]

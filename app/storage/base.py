@@ -37,9 +37,7 @@ class Storage(Protocol):
     # Class schemas (`_SCHEMA`)
     async def load_classes(self) -> list[ClassSchema]: ...
 
-    async def create_class(
-        self, schema: ClassSchema, *, stored_permissions: Mapping[str, Any] | None
-    ) -> None:
+    async def create_class(self, schema: ClassSchema, *, stored_permissions: Mapping[str, Any] | None) -> None:
         """Raises DuplicateValueError when the class exists; None permissions leave Parse's defaults."""
 
     async def add_fields(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
@@ -75,9 +73,7 @@ class Storage(Protocol):
 
     async def distinct(self, schema: ClassSchema, field: str, query: Find) -> list[Any]: ...
 
-    async def aggregate(
-        self, schema: ClassSchema, pipeline: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]: ...
+    async def aggregate(self, schema: ClassSchema, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
 
     async def insert(self, schema: ClassSchema, record: Record) -> None:
         """Raises DuplicateValueError when a unique index refuses the object."""
@@ -97,9 +93,7 @@ class Storage(Protocol):
     ) -> bool: ...
 
     # Relations (`_Join:<field>:<class>`)
-    async def add_relation(
-        self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]
-    ) -> None: ...
+    async def add_relation(self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]) -> None: ...
 
     async def remove_relation(
         self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]

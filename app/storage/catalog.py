@@ -68,9 +68,7 @@ def _field_type(stored: str, options: Mapping[str, Any] | None) -> FieldType | N
         return FieldType(type_, target)
     field = FieldType(type_, target, required=options.get("required") is True)
     if "defaultValue" in options:
-        field = FieldType(
-            type_, target, required=field.required, default=decode_value(options["defaultValue"])
-        )
+        field = FieldType(type_, target, required=field.required, default=decode_value(options["defaultValue"]))
     return field
 
 
@@ -85,9 +83,7 @@ def schema_from_document(document: Mapping[str, Any]) -> ClassSchema:
         if field is not None:
             fields[name] = field
     stored_permissions = metadata.get("class_permissions")
-    permissions = (
-        PUBLIC_PERMISSIONS if stored_permissions is None else {**EMPTY_PERMISSIONS, **stored_permissions}
-    )
+    permissions = PUBLIC_PERMISSIONS if stored_permissions is None else {**EMPTY_PERMISSIONS, **stored_permissions}
     return ClassSchema.build(document["_id"], fields, permissions, metadata.get("indexes") or {})
 
 

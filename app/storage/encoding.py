@@ -337,9 +337,7 @@ def _translate_constraint(constraint: Mapping[str, Any], atom: Any, count: bool)
                     answer[op] = {"$centerSphere": [[center.longitude, center.latitude], distance]}
             case "$geoIntersects":
                 point = value
-                answer[op] = {
-                    "$geometry": {"type": "Point", "coordinates": [point.longitude, point.latitude]}
-                }
+                answer[op] = {"$geometry": {"type": "Point", "coordinates": [point.longitude, point.latitude]}}
             case _:
                 raise InvalidJSONError(f"bad constraint: {op}")
     return answer

@@ -59,9 +59,7 @@ class MongoStorage:
         cursor = self._collection(SCHEMA_COLLECTION).find({})
         return [catalog.schema_from_document(document) async for document in cursor]
 
-    async def create_class(
-        self, schema: ClassSchema, *, stored_permissions: Mapping[str, Any] | None
-    ) -> None:
+    async def create_class(self, schema: ClassSchema, *, stored_permissions: Mapping[str, Any] | None) -> None:
         document = catalog.document_from_schema(schema, permissions=stored_permissions)
         try:
             await self._create_indexes(schema.name, schema.indexes)
@@ -119,9 +117,7 @@ class MongoStorage:
             except OperationFailure:
                 log.warning("index %s of %s was already gone", name, schema.name)
         await self._create_indexes(schema.name, add)
-        indexes = {
-            name: spec for name, spec in (schema.indexes or {"_id_": {"_id": 1}}).items() if name not in drop
-        }
+        indexes = {name: spec for name, spec in (schema.indexes or {"_id_": {"_id": 1}}).items() if name not in drop}
         indexes.update(add)
         await self._collection(SCHEMA_COLLECTION).update_one(
             {"_id": schema.name}, {"$set": {"_metadata.indexes": indexes}}
@@ -135,9 +131,7 @@ class MongoStorage:
             try:
                 await self._collection(class_name).create_index(keys, name=name)
             except OperationFailure as error:
-                raise InvalidQueryError(
-                    f"Index {name} could not be created: {_message(error)}"
-                ) from None
+                raise InvalidQueryError(f"Index {name} could not be created: {_message(error)}") from None
 
     async def delete_fields(self, schema: ClassSchema, names: Sequence[str]) -> None:
         stored = [stored_key(schema, name) for name in names]
@@ -160,30 +154,37 @@ class MongoStorage:
             await self._collection(join_collection(schema.name, name)).drop()
 
     async def ensure_system_indexes(self) -> None:
-        """The unique and case-insensitive indexes Parse Server creates at start."""
+        """The unique and case-insensitive indexes Parse Server creates at start.
+
+        Options are given in Parse Server's order: SecantusDB compares index options in order, and a
+        different order would stop Parse Server from starting on a database ParseQL prepared.
+        """
         users, roles = self._collection("_User"), self._collection("_Role")
+        idempotency = self._collection("_Idempotency")
         case_insensitive = Collation(locale="en_US", strength=2)
-        await users.create_index("username", unique=True, sparse=True, background=True)
-        await users.create_index("email", unique=True, sparse=True, background=True)
+        await users.create_index("username", unique=True, background=True, sparse=True)
         await users.create_index(
             "username",
-            name="case_insensitive_username",
-            collation=case_insensitive,
             background=True,
             sparse=True,
+            collation=case_insensitive,
+            name="case_insensitive_username",
         )
         await users.create_index(
-            "email", name="case_insensitive_email", collation=case_insensitive, background=True, sparse=True
+            "email", background=True, sparse=True, collation=case_insensitive, name="case_insensitive_email"
         )
-        await users.create_index("_email_verify_token", name="_email_verify_token", background=True, sparse=True)
-        await users.create_index("_perishable_token", name="_perishable_token", background=True, sparse=True)
-        await users.create_index("_auth_data_anonymous.id", name="_auth_data_anonymous_id", unique=True,
-                                 sparse=True, background=True)
-        await roles.create_index("name", unique=True, sparse=True, background=True)
-        idempotency = self._collection("_Idempotency")
-        await idempotency.create_index("reqId", unique=True, sparse=True, background=True)
-        await idempotency.create_index(
-            "expire", name="ttl", expireAfterSeconds=0, sparse=True, background=True
+        await users.create_index("email", unique=True, background=True, sparse=True)
+        await users.create_index("_email_verify_token", background=True, sparse=True, name="_email_verify_token")
+        await users.create_index("_perishable_token", background=True, sparse=True, name="_perishable_token")
+        await roles.create_index("name", unique=True, background=True, sparse=True)
+        await idempotency.create_index("reqId", unique=True, background=True, sparse=True)
+        await idempotency.create_index("expire", background=True, sparse=True, name="ttl", expireAfterSeconds=0)
+        await users.create_index(
+            "_auth_data_anonymous.id",
+            unique=True,
+            sparse=True,
+            background=True,
+            name="_auth_data_anonymous_id",
         )
 
     async def sync_indexes(self, class_name: str) -> None:
@@ -199,7 +200,8 @@ class MongoStorage:
             indexes[index["name"]] = key
         if indexes:
             await self._collection(SCHEMA_COLLECTION).update_one(
-                {"_id": class_name}, {"$set": {"_metadata.indexes": indexes}})
+                {"_id": class_name}, {"$set": {"_metadata.indexes": indexes}}
+            )
 
     async def purge(self, schema: ClassSchema) -> None:
         await self._collection(schema.name).delete_many({})
@@ -232,11 +234,7 @@ class MongoStorage:
         try:
             documents = await self._collection(schema.name).find(where, **options).to_list()
         except OperationFailure as error:
-            field = (
-                _geo_field(query.where)
-                if error.code in _GEO_INDEX_MISSING or "geoNear" in str(error)
-                else None
-            )
+            field = _geo_field(query.where) if error.code in _GEO_INDEX_MISSING or "geoNear" in str(error) else None
             if field is None:
                 raise _query_error(error) from None
             # Parse Server builds a 2d index the first time a class is queried by distance.
@@ -246,9 +244,7 @@ class MongoStorage:
 
     async def count(self, schema: ClassSchema, query: Find) -> int:
         try:
-            return await self._collection(schema.name).count_documents(
-                self._filter(schema, query, count=True)
-            )
+            return await self._collection(schema.name).count_documents(self._filter(schema, query, count=True))
         except OperationFailure as error:
             raise _query_error(error) from None
 
@@ -310,25 +306,19 @@ class MongoStorage:
 
     # Relations --------------------------------------------------------------------------------------
 
-    async def add_relation(
-        self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]
-    ) -> None:
+    async def add_relation(self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]) -> None:
         collection = self._collection(join_collection(class_name, field))
         for related_id in related_ids:
             row = {"relatedId": related_id, "owningId": owning_id}
             await collection.update_one(row, {"$set": row}, upsert=True)
 
-    async def remove_relation(
-        self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]
-    ) -> None:
+    async def remove_relation(self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]) -> None:
         await self._collection(join_collection(class_name, field)).delete_many(
             {"owningId": owning_id, "relatedId": {"$in": list(related_ids)}}
         )
 
     async def related_ids(self, class_name: str, field: str, owning_id: str) -> list[str]:
-        cursor = self._collection(join_collection(class_name, field)).find(
-            {"owningId": owning_id}, {"relatedId": 1}
-        )
+        cursor = self._collection(join_collection(class_name, field)).find({"owningId": owning_id}, {"relatedId": 1})
         return [row["relatedId"] async for row in cursor]
 
     async def owning_ids(self, class_name: str, field: str, related_ids: Sequence[str]) -> list[str]:

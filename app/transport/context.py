@@ -42,11 +42,7 @@ class Credentials:
 
 
 def _same(given: str | None, expected: str | None) -> bool:
-    return (
-        given is not None
-        and expected is not None
-        and secrets.compare_digest(given.encode(), expected.encode())
-    )
+    return given is not None and expected is not None and secrets.compare_digest(given.encode(), expected.encode())
 
 
 def ip_allowed(ip: str | None, allowed: list[str]) -> bool:

@@ -1,5 +1,8 @@
 // Parse Server 9.10.0 as the benchmarks' reference: REST at /parse, GraphQL at /graphql and
 // LiveQuery on the same port. Everything comes from the environment the bench sets.
+// No log files: errors still reach stderr, and files would add disk writes to the measurement.
+// Set before the require, because parse-server builds its default logger when it loads.
+process.env.PARSE_SERVER_LOGS_FOLDER = 'null';
 const express = require('express');
 const { ParseServer, ParseGraphQLServer } = require('parse-server');
 
@@ -16,7 +19,6 @@ async function main(env) {
     masterKeyIps: ['0.0.0.0/0', '::/0'],
     liveQuery: { classNames: ['.*'] },
     logLevel: 'error',
-    // Errors still reach stderr; log files would only add disk writes to the measurement.
     logsFolder: null,
   });
   await parse.start();

@@ -23,9 +23,7 @@ def write_golden(out: Path, name: str, transcript: list[dict[str, Any]]) -> None
     """Key order is kept as the server sent it: it is part of what the transcript pins."""
     golden = {"scenario": name, "transcript": transcript}
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(
-        json.dumps(golden, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    (out / f"{name}.json").write_text(json.dumps(golden, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 async def record(base_url: str, only: list[str], out: Path) -> None:
@@ -54,9 +52,7 @@ async def record(base_url: str, only: list[str], out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:1339", help="server root, without /parse")
-    parser.add_argument(
-        "--only", action="append", default=[], metavar="NAME", help="record just this scenario"
-    )
+    parser.add_argument("--only", action="append", default=[], metavar="NAME", help="record just this scenario")
     parser.add_argument("--out", type=Path, default=GOLDEN, help="folder for the golden files")
     args = parser.parse_args()
     asyncio.run(record(args.base_url, args.only, args.out))

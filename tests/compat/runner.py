@@ -136,12 +136,7 @@ class Normalizer:
         self.ids: dict[str, str] = {}
 
     def register(self, value: Json) -> None:
-        if (
-            isinstance(value, str)
-            and OBJECT_ID.match(value)
-            and value not in self.literals
-            and value not in self.ids
-        ):
+        if isinstance(value, str) and OBJECT_ID.match(value) and value not in self.literals and value not in self.ids:
             self.ids[value] = f"<id{len(self.ids) + 1}>"
 
     def collect(self, body: Json) -> None:
@@ -240,9 +235,7 @@ async def run_scenario(client: httpx.AsyncClient, scenario: dict[str, Json]) -> 
             try:
                 saved[name] = extract(body, json_path)
             except (KeyError, IndexError, TypeError, ValueError) as error:
-                raise ScenarioError(
-                    f"{where}: cannot save {name!r} from {json_path!r} in {short(body)}"
-                ) from error
+                raise ScenarioError(f"{where}: cannot save {name!r} from {json_path!r} in {short(body)}") from error
             normalizer.register(saved[name])
         normalized = normalizer.value(body)
         for unordered_path in step.get("unordered", []):
@@ -286,18 +279,12 @@ def compare(expected: list[dict[str, Json]], actual: list[dict[str, Json]]) -> l
         if want["status"] != got["status"]:
             problems.append(f"{label}: status: expected {want['status']}, got {got['status']}")
         problems.extend(f"{label}: body{diff}" for diff in value_differences(want["body"], got["body"]))
-        problems.extend(
-            f"{label}: key order in body{diff}" for diff in order_differences(want["body"], got["body"])
-        )
+        problems.extend(f"{label}: key order in body{diff}" for diff in order_differences(want["body"], got["body"]))
         if want.get("location") != got.get("location"):
-            problems.append(
-                f"{label}: location: expected {want.get('location')!r}, got {got.get('location')!r}"
-            )
+            problems.append(f"{label}: location: expected {want.get('location')!r}, got {got.get('location')!r}")
         for name, value in want.get("headers", {}).items():
             if got.get("headers", {}).get(name) != value:
-                problems.append(
-                    f"{label}: header {name}: expected {value!r}, got {got.get('headers', {}).get(name)!r}"
-                )
+                problems.append(f"{label}: header {name}: expected {value!r}, got {got.get('headers', {}).get(name)!r}")
     return problems
 
 
@@ -312,9 +299,7 @@ def value_differences(want: Json, got: Json, at: str = "") -> list[str]:
         return found
     if isinstance(want, list) and isinstance(got, list):
         if len(want) != len(got):
-            return [
-                f"{at}: expected {len(want)} items, got {len(got)}: expected {short(want)}, got {short(got)}"
-            ]
+            return [f"{at}: expected {len(want)} items, got {len(got)}: expected {short(want)}, got {short(got)}"]
         found = []
         for index, (w, g) in enumerate(zip(want, got, strict=False)):
             found += value_differences(w, g, f"{at}[{index}]")

@@ -150,9 +150,7 @@ OBJECTS: list[Scenario] = [
             post(f"{C}/CmpDate", {"when": date("")}),
             post(f"{C}/CmpDate", {"other": {"__type": "Date"}}),
             post(f"{C}/CmpDate", {"createdAt": D2000, "updatedAt": D2000}),
-            post(
-                f"{C}/CmpDate", {"createdAt": date(D2000), "updatedAt": date(D2000)}, save={"b": "objectId"}
-            ),
+            post(f"{C}/CmpDate", {"createdAt": date(D2000), "updatedAt": date(D2000)}, save={"b": "objectId"}),
             get(f"{C}/CmpDate/{{b}}"),
             put(f"{C}/CmpDate/{{b}}", {"createdAt": date(D2000)}),
             put(f"{C}/CmpDate/{{b}}", {"updatedAt": D2000}),
@@ -226,9 +224,7 @@ OBJECTS: list[Scenario] = [
             post(f"{C}/CmpPtrOwner", {"target": pointer("CmpPtrTarget", "{t}")}, save={"o": "objectId"}),
             get(f"{C}/CmpPtrOwner/{{o}}"),
             get(f"{C}/CmpPtrOwner/{{o}}", {"include": "target"}),
-            post(
-                f"{C}/CmpPtrOwner", {"target": pointer("CmpPtrTarget", "zzzzzzzzzz")}, save={"m": "objectId"}
-            ),
+            post(f"{C}/CmpPtrOwner", {"target": pointer("CmpPtrTarget", "zzzzzzzzzz")}, save={"m": "objectId"}),
             get(f"{C}/CmpPtrOwner/{{m}}", {"include": "target"}),
             post(f"{C}/CmpPtrOwner", {"target": pointer("CmpPtrOther", "{t}")}),
             # a Pointer without objectId is stored, then crashes the peer: left out, see README "Peer defects"
@@ -520,9 +516,7 @@ UPDATE_OPERATORS: list[Scenario] = [
                 {"tags": {"__op": "Add", "objects": [date(D2020), pointer("CmpArrOps", "{a}")]}},
             ),
             get(f"{C}/CmpArrOps/{{a}}"),
-            post(
-                f"{C}/CmpArrOps", {"tags": {"__op": "AddUnique", "objects": [1, 1]}}, save={"b": "objectId"}
-            ),
+            post(f"{C}/CmpArrOps", {"tags": {"__op": "AddUnique", "objects": [1, 1]}}, save={"b": "objectId"}),
             get(f"{C}/CmpArrOps/{{b}}"),
         ],
     },
@@ -546,9 +540,7 @@ UPDATE_OPERATORS: list[Scenario] = [
 
 # --- queries ----------------------------------------------------------------------------------
 
-NUMBERS = [
-    {"n": n, "name": name} for n, name in [(1, "one"), (2, "two"), (3, "three"), (4, "four"), (5, "five")]
-]
+NUMBERS = [{"n": n, "name": name} for n, name in [(1, "one"), (2, "two"), (3, "three"), (4, "four"), (5, "five")]]
 
 QUERIES: list[Scenario] = [
     {
@@ -733,9 +725,7 @@ QUERIES: list[Scenario] = [
                     {"name": "fifty", "loc": geo(0, 50)},
                 ],
             ),
-            find(
-                "CmpQNear", {"loc": {"$nearSphere": geo(0, 0), "$maxDistanceInKilometers": 100}}, keys="name"
-            ),
+            find("CmpQNear", {"loc": {"$nearSphere": geo(0, 0), "$maxDistanceInKilometers": 100}}, keys="name"),
             find(
                 "CmpQNear",
                 {"loc": {"$nearSphere": geo(0, 0), "$maxDistanceInMiles": 800}},
@@ -750,9 +740,7 @@ QUERIES: list[Scenario] = [
                 keys="name",
             ),
             # the peer's database returns $nearSphere results unordered: bound or order every one
-            find(
-                "CmpQNear", {"loc": {"$nearSphere": geo(0, 48), "$maxDistanceInKilometers": 500}}, keys="name"
-            ),
+            find("CmpQNear", {"loc": {"$nearSphere": geo(0, 48), "$maxDistanceInKilometers": 500}}, keys="name"),
             find("CmpQNear", {"loc": {"$nearSphere": geo(0, 0), "$maxDistance": 0.2}}, count=1, limit=0),
             find(
                 "CmpQNear",
@@ -894,9 +882,7 @@ QUERIES: list[Scenario] = [
                 order="p",
                 keys="p",
             ),
-            find(
-                "CmpQSelPlayer", {"team": {"$select": {"query": {"className": "CmpQSelTeam", "where": {}}}}}
-            ),
+            find("CmpQSelPlayer", {"team": {"$select": {"query": {"className": "CmpQSelTeam", "where": {}}}}}),
             find("CmpQSelPlayer", {"team": {"$select": {"query": {"where": {}}, "key": "name"}}}),
             find("CmpQSelPlayer", {"team": {"$dontSelect": {"key": "name"}}}),
             find(
@@ -909,9 +895,7 @@ QUERIES: list[Scenario] = [
     {
         "name": "query_in_query_not_in_query",
         "steps": [
-            batch_create(
-                "CmpQIQTarget", [{"k": "on", "flag": True}, {"k": "off", "flag": False}], save=saves(2, "t")
-            ),
+            batch_create("CmpQIQTarget", [{"k": "on", "flag": True}, {"k": "off", "flag": False}], save=saves(2, "t")),
             batch_create(
                 "CmpQIQ",
                 [
@@ -946,9 +930,7 @@ QUERIES: list[Scenario] = [
     {
         "name": "query_logical_operators",
         "steps": [
-            batch_create(
-                "CmpQLog", [{"n": 1, "s": "a"}, {"n": 2, "s": "b"}, {"n": 3, "s": "c"}, {"n": 4, "s": "a"}]
-            ),
+            batch_create("CmpQLog", [{"n": 1, "s": "a"}, {"n": 2, "s": "b"}, {"n": 3, "s": "c"}, {"n": 4, "s": "a"}]),
             find("CmpQLog", {"$or": [{"n": 1}, {"s": "c"}]}, order="n", keys="n"),
             find("CmpQLog", {"$and": [{"n": {"$gt": 1}}, {"s": "a"}]}, order="n", keys="n"),
             find("CmpQLog", {"$nor": [{"n": 1}, {"s": "b"}]}, order="n", keys="n"),
@@ -1283,9 +1265,7 @@ SCHEMA_SCENARIOS: list[Scenario] = [
         "name": "schema_create_invalid_fields",
         "steps": [
             post(SCHEMAS, {"className": "CmpSchemaF1", "fields": {"1bad": {"type": "String"}}}, master=True),
-            post(
-                SCHEMAS, {"className": "CmpSchemaF2", "fields": {"bad-name": {"type": "String"}}}, master=True
-            ),
+            post(SCHEMAS, {"className": "CmpSchemaF2", "fields": {"bad-name": {"type": "String"}}}, master=True),
             post(SCHEMAS, {"className": "CmpSchemaF3", "fields": {"x": {"type": "Strng"}}}, master=True),
             post(SCHEMAS, {"className": "CmpSchemaF4", "fields": {"x": {"type": "Pointer"}}}, master=True),
             post(
@@ -1298,9 +1278,7 @@ SCHEMA_SCENARIOS: list[Scenario] = [
                 {"className": "CmpSchemaF6", "fields": {"x": {"type": "Number", "defaultValue": "seven"}}},
                 master=True,
             ),
-            post(
-                SCHEMAS, {"className": "CmpSchemaF7", "fields": {"objectId": {"type": "String"}}}, master=True
-            ),
+            post(SCHEMAS, {"className": "CmpSchemaF7", "fields": {"objectId": {"type": "String"}}}, master=True),
             post(SCHEMAS, {"className": "CmpSchemaF8", "fields": {"x": "String"}}, master=True),
             post(
                 SCHEMAS,
@@ -2013,13 +1991,5 @@ BAD_INPUT: list[Scenario] = [
 ]
 
 SCENARIOS: list[Scenario] = (
-    OBJECTS
-    + UPDATE_OPERATORS
-    + QUERIES
-    + BATCH
-    + SCHEMA_SCENARIOS
-    + AGGREGATE
-    + SERVER
-    + PERMISSIONS
-    + BAD_INPUT
+    OBJECTS + UPDATE_OPERATORS + QUERIES + BATCH + SCHEMA_SCENARIOS + AGGREGATE + SERVER + PERMISSIONS + BAD_INPUT
 )

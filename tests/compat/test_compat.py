@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.compat.runner import compare, run_scenario
-from tests.conftest import make_settings, running
 from tests.compat.scenarios import SCENARIOS
+from tests.conftest import make_settings, running
 
 GOLDEN = Path(__file__).parent / "golden"
 BY_NAME = {scenario["name"]: scenario for scenario in SCENARIOS}
@@ -34,41 +34,77 @@ DELIBERATE: dict[str, dict[int, tuple[int, str]]] = {
         7: (400, "a body that is not an object gets code 107; Parse sends Node's message and no code"),
     },
     "bad_key_names": {12: (400, "changing objectId is refused with 105 " + "instead of a 500")},
-    "bad_prototype_keys": {2: (400, "a top-level `constructor` is a prohibited keyword (105), not Parse's "
-                                    "'expected undefined' type error")},
-    "bad_special_values": {3: (400, CRASH), 4: (400, CRASH),
-                           6: (400, "a Pointer with a numeric className is not a valid Pointer (111); Parse "
-                                    "says 'Could not add field' and leaves targetClass \"5\" in the schema"),
-                           10: (200, KEPT), 11: (200, KEPT)},
-    "batch_bad_requests": {9: (200, "a batch refused for an unroutable sub-request writes nothing; Parse runs "
-                                    "the routable ones anyway"), 10: (200, KEPT)},
+    "bad_prototype_keys": {
+        2: (400, "a top-level `constructor` is a prohibited keyword (105), not Parse's 'expected undefined' type error")
+    },
+    "bad_special_values": {
+        3: (400, CRASH),
+        4: (400, CRASH),
+        6: (
+            400,
+            "a Pointer with a numeric className is not a valid Pointer (111); Parse "
+            "says 'Could not add field' and leaves targetClass \"5\" in the schema",
+        ),
+        10: (200, KEPT),
+        11: (200, KEPT),
+    },
+    "batch_bad_requests": {
+        9: (200, "a batch refused for an unroutable sub-request writes nothing; Parse runs the routable ones anyway"),
+        10: (200, KEPT),
+    },
     "crud_acl_field": {8: (400, CRASH), 10: (400, CRASH), 14: (200, KEPT)},
     "crud_bytes": {7: (400, CRASH)},
     "crud_geopoints": {5: (400, CRASH), 6: (400, CRASH), 7: (400, CRASH), 11: (200, KEPT)},
     "crud_polygons": {5: (400, CRASH), 6: (400, CRASH), 7: (400, CRASH), 8: (400, CRASH)},
-    "op_unknown_and_malformed": {2: (400, CRASH), 3: (400, CRASH), 4: (400, CRASH), 5: (400, CRASH),
-                                 6: (400, CRASH), 9: (400, CRASH),
-                                 8: (400, "AddRelation with a non-pointer says the object is not a valid "
-                                          "Pointer before comparing field types")},
+    "op_unknown_and_malformed": {
+        2: (400, CRASH),
+        3: (400, CRASH),
+        4: (400, CRASH),
+        5: (400, CRASH),
+        6: (400, CRASH),
+        9: (400, CRASH),
+        8: (400, "AddRelation with a non-pointer says the object is not a valid Pointer before comparing field types"),
+    },
     "query_bad_parameters": {5: (400, CRASH)},
-    "query_date_comparisons": {14: (400, "an unparsable date in a query is refused (111); Parse compares "
-                                         "with an Invalid Date and finds nothing")},
+    "query_date_comparisons": {
+        14: (
+            400,
+            "an unparsable date in a query is refused (111); Parse compares with an Invalid Date and finds nothing",
+        )
+    },
     "query_geo_intersects": {5: (400, CRASH)},
-    "query_geo_within": {2: (200, "$within $box runs as $geoWithin $box, which every MongoDB (and the "
-                                  "embedded one) answers; Parse sends the legacy $within and gets a 500"),
-                         4: (200, "$within $box runs as $geoWithin $box (see step 2)"),
-                         12: (200, "$geoWithin $box is answered; Parse drops the constraint and finds nothing")},
+    "query_geo_within": {
+        2: (
+            200,
+            "$within $box runs as $geoWithin $box, which every MongoDB (and the "
+            "embedded one) answers; Parse sends the legacy $within and gets a 500",
+        ),
+        4: (200, "$within $box runs as $geoWithin $box (see step 2)"),
+        12: (200, "$geoWithin $box is answered; Parse drops the constraint and finds nothing"),
+    },
     "query_logical_operators": {9: (400, CRASH)},
-    "query_near_sphere": {9: (400, CRASH),
-                          10: (400, "a latitude of 95 is refused (111); Parse runs the query with it")},
-    "query_order_limit_skip": {9: (400, "a negative limit is refused (102); Parse hands it to MongoDB, which "
-                                        "reads it as 1"), 10: (400, CRASH), 11: (400, CRASH)},
-    "query_regex": {7: (400, "an invalid regular expression is a bad query (102) with the reason, not a 500"),
-                    9: (400, CRASH)},
+    "query_near_sphere": {
+        9: (400, CRASH),
+        10: (400, "a latitude of 95 is refused (111); Parse runs the query with it"),
+    },
+    "query_order_limit_skip": {
+        9: (400, "a negative limit is refused (102); Parse hands it to MongoDB, which reads it as 1"),
+        10: (400, CRASH),
+        11: (400, CRASH),
+    },
+    "query_regex": {
+        7: (400, "an invalid regular expression is a bad query (102) with the reason, not a 500"),
+        9: (400, CRASH),
+    },
     "query_text_search": {step: (400, NO_TEXT_INDEX) for step in range(2, 8)},
     "schema_indexes": {4: (400, NO_TEXT_INDEX), 9: (400, "dropping the _id_ index is refused (102), not a 500")},
-    "server_health_info_options": {3: (200, "serverInfo lists only the features ParseQL has today, so Parse "
-                                            "Dashboard hides the pages it could not serve")},
+    "server_health_info_options": {
+        3: (
+            200,
+            "serverInfo lists only the features ParseQL has today, so Parse "
+            "Dashboard hides the pages it could not serve",
+        )
+    },
 }
 
 
@@ -81,7 +117,8 @@ async def test_scenario_matches_parse_server(name: str, database_server: str, tm
         transcript = await run_scenario(client, BY_NAME[name])
     deliberate = DELIBERATE.get(name, {})
     problems = [
-        problem for problem in compare(golden["transcript"], transcript)
+        problem
+        for problem in compare(golden["transcript"], transcript)
         if int(re.match(r"step (\d+)", problem).group(1)) not in deliberate  # type: ignore[union-attr]
     ]
     assert not problems, "\n".join(problems)

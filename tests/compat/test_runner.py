@@ -17,9 +17,7 @@ GOLDEN = Path(__file__).parent / "golden"
 
 def test_server_ids_are_numbered_in_order_of_first_appearance() -> None:
     normalizer = Normalizer(literals={"abcdefghij"})
-    body = {
-        "results": [{"objectId": "Xy12345678"}, {"objectId": "Zz98765432", "p": {"objectId": "abcdefghij"}}]
-    }
+    body = {"results": [{"objectId": "Xy12345678"}, {"objectId": "Zz98765432", "p": {"objectId": "abcdefghij"}}]}
     normalizer.collect(body)
     assert normalizer.value(body) == {
         "results": [{"objectId": "<id1>"}, {"objectId": "<id2>", "p": {"objectId": "abcdefghij"}}]
@@ -37,10 +35,7 @@ def test_dates_a_request_sent_are_kept_and_generated_ones_masked() -> None:
 def test_location_is_reduced_to_a_normalized_path() -> None:
     normalizer = Normalizer(literals=set())
     normalizer.collect_location("http://127.0.0.1:1339/parse/classes/CmpA/N85yNVZikk")
-    assert (
-        normalizer.location("http://127.0.0.1:1339/parse/classes/CmpA/N85yNVZikk")
-        == "/parse/classes/CmpA/<id1>"
-    )
+    assert normalizer.location("http://127.0.0.1:1339/parse/classes/CmpA/N85yNVZikk") == "/parse/classes/CmpA/<id1>"
 
 
 def test_unorder_sorts_only_the_named_path() -> None:

@@ -31,7 +31,7 @@ def make_batch(router_of: Callable[[], Router]) -> Handler:
             path: str = request["path"]
             if not path.startswith(prefix):
                 raise InvalidJSONError(f"cannot route batch path {path}")
-            routable = posixpath.join("/", path[len(prefix):])
+            routable = posixpath.join("/", path[len(prefix) :])
             method = request.get("method")
             method = method.upper() if isinstance(method, str) else "undefined"
             if method == "POST" and routable == "/batch":

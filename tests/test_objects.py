@@ -1,0 +1,128 @@
+"""Objects through REST with real users: ACLs, class permissions, pointer permissions, and Parse's storage."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Api
+from tests.seed import make_user, raw_documents
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def database_uri(api: Api) -> str:
+    return api.client._transport.app.state.services.settings.database_uri  # type: ignore[attr-defined]
+
+
+async def test_a_private_object_is_invisible_to_others_and_looks_missing(api: Api) -> None:
+    uri = database_uri(api)
+    alice, alice_token = await make_user(uri, "alice")
+    _, bob_token = await make_user(uri, "bob")
+    created = await api.post(
+        "/classes/Diary", {"text": "mine", "ACL": {alice: {"read": True, "write": True}}}, token=alice_token
+    )
+    object_id = created.json()["objectId"]
+    assert (await api.get(f"/classes/Diary/{object_id}", token=alice_token)).json()["text"] == "mine"
+    for token in (bob_token, None):
+        seen = await api.get(f"/classes/Diary/{object_id}", token=token)
+        assert (seen.status_code, seen.json()) == (404, {"code": 101, "error": "Object not found."})
+        changed = await api.put(f"/classes/Diary/{object_id}", {"text": "theirs"}, token=token)
+        assert changed.json() == {"code": 101, "error": "Object not found."}
+        assert (await api.get("/classes/Diary", token=token)).json() == {"results": []}
+    assert (await api.get(f"/classes/Diary/{object_id}", master=True)).json()["text"] == "mine"
+
+
+async def test_read_user_fields_limit_a_class_to_the_users_an_object_points_to(api: Api) -> None:
+    uri = database_uri(api)
+    owner, owner_token = await make_user(uri, "owner")
+    _, stranger_token = await make_user(uri, "stranger")
+    await api.post(
+        "/schemas/Ticket",
+        {
+            "className": "Ticket",
+            "fields": {"owner": {"type": "Pointer", "targetClass": "_User"}, "subject": {"type": "String"}},
+            "classLevelPermissions": {
+                "find": {},
+                "get": {},
+                "count": {},
+                "create": {"*": True},
+                "update": {},
+                "delete": {},
+                "addField": {},
+                "readUserFields": ["owner"],
+                "protectedFields": {},
+            },
+        },
+        master=True,
+    )
+    await api.post(
+        "/classes/Ticket",
+        {"subject": "help", "owner": {"__type": "Pointer", "className": "_User", "objectId": owner}},
+    )
+    mine = await api.get("/classes/Ticket", token=owner_token, params={"count": 1})
+    assert [t["subject"] for t in mine.json()["results"]] == ["help"] and mine.json()["count"] == 1
+    assert (await api.get("/classes/Ticket", token=stranger_token)).json() == {"results": []}
+    assert (await api.get("/classes/Ticket")).json() == {"results": []}
+
+
+async def test_objects_are_stored_in_parse_servers_format(api: Api) -> None:
+    created = await api.post(
+        "/classes/Stored",
+        {
+            "title": "x",
+            "when": {"__type": "Date", "iso": "2024-01-02T03:04:05.006Z"},
+            "who": {"__type": "Pointer", "className": "_User", "objectId": "u1"},
+            "where": {"__type": "GeoPoint", "latitude": 1.5, "longitude": 2.5},
+            "file": {"__type": "File", "name": "f.txt", "url": "http://x/f.txt"},
+            "raw": {"__type": "Bytes", "base64": "AAE="},
+            "ACL": {"*": {"read": True}, "u1": {"write": True}},
+        },
+    )
+    [document] = await raw_documents(database_uri(api), "Stored")
+    assert document["_id"] == created.json()["objectId"]
+    assert document["_p_who"] == "_User$u1"
+    assert document["where"] == [2.5, 1.5]
+    assert document["file"] == "f.txt"
+    assert document["raw"] == b"\x00\x01"
+    assert document["when"].isoformat() == "2024-01-02T03:04:05.006000+00:00"
+    assert (document["_rperm"], document["_wperm"]) == (["*"], ["u1"])
+    assert document["_acl"] == {"u1": {"w": True}, "*": {"r": True}}
+    assert list(document)[-2:] == ["_created_at", "_updated_at"]
+    [schema] = [s for s in await raw_documents(database_uri(api), "_SCHEMA") if s["_id"] == "Stored"]
+    assert {k: v for k, v in schema.items() if k != "_id"} == {
+        "objectId": "string",
+        "updatedAt": "date",
+        "createdAt": "date",
+        "title": "string",
+        "when": "date",
+        "who": "*_User",
+        "where": "geopoint",
+        "file": "file",
+        "raw": "bytes",
+    }
+
+
+async def test_quoted_prefixes_from_the_sdks_work_on_the_embedded_database(api: Api) -> None:
+    # The JS SDK sends startsWith as PCRE \\Q…\\E quoting, which SecantusDB refuses; it is rewritten.
+    await api.post("/classes/Quoted", {"name": "a.b (c)"})
+    await api.post("/classes/Quoted", {"name": "axb (c)"})
+    found = await api.get("/classes/Quoted", params={"where": {"name": {"$regex": "^\\Qa.b (\\E"}}})
+    assert [row["name"] for row in found.json()["results"]] == ["a.b (c)"]
+
+
+async def test_batch_runs_each_request_with_the_callers_rights(api: Api) -> None:
+    response = await api.post(
+        "/batch",
+        {
+            "requests": [
+                {"method": "POST", "path": "/parse/classes/Batched", "body": {"n": 1}},
+                {"method": "POST", "path": "/parse/classes/Batched", "body": {"n": "two"}},
+                {"method": "GET", "path": "/parse/classes/Batched/nope"},
+            ]
+        },
+    )
+    assert response.status_code == 200
+    first, second, third = response.json()
+    assert set(first["success"]) == {"objectId", "createdAt"}
+    assert second["error"]["code"] == 111
+    assert third == {"error": {"code": 101, "error": "Object not found."}}

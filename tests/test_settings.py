@@ -1,0 +1,58 @@
+"""Settings: flags beat PARSEQL_* variables, which beat parseql.toml, which beats the defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.settings import Settings, SettingsError, with_master_key
+
+
+def test_defaults_are_the_documented_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no parseql.toml here
+    settings = Settings.load({}, env={})
+    assert (settings.host, settings.port, settings.app_id) == ("127.0.0.1", 1337, "app")
+    assert settings.allow_client_class_creation is False
+    assert settings.enforce_private_users is True
+    assert settings.session_length == 31536000
+    assert settings.max_upload_size == 20 * 1024 * 1024
+    assert (settings.data_dir, settings.cloud, settings.schema_dir) == ("./data", "cloud/main.py", "schema")
+
+
+def test_flags_beat_environment_which_beats_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "parseql.toml"
+    config.write_text('app_id = "from-file"\nport = 4000\nmax-upload-size = "1mb"\nmaster_key = "file-key"\n')
+    env = {"PARSEQL_APP_ID": "from-env", "PARSEQL_PORT": "5000", "PARSEQL_ALLOW_CLIENT_CLASS_CREATION": "yes"}
+    settings = Settings.load({"app_id": "from-flag"}, env=env, config_file=config)
+    assert settings.app_id == "from-flag"
+    assert settings.port == 5000
+    assert settings.master_key == "file-key"
+    assert settings.max_upload_size == 1024 * 1024
+    assert settings.allow_client_class_creation is True
+
+
+def test_the_config_file_is_found_through_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "other.toml"
+    config.write_text('app_id = "elsewhere"\n')
+    assert Settings.load({}, env={"PARSEQL_CONFIG": str(config)}).app_id == "elsewhere"
+
+
+def test_bad_values_name_their_source(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="PARSEQL_PORT"):
+        Settings.load({}, env={"PARSEQL_PORT": "many"})
+    config = tmp_path / "parseql.toml"
+    config.write_text("colour = 'blue'\n")
+    with pytest.raises(SettingsError, match="unknown setting 'colour'"):
+        Settings.load({}, env={}, config_file=config)
+
+
+def test_a_master_key_is_generated_once_and_kept_in_the_data_dir(tmp_path: Path) -> None:
+    settings = Settings(data_dir=str(tmp_path / "data"))
+    first, generated = with_master_key(settings)
+    again, generated_again = with_master_key(settings)
+    assert generated and not generated_again
+    assert first.master_key and first.master_key == again.master_key
+    assert (tmp_path / "data" / "master_key").stat().st_mode & 0o777 == 0o600
+    given, _ = with_master_key(settings.replace(master_key="mine"))
+    assert given.master_key == "mine"
