@@ -45,6 +45,7 @@ def build_services(settings: Settings) -> Services:
             max_limit=settings.max_limit,
             object_id_size=settings.object_id_size,
             allow_custom_object_id=settings.allow_custom_object_id,
+            enforce_private_users=settings.enforce_private_users,
         ),
     )
     return Services(settings, storage, schemas, objects, Authenticator(storage, schemas))

@@ -144,11 +144,11 @@ class PayloadTooLargeError(AppError):
 PERMISSION_DENIED = "Permission denied"
 
 
-def denied(error_type: type[AppError], detail: str) -> AppError:
+def denied(error_type: type[AppError], detail: str, code: int | None = None) -> AppError:
     """A permission failure, answered in Parse 9's words; the detail is only logged.
 
     Parse Server 9 sanitizes these messages so a client cannot learn which rule refused it.
     """
-    error = error_type(PERMISSION_DENIED)
+    error = error_type(PERMISSION_DENIED, code)
     error.detail = detail
     return error

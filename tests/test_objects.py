@@ -126,3 +126,23 @@ async def test_batch_runs_each_request_with_the_callers_rights(api: Api) -> None
     assert set(first["success"]) == {"objectId", "createdAt"}
     assert second["error"]["code"] == 111
     assert third == {"error": {"code": 101, "error": "Object not found."}}
+
+
+async def test_a_user_written_through_classes_has_a_hashed_password_and_a_private_acl(api: Api) -> None:
+    created = await api.post("/classes/_User", {"username": "carol", "password": "s3cret!", "email": "c@x.io"})
+    assert created.status_code == 201, created.text
+    assert "password" not in created.json()
+    user_id = created.json()["objectId"]
+    assert created.headers["location"].endswith(f"/parse/users/{user_id}")
+    [document] = [d for d in await raw_documents(database_uri(api), "_User") if d["_id"] == user_id]
+    assert "password" not in document
+    assert document["_hashed_password"].startswith("$2b$10$")
+    assert (document["_rperm"], document["_wperm"]) == ([user_id], [user_id])
+    seen = await api.get(f"/classes/_User/{user_id}", master=True)
+    assert "password" not in seen.json() and "_hashed_password" not in seen.json()
+    taken = await api.post("/classes/_User", {"username": "carol", "password": "x"})
+    assert taken.json() == {"code": 202, "error": "Account already exists for this username."}
+    missing = await api.post("/classes/_User", {"username": "dave"})
+    assert missing.json() == {"code": 201, "error": "password is required"}
+    anonymous = await api.put(f"/classes/_User/{user_id}", {"username": "mallory"})
+    assert anonymous.json() == {"code": 206, "error": "Permission denied"}

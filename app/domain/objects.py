@@ -29,9 +29,11 @@ from app.domain.queries import (
     parse_where,
 )
 from app.domain.schemas import SchemaRegistry
+from app.domain.users import PasswordHasher, duplicate_user_error, prepare_user_write
 from app.domain.values import ParseObject, Pointer, Record, Relation, utc_now
 from app.errors import (
     AppError,
+    DuplicateValueError,
     IncorrectTypeError,
     InvalidJSONError,
     InvalidKeyNameError,
@@ -54,6 +56,7 @@ class ObjectSettings:
     max_limit: int | None = None
     object_id_size: int = 10
     allow_custom_object_id: bool = False
+    enforce_private_users: bool = True
 
 
 @dataclass(slots=True)
@@ -83,11 +86,13 @@ class ObjectService:
         schemas: SchemaRegistry,
         settings: ObjectSettings,
         events: EventSink | None = None,
+        hasher: PasswordHasher | None = None,
     ) -> None:
         self.storage = storage
         self.schemas = schemas
         self.settings = settings
         self.events = events
+        self.hasher = hasher or PasswordHasher()
 
     # Reads ------------------------------------------------------------------------------------------
 
@@ -410,6 +415,8 @@ class ObjectService:
         values.pop("createdAt", None)
         values.pop("updatedAt", None)
         _require_columns(class_name, values, creating=True)
+        if class_name == "_User":
+            values = await prepare_user_write(values, creating=True, auth=auth, hasher=self.hasher)
         record: Record = {}
         echoed: Record = {}
         response: Record = {}
@@ -442,10 +449,20 @@ class ObjectService:
         now = utc_now()
         object_id = custom_id if self.settings.allow_custom_object_id else None
         stored: Record = {"objectId": object_id or new_object_id(self.settings.object_id_size), **record}
+        if class_name == "_User":
+            # A user always keeps read and write on itself; others read it only if users are public.
+            own = stored["objectId"]
+            base = acl or ACL((() if self.settings.enforce_private_users else ("*",)), ())
+            acl = ACL(tuple(dict.fromkeys((*base.read, own))), tuple(dict.fromkeys((*base.write, own))))
         if acl is not None:
             stored["ACL"] = acl
         stored["createdAt"] = stored["updatedAt"] = now
-        await self.storage.insert(schema, stored)
+        try:
+            await self.storage.insert(schema, stored)
+        except DuplicateValueError as error:
+            if class_name == "_User":
+                raise duplicate_user_error(getattr(error, "field", None)) from None
+            raise
         for name, change in relations.items():
             await self._change_relation(class_name, name, stored["objectId"], change)
         for name in schema.relation_fields:
@@ -475,6 +492,10 @@ class ObjectService:
         values.pop("createdAt", None)
         values.pop("updatedAt", None)
         _require_columns(class_name, values, creating=False)
+        if class_name == "_User":
+            if not auth.master and not auth.is_authenticated:
+                raise denied(AppError, f"Cannot modify user {object_id}.", code=206)
+            values = await prepare_user_write(values, creating=False, auth=auth, hasher=self.hasher)
         for name, value in values.items():
             type_ = schema.fields.get(name)
             if type_ and type_.required and (value is None or value == "" or isinstance(value, Delete)):
@@ -493,6 +514,8 @@ class ObjectService:
             schema, object_id, _and(constraint, add_constraint), changes, None if auth.master else auth.groups
         )
         if before is None:
+            if class_name == "_User" and not auth.master:
+                raise denied(AppError, "Insufficient auth.", code=206)
             raise ObjectNotFoundError("Object not found.")
         after = apply_changes(before, changes)
         for name, change in relations.items():
@@ -510,6 +533,8 @@ class ObjectService:
     async def delete(self, auth: Auth, class_name: str, object_id: str) -> None:
         if not isinstance(object_id, str):
             raise InvalidJSONError("bad objectId")
+        if class_name == "_User" and not auth.master and not auth.is_authenticated:
+            raise AppError("Insufficient auth to delete user", code=206)
         permissions.require_class_access("delete", class_name, auth)
         schema = await self._schema_for_write(auth, class_name)
         if schema is None:

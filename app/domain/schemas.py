@@ -11,7 +11,6 @@ from app.domain.classes import (
     CLASS_DEFAULT_FIELDS,
     DEFAULT_FIELDS,
     PUBLIC_PERMISSIONS,
-    SYSTEM_CLASSES,
     VOLATILE_CLASSES,
     ClassSchema,
     FieldType,
@@ -306,10 +305,6 @@ class SchemaRegistry:
                 raise IncorrectTypeError(f"The 'required' option is not applicable for {field}")
             result[field_name] = field
         return result
-
-    @staticmethod
-    def is_system_class(name: str) -> bool:
-        return name in SYSTEM_CLASSES
 
 
 def _op_type(value: Any) -> FieldType | None:

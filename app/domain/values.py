@@ -64,5 +64,10 @@ def utc_now() -> datetime:
 
 def iso(moment: datetime) -> str:
     """Parse's ISO form: UTC with exactly three fraction digits and a Z."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    offset = moment.utcoffset()
+    if offset is None:
+        moment = moment.replace(tzinfo=UTC)
+    elif offset:
+        moment = moment.astimezone(UTC)
+    # isoformat is several times faster than strftime; the "+00:00" it ends with becomes "Z".
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"

@@ -22,7 +22,6 @@ class Find:
     keys: frozenset[str] | None = None
     acl: frozenset[str] | None = None
     """The caller's principals: only objects whose read ACL names one of them match. None = no check."""
-    text_score: bool = False
     for_write: bool = False
     """Check the write ACL instead of the read ACL (the object about to be changed)."""
 

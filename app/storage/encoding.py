@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from collections.abc import Mapping
@@ -178,8 +179,6 @@ def _decode_interior(value: Any) -> Any:
         if kind == "Polygon" and isinstance(value.get("coordinates"), list):
             return Polygon(tuple((p[0], p[1]) for p in value["coordinates"]))
         if kind == "Bytes" and isinstance(value.get("base64"), str):
-            import base64
-
             return base64.b64decode(value["base64"])
         return {key: _decode_interior(item) for key, item in value.items()}
     if isinstance(value, bytes):

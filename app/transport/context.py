@@ -6,6 +6,7 @@ import ipaddress
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from app.domain.acl import Auth
 from app.domain.encoding import Encoder
@@ -15,6 +16,9 @@ from app.domain.sessions import Authenticator
 from app.errors import UnauthorizedError
 from app.settings import Settings
 from app.storage.base import Storage
+
+# What JavaScript's encodeURIComponent leaves alone besides letters and digits (Parse builds file URLs so).
+_URI_COMPONENT_SAFE = "-_.!~*'()"
 
 
 @dataclass(slots=True)
@@ -86,4 +90,4 @@ async def authenticate(
 
 def file_encoder(mount: str, app_id: str) -> Encoder:
     """Encode values with file URLs under this server's address, as Parse's files controller does."""
-    return Encoder(lambda name: f"{mount}/files/{app_id}/{name}")
+    return Encoder(lambda name: f"{mount}/files/{app_id}/{quote(name, safe=_URI_COMPONENT_SAFE)}")

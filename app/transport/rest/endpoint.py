@@ -5,15 +5,13 @@ from __future__ import annotations
 import base64
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from app.domain.encoding import Encoder
 from app.errors import AppError, InvalidJSONError, PayloadTooLargeError
-from app.transport.context import Credentials, Services, authenticate
+from app.transport.context import Credentials, Services, authenticate, file_encoder
 from app.transport.rest.router import RestCall, RouteNotFound, Router
 from app.transport.wire import dump_json, parse_json
 
@@ -200,8 +198,7 @@ class RestEndpoint:
                     "text/html; charset=utf-8",
                 )
             mount = self.mount_url(request)
-            app_id = self.services.settings.app_id
-            encoder = Encoder(lambda name: f"{mount}/files/{app_id}/{quote(name, safe=chr(39) + '!~*()')}")
+            encoder = file_encoder(mount, self.services.settings.app_id)
             call = RestCall(
                 method, path, params, _query(request), body, auth, self.services, credentials, mount, encoder
             )
