@@ -40,19 +40,8 @@ SYSTEM_CLASSES = (
     "_Audience",
     "_Idempotency",
 )
-# Kept in memory by Parse Server, never in _SCHEMA.
-VOLATILE_CLASSES = frozenset(
-    {
-        "_JobStatus",
-        "_PushStatus",
-        "_Hooks",
-        "_GlobalConfig",
-        "_GraphQLConfig",
-        "_JobSchedule",
-        "_Audience",
-        "_Idempotency",
-    }
-)
+# Kept in memory by Parse Server, never in _SCHEMA: the same classes only the master key may touch.
+VOLATILE_CLASSES = MASTER_ONLY_CLASSES
 PRIMITIVE_TYPES = (
     "Number",
     "String",

@@ -18,7 +18,8 @@ from app.domain.classes import (
     is_valid_field_name,
 )
 from app.domain.events import EventSink, WriteEvent
-from app.domain.operations import ECHOED, OPERATIONS, Delete, RelationChange, apply, value_on_create
+from app.domain.includes import pointers_at, replace_pointers, sub_exclude, sub_keys
+from app.domain.operations import ECHOED, Delete, RelationChange, apply_changes, value_on_create
 from app.domain.queries import (
     ALWAYS_SELECTED,
     LOGICAL,
@@ -115,7 +116,7 @@ class ObjectService:
             if field_type is not None and field_type.type == "Relation" and field_type.target_class:
                 class_name = redirected = field_type.target_class
                 permissions.require_class_access("find", class_name, auth)
-        schema = await self._schema_for_read(auth, class_name)
+        schema = await self._schema_for(auth, class_name)
         parsed = parse_where(where, schema, master=auth.master)
         if schema is None:
             return FindResult([], 0 if options.count else None)
@@ -173,7 +174,7 @@ class ObjectService:
     async def aggregate(self, auth: Auth, class_name: str, pipeline: list[dict[str, Any]]) -> list[Record]:
         """A MongoDB pipeline over Parse field names (the transport allows it to the master key only)."""
         permissions.require_class_access("find", class_name, auth)
-        schema = await self._schema_for_read(auth, class_name)
+        schema = await self._schema_for(auth, class_name)
         if schema is None:
             return []
         permissions.pointer_fields_for(schema, auth, "find")
@@ -181,7 +182,7 @@ class ObjectService:
 
     async def distinct(self, auth: Auth, class_name: str, field_name: str, where: Any) -> list[Any]:
         permissions.require_class_access("find", class_name, auth)
-        schema = await self._schema_for_read(auth, class_name)
+        schema = await self._schema_for(auth, class_name)
         parsed = parse_where(where, schema, master=auth.master)
         if schema is None:
             return []
@@ -191,7 +192,8 @@ class ObjectService:
             schema, field_name, Find(_and(parsed, constraint), acl=None if auth.master else auth.groups)
         )
 
-    async def _schema_for_read(self, auth: Auth, class_name: str) -> ClassSchema | None:
+    async def _schema_for(self, auth: Auth, class_name: str) -> ClassSchema | None:
+        """The class's schema, or None; a client may not touch a class that does not exist unless allowed."""
         schema = await self.schemas.get(class_name)
         if (
             schema is None
@@ -287,12 +289,12 @@ class ObjectService:
         for path in paths:
             pointers: dict[str, set[str]] = {}
             for record in results:
-                for pointer in _pointers_at(record, path):
+                for pointer in pointers_at(record, path):
                     pointers.setdefault(pointer.class_name, set()).add(pointer.object_id)
             if not pointers:
                 continue
             sub_options = QueryOptions(
-                keys=_sub_keys(options.keys, path), exclude_keys=_sub_exclude(options.exclude_keys, path)
+                keys=sub_keys(options.keys, path), exclude_keys=sub_exclude(options.exclude_keys, path)
             )
             loaded: dict[tuple[str, str], ParseObject] = {}
             for class_name, ids in pointers.items():
@@ -311,7 +313,7 @@ class ObjectService:
                 for record in found.results:
                     loaded[(class_name, record["objectId"])] = ParseObject(class_name, record)
             for record in results:
-                _replace_pointers(record, path, loaded)
+                replace_pointers(record, path, loaded)
 
     async def _resolve_subqueries(
         self, auth: Auth, schema: ClassSchema, where: dict[str, Any], depth: int
@@ -408,7 +410,7 @@ class ObjectService:
                 raise InvalidKeyNameError("id is an invalid field name.")
         elif "objectId" in data and not custom_id:
             raise AppError("objectId must not be empty, null or undefined", code=104)
-        schema = await self._schema_for_write(auth, class_name)
+        schema = await self._schema_for(auth, class_name)
         values = {k: v for k, v in data.items() if k not in ("objectId", "id") or self.settings.allow_custom_object_id}
         values.pop("objectId", None)
         schema = await self._ensure_fields(auth, class_name, schema, values, updating=False)
@@ -473,7 +475,7 @@ class ObjectService:
 
     async def update(self, auth: Auth, class_name: str, object_id: str, data: Mapping[str, Any]) -> WriteResult:
         permissions.require_class_access("update", class_name, auth)
-        schema = await self._schema_for_write(auth, class_name)
+        schema = await self._schema_for(auth, class_name)
         if schema is None:
             if not is_valid_class_name(class_name):
                 raise InvalidJSONError("schema class name does not revalidate")
@@ -536,7 +538,7 @@ class ObjectService:
         if class_name == "_User" and not auth.master and not auth.is_authenticated:
             raise AppError("Insufficient auth to delete user", code=206)
         permissions.require_class_access("delete", class_name, auth)
-        schema = await self._schema_for_write(auth, class_name)
+        schema = await self._schema_for(auth, class_name)
         if schema is None:
             raise ObjectNotFoundError("Object not found for delete.")
         constraint = permissions.pointer_constraint(
@@ -552,21 +554,6 @@ class ObjectService:
         if not await self.storage.delete(schema, object_id, constraint, acl):
             raise ObjectNotFoundError("Object not found.")
         await self._emit(WriteEvent("delete", schema, None, found[0], auth))
-
-    async def _schema_for_write(self, auth: Auth, class_name: str) -> ClassSchema | None:
-        schema = await self.schemas.get(class_name)
-        if (
-            schema is None
-            and not auth.master
-            and not auth.read_only
-            and not self.settings.allow_client_class_creation
-            and class_name not in SYSTEM_CLASSES
-        ):
-            raise denied(
-                OperationForbiddenError,
-                f"This user is not allowed to access non-existent class: {class_name}",
-            )
-        return schema
 
     async def _ensure_fields(
         self,
@@ -607,36 +594,6 @@ class ObjectService:
     async def _emit(self, event: WriteEvent) -> None:
         if self.events is not None:
             await self.events.publish(event)
-
-
-def apply_changes(record: Record, changes: Mapping[str, Any]) -> Record:
-    """The object after an update, computed from the object before it (the write itself is atomic)."""
-    after = dict(record)
-    for name, change in changes.items():
-        if "." in name:
-            root, rest = name.split(".", 1)
-            container = after.get(root)
-            after[root] = _set_nested(container if isinstance(container, dict) else {}, rest.split("."), change)
-            continue
-        value = apply(change, after.get(name)) if isinstance(change, OPERATIONS) else change
-        if isinstance(change, Delete) or (isinstance(change, OPERATIONS) and value is None):
-            after.pop(name, None)
-        else:
-            after[name] = value
-    return after
-
-
-def _set_nested(container: dict[str, Any], path: list[str], change: Any) -> dict[str, Any]:
-    result = dict(container)
-    if len(path) == 1:
-        if isinstance(change, Delete):
-            result.pop(path[0], None)
-        else:
-            result[path[0]] = apply(change, result.get(path[0])) if isinstance(change, OPERATIONS) else change
-        return result
-    child = result.get(path[0])
-    result[path[0]] = _set_nested(child if isinstance(child, dict) else {}, path[1:], change)
-    return result
 
 
 def _require_columns(class_name: str, values: Mapping[str, Any], *, creating: bool) -> None:
@@ -685,69 +642,3 @@ def _expand_path(target: dict[str, Any], path: list[str], value: Any) -> None:
             child = target[part] = {}
         target = child
     target[path[-1]] = value
-
-
-def _pointers_at(value: Any, path: list[str]) -> list[Pointer]:
-    if isinstance(value, list):
-        return [p for item in value for p in _pointers_at(item, path)]
-    if isinstance(value, ParseObject):
-        value = value.data
-    if not path:
-        return [value] if isinstance(value, Pointer) else []
-    if not isinstance(value, Mapping):
-        return []
-    child = value.get(path[0])
-    return [] if child is None else _pointers_at(child, path[1:])
-
-
-def _replace_pointers(record: dict[str, Any], path: list[str], loaded: Mapping[tuple[str, str], ParseObject]) -> None:
-    """Swap pointers at `path` for the loaded objects; an unreadable one disappears, as in Parse."""
-    head, rest = path[0], path[1:]
-    if head not in record:
-        return
-    value = record[head]
-    if not rest:
-        if isinstance(value, Pointer):
-            found = loaded.get((value.class_name, value.object_id))
-            if found is None:
-                del record[head]
-            else:
-                record[head] = found
-        elif isinstance(value, list):
-            items = []
-            for item in value:
-                if isinstance(item, Pointer):
-                    found = loaded.get((item.class_name, item.object_id))
-                    if found is not None:
-                        items.append(found)
-                else:
-                    items.append(item)
-            record[head] = items
-        return
-    for child in value if isinstance(value, list) else [value]:
-        if isinstance(child, ParseObject):
-            _replace_pointers(child.data, rest, loaded)
-        elif isinstance(child, dict):
-            _replace_pointers(child, rest, loaded)
-
-
-def _sub_keys(keys: tuple[str, ...] | None, path: list[str]) -> tuple[str, ...] | None:
-    if keys is None:
-        return None
-    result = []
-    for key in keys:
-        parts = key.split(".")
-        if parts[: len(path)] == path and len(parts) > len(path):
-            result.append(parts[len(path)])
-    return tuple(dict.fromkeys(result)) or None
-
-
-def _sub_exclude(keys: tuple[str, ...] | None, path: list[str]) -> tuple[str, ...] | None:
-    if not keys:
-        return None
-    result = [
-        key.split(".")[len(path)]
-        for key in keys
-        if key.split(".")[: len(path)] == path and len(key.split(".")) == len(path) + 1
-    ]
-    return tuple(result) or None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.values import Pointer
+from app.domain.values import Pointer, Record
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +79,33 @@ def apply(operation: Operation, current: Any) -> Any:
         case Delete():
             return None
     return current
+
+
+def apply_changes(record: Record, changes: Mapping[str, Any]) -> Record:
+    """The object after an update, computed from the object before it (the write itself is atomic)."""
+    after = dict(record)
+    for name, change in changes.items():
+        if "." in name:
+            root, rest = name.split(".", 1)
+            container = after.get(root)
+            after[root] = _set_nested(container if isinstance(container, dict) else {}, rest.split("."), change)
+            continue
+        value = apply(change, after.get(name)) if isinstance(change, OPERATIONS) else change
+        if isinstance(change, Delete) or (isinstance(change, OPERATIONS) and value is None):
+            after.pop(name, None)
+        else:
+            after[name] = value
+    return after
+
+
+def _set_nested(container: dict[str, Any], path: list[str], change: Any) -> dict[str, Any]:
+    result = dict(container)
+    if len(path) == 1:
+        if isinstance(change, Delete):
+            result.pop(path[0], None)
+        else:
+            result[path[0]] = apply(change, result.get(path[0])) if isinstance(change, OPERATIONS) else change
+        return result
+    child = result.get(path[0])
+    result[path[0]] = _set_nested(child if isinstance(child, dict) else {}, path[1:], change)
+    return result
