@@ -44,6 +44,8 @@ class AppError(Exception):
         self.detail: str | None = None
         if code is not None:
             self.code = code  # type: ignore[misc]
+            # Parse's mapping of codes to statuses, for errors built with a code of their own.
+            self.status = 500 if code == 1 else 404 if code == 101 else type(self).status  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, code={self.code})"

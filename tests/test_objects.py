@@ -146,3 +146,43 @@ async def test_a_user_written_through_classes_has_a_hashed_password_and_a_privat
     assert missing.json() == {"code": 201, "error": "password is required"}
     anonymous = await api.put(f"/classes/_User/{user_id}", {"username": "mallory"})
     assert anonymous.json() == {"code": 206, "error": "Permission denied"}
+
+
+async def test_a_batch_transaction_writes_everything_or_nothing(api: Api) -> None:
+    def create(n: object) -> dict[str, object]:
+        return {"method": "POST", "path": "/parse/classes/Ledger", "body": {"n": n}}
+
+    done = await api.post("/batch", {"transaction": True, "requests": [create(1), create(2)]})
+    assert done.status_code == 200 and all("success" in result for result in done.json())
+    failed = await api.post("/batch", {"transaction": True, "requests": [create(3), create("three")]})
+    assert failed.status_code == 400
+    assert failed.json() == {"code": 111, "error": "schema mismatch for Ledger.n; expected Number but got String"}
+    found = await api.get("/classes/Ledger", params={"order": "n", "keys": "n"})
+    assert [row["n"] for row in found.json()["results"]] == [1, 2]
+
+
+async def test_query_hints_pass_through_and_explain_needs_the_master_key(api: Api) -> None:
+    await api.post("/classes/Planned", {"n": 1})
+    hinted = await api.get(
+        "/classes/Planned", params={"hint": "_id_", "comment": "from a test", "readPreference": "secondary_preferred"}
+    )
+    assert [row["n"] for row in hinted.json()["results"]] == [1]
+    assert (await api.get("/classes/Planned", params={"readPreference": "sideways"})).json() == {
+        "code": 102,
+        "error": "Not supported read preference.",
+    }
+    refused = await api.get("/classes/Planned", params={"explain": True})
+    assert refused.json() == {"code": 102, "error": "Using the explain query parameter requires the master key"}
+    plan = await api.get("/classes/Planned", params={"explain": True}, master=True)
+    assert "queryPlanner" in plan.json()["results"]
+
+
+async def test_writers_racing_to_create_a_class_with_a_polygon_both_succeed(api: Api) -> None:
+    # Both create the class and its 2dsphere index; the embedded database refuses a second identical index.
+    import asyncio
+
+    def square(x: int) -> dict[str, object]:
+        return {"area": {"__type": "Polygon", "coordinates": [[x, x], [x, x + 1], [x + 1, x + 1], [x + 1, x]]}}
+
+    results = await asyncio.gather(*(api.post("/classes/Racing", square(x)) for x in range(4)))
+    assert [r.status_code for r in results] == [201] * 4

@@ -64,6 +64,8 @@ class ObjectSettings:
 class FindResult:
     results: list[Record]
     count: int | None = None
+    plan: dict[str, Any] | None = None
+    """With `explain`: the database's plan instead of results."""
 
 
 @dataclass(slots=True)
@@ -130,6 +132,11 @@ class ObjectService:
         limit = options.limit if options.limit is not None else self.settings.default_limit
         if self.settings.max_limit is not None:
             limit = min(limit, self.settings.max_limit)
+        if options.explain:
+            if not auth.master:
+                raise InvalidQueryError("Using the explain query parameter requires the master key")
+            plan = await self.storage.explain(schema, Find(parsed, tuple(order), options.skip, limit))
+            return FindResult([], plan=plan)
         if limit != 0:
             constraint = permissions.pointer_constraint(schema, permissions.pointer_fields_for(schema, auth, op), auth)
             records = await self.storage.find(
@@ -141,6 +148,9 @@ class ObjectService:
                     limit,
                     frozenset(keys) if keys is not None else None,
                     acl,
+                    hint=options.hint,
+                    comment=options.comment,
+                    read_preference=options.read_preference,
                 ),
             )
             results = [self._visible(schema, auth, record) for record in records]

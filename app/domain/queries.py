@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +37,22 @@ class QueryOptions:
     include: tuple[str, ...] = ()
     include_all: bool = False
     redirect_key: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    hint: str | dict[str, Any] | None = None
+    comment: str | None = None
+    read_preference: str | None = None
+    explain: bool = False
+
+
+READ_PREFERENCES = ("PRIMARY", "PRIMARY_PREFERRED", "SECONDARY", "SECONDARY_PREFERRED", "NEAREST")
+
+
+def read_preference(value: Any) -> str | None:
+    """A read preference as Parse takes it (any case), or 102."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or value.upper() not in READ_PREFERENCES:
+        raise InvalidQueryError("Not supported read preference.")
+    return value.upper()
 
 
 def parse_where(where: Any, schema: ClassSchema | None = None, *, master: bool = False) -> dict[str, Any]:

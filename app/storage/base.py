@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,12 +25,19 @@ class Find:
     """The caller's principals: only objects whose read ACL names one of them match. None = no check."""
     for_write: bool = False
     """Check the write ACL instead of the read ACL (the object about to be changed)."""
+    hint: str | Mapping[str, Any] | None = None
+    comment: str | None = None
+    read_preference: str | None = None
 
 
 class Storage(Protocol):
     """A database holding classes, objects and relations in Parse Server's layout."""
 
     async def close(self) -> None: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """Everything awaited inside commits together or not at all (needs a replica set, as MongoDB does)."""
+        ...
 
     async def ping(self) -> None: ...
 
@@ -69,6 +77,9 @@ class Storage(Protocol):
     async def find(self, schema: ClassSchema, query: Find) -> list[Record]: ...
 
     async def count(self, schema: ClassSchema, query: Find) -> int: ...
+
+    async def explain(self, schema: ClassSchema, query: Find) -> dict[str, Any]:
+        """The database's plan for a read, as Parse's `explain` option returns it."""
 
     async def distinct(self, schema: ClassSchema, field: str, query: Find) -> list[Any]: ...
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from pymongo import AsyncMongoClient, ReturnDocument
+from bson import json_util
+from pymongo import AsyncMongoClient, ReadPreference, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.collation import Collation
@@ -32,6 +37,14 @@ from app.storage.encoding import (
 log = logging.getLogger(__name__)
 
 SCHEMA_COLLECTION = "_SCHEMA"
+_READ_PREFERENCES = {
+    "PRIMARY": ReadPreference.PRIMARY,
+    "PRIMARY_PREFERRED": ReadPreference.PRIMARY_PREFERRED,
+    "SECONDARY": ReadPreference.SECONDARY,
+    "SECONDARY_PREFERRED": ReadPreference.SECONDARY_PREFERRED,
+    "NEAREST": ReadPreference.NEAREST,
+}
+_current_session: ContextVar[AsyncClientSession | None] = ContextVar("parseql_mongo_session", default=None)
 _GEO_INDEX_MISSING = (17007, 291)
 
 
@@ -53,28 +66,44 @@ class MongoStorage:
     def _collection(self, name: str) -> AsyncCollection[dict[str, Any]]:
         return self.db[name]
 
+    def _session(self) -> AsyncClientSession | None:
+        """The transaction this task runs in, if any (context variables follow the tasks a batch starts)."""
+        return _current_session.get()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        if _current_session.get() is not None:
+            yield  # already inside one: MongoDB has no nested transactions
+            return
+        async with self.client.start_session() as session, await session.start_transaction():
+            token = _current_session.set(session)
+            try:
+                yield
+            finally:
+                _current_session.reset(token)
+
     # Class schemas ----------------------------------------------------------------------------------
 
     async def load_classes(self) -> list[ClassSchema]:
-        cursor = self._collection(SCHEMA_COLLECTION).find({})
+        cursor = self._collection(SCHEMA_COLLECTION).find({}, session=self._session())
         return [catalog.schema_from_document(document) async for document in cursor]
 
     async def create_class(self, schema: ClassSchema, *, stored_permissions: Mapping[str, Any] | None) -> None:
         document = catalog.document_from_schema(schema, permissions=stored_permissions)
         try:
             await self._create_indexes(schema.name, schema.indexes)
-            await self._collection(SCHEMA_COLLECTION).insert_one(document)
+            await self._collection(SCHEMA_COLLECTION).insert_one(document, session=self._session())
         except DuplicateKeyError:
             raise DuplicateValueError("Class already exists.") from None
         await self._create_geo_indexes(schema.name, schema.fields)
 
     async def add_fields(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
         collection = self._collection(SCHEMA_COLLECTION)
-        existing = await collection.find_one({"_id": class_name})
+        existing = await collection.find_one({"_id": class_name}, session=self._session())
         if existing is None:
             document = catalog.document_from_schema(ClassSchema.build(class_name, fields), permissions=None)
             try:
-                await collection.insert_one(document)
+                await collection.insert_one(document, session=self._session())
             except DuplicateKeyError:
                 pass  # another writer created the class first: add the fields below
             else:
@@ -86,25 +115,42 @@ class MongoStorage:
             if options:
                 update[f"_metadata.fields_options.{name}"] = options
             # `$exists: false` keeps a concurrent writer's type if it added the field first.
-            await collection.update_one({"_id": class_name, name: {"$exists": False}}, {"$set": update})
+            await collection.update_one(
+                {"_id": class_name, name: {"$exists": False}}, {"$set": update}, session=self._session()
+            )
         await self._create_geo_indexes(class_name, fields)
 
     async def _create_geo_indexes(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
         for name, field in fields.items():
             if field.type == "Polygon":
-                await self._collection(class_name).create_index([(name, "2dsphere")])
+                await self._ensure_index(class_name, [(name, "2dsphere")])
+
+    async def _ensure_index(self, class_name: str, keys: list[tuple[str, Any]]) -> None:
+        """Create an index unless the same one exists. SecantusDB refuses to re-create an index the
+        server completed with options of its own (2dsphereIndexVersion), which MongoDB accepts, so
+        two writers creating a class at once would otherwise fail."""
+        collection = self._collection(class_name)
+        try:
+            await collection.create_index(keys)
+        except OperationFailure as error:
+            if error.code not in (85, 86):
+                raise
+            existing = await (await collection.list_indexes()).to_list()
+            if not any(list(index["key"].items()) == keys for index in existing):
+                raise
 
     async def update_field_options(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
         for name, field in fields.items():
             await self._collection(SCHEMA_COLLECTION).update_one(
                 {"_id": class_name, name: {"$exists": True}},
                 {"$set": {f"_metadata.fields_options.{name}": catalog.field_options(field)}},
+                session=self._session(),
             )
 
     async def set_permissions(self, class_name: str, permissions: Mapping[str, Any] | None) -> None:
         stored = None if permissions is None else dict(permissions)
         await self._collection(SCHEMA_COLLECTION).update_one(
-            {"_id": class_name}, {"$set": {"_metadata.class_permissions": stored}}
+            {"_id": class_name}, {"$set": {"_metadata.class_permissions": stored}}, session=self._session()
         )
 
     async def update_indexes(
@@ -120,7 +166,7 @@ class MongoStorage:
         indexes = {name: spec for name, spec in (schema.indexes or {"_id_": {"_id": 1}}).items() if name not in drop}
         indexes.update(add)
         await self._collection(SCHEMA_COLLECTION).update_one(
-            {"_id": schema.name}, {"$set": {"_metadata.indexes": indexes}}
+            {"_id": schema.name}, {"$set": {"_metadata.indexes": indexes}}, session=self._session()
         )
 
     async def _create_indexes(self, class_name: str, indexes: Mapping[str, Mapping[str, Any]]) -> None:
@@ -136,20 +182,24 @@ class MongoStorage:
     async def delete_fields(self, schema: ClassSchema, names: Sequence[str]) -> None:
         stored = [stored_key(schema, name) for name in names]
         await self._collection(schema.name).update_many(
-            {"$or": [{key: {"$exists": True}} for key in stored]}, {"$unset": dict.fromkeys(stored, "")}
+            {"$or": [{key: {"$exists": True}} for key in stored]},
+            {"$unset": dict.fromkeys(stored, "")},
+            session=self._session(),
         )
         unset: dict[str, str] = {}
         for name in names:
             unset[name] = ""
             unset[f"_metadata.fields_options.{name}"] = ""
-        await self._collection(SCHEMA_COLLECTION).update_one({"_id": schema.name}, {"$unset": unset})
+        await self._collection(SCHEMA_COLLECTION).update_one(
+            {"_id": schema.name}, {"$unset": unset}, session=self._session()
+        )
         for name in names:
             if schema.fields[name].type == "Relation":
                 await self._collection(join_collection(schema.name, name)).drop()
 
     async def delete_class(self, schema: ClassSchema) -> None:
         await self._collection(schema.name).drop()
-        await self._collection(SCHEMA_COLLECTION).delete_one({"_id": schema.name})
+        await self._collection(SCHEMA_COLLECTION).delete_one({"_id": schema.name}, session=self._session())
         for name in schema.relation_fields:
             await self._collection(join_collection(schema.name, name)).drop()
 
@@ -200,11 +250,11 @@ class MongoStorage:
             indexes[index["name"]] = key
         if indexes:
             await self._collection(SCHEMA_COLLECTION).update_one(
-                {"_id": class_name}, {"$set": {"_metadata.indexes": indexes}}
+                {"_id": class_name}, {"$set": {"_metadata.indexes": indexes}}, session=self._session()
             )
 
     async def purge(self, schema: ClassSchema) -> None:
-        await self._collection(schema.name).delete_many({})
+        await self._collection(schema.name).delete_many({}, session=self._session())
 
     # Objects ----------------------------------------------------------------------------------------
 
@@ -230,28 +280,50 @@ class MongoStorage:
             options["skip"] = query.skip
         if query.limit is not None:
             options["limit"] = query.limit
+        if query.hint is not None:
+            options["hint"] = list(query.hint.items()) if isinstance(query.hint, Mapping) else query.hint
+        if query.comment is not None:
+            options["comment"] = query.comment
         where = self._filter(schema, query, acl_key="_wperm" if query.for_write else "_rperm")
+        collection = self._collection(schema.name)
+        if query.read_preference:
+            collection = collection.with_options(read_preference=_READ_PREFERENCES[query.read_preference])
         try:
-            documents = await self._collection(schema.name).find(where, **options).to_list()
+            documents = await collection.find(where, **options, session=self._session()).to_list()
         except OperationFailure as error:
             field = _geo_field(query.where) if error.code in _GEO_INDEX_MISSING or "geoNear" in str(error) else None
             if field is None:
                 raise _query_error(error) from None
             # Parse Server builds a 2d index the first time a class is queried by distance.
-            await self._collection(schema.name).create_index([(field, "2d")])
-            documents = await self._collection(schema.name).find(where, **options).to_list()
+            await self._ensure_index(schema.name, [(field, "2d")])
+            documents = await self._collection(schema.name).find(where, **options, session=self._session()).to_list()
         return [from_document(schema, document) for document in documents]
+
+    async def explain(self, schema: ClassSchema, query: Find) -> dict[str, Any]:
+        options: dict[str, Any] = {"limit": query.limit or 0, "skip": query.skip}
+        if query.order:
+            options["sort"] = translate_sort(schema, query.order)
+        try:
+            plan = await self._collection(schema.name).find(self._filter(schema, query), **options).explain()
+        except OperationFailure as error:
+            raise InvalidQueryError(_message(error)) from None
+        # BSON types (timestamps, ObjectIds) as relaxed extended JSON, which any JSON encoder takes.
+        return dict(json.loads(json_util.dumps(plan)))
 
     async def count(self, schema: ClassSchema, query: Find) -> int:
         try:
-            return await self._collection(schema.name).count_documents(self._filter(schema, query, count=True))
+            return await self._collection(schema.name).count_documents(
+                self._filter(schema, query, count=True), session=self._session()
+            )
         except OperationFailure as error:
             raise _query_error(error) from None
 
     async def distinct(self, schema: ClassSchema, field: str, query: Find) -> list[Any]:
         key = stored_key(schema, field)
         try:
-            values = await self._collection(schema.name).distinct(key, self._filter(schema, query))
+            values = await self._collection(schema.name).distinct(
+                key, self._filter(schema, query), session=self._session()
+            )
         except OperationFailure as error:
             raise _query_error(error) from None
         return [value for value in values if value is not None]
@@ -264,7 +336,7 @@ class MongoStorage:
             if "$group" in s
         )
         try:
-            cursor = await self._collection(schema.name).aggregate(stages)
+            cursor = await self._collection(schema.name).aggregate(stages, session=self._session())
             results = await cursor.to_list()
         except OperationFailure as error:
             # Parse reports every failing pipeline as a bad query, with the database's reason.
@@ -273,7 +345,7 @@ class MongoStorage:
 
     async def insert(self, schema: ClassSchema, record: Record) -> None:
         try:
-            await self._collection(schema.name).insert_one(to_document(schema, record))
+            await self._collection(schema.name).insert_one(to_document(schema, record), session=self._session())
         except DuplicateKeyError as error:
             raise _duplicate(error) from None
 
@@ -289,7 +361,10 @@ class MongoStorage:
         mongo_filter = self._filter(schema, query, acl_key="_wperm")
         try:
             document = await self._collection(schema.name).find_one_and_update(
-                mongo_filter, translate_update(schema, changes), return_document=ReturnDocument.BEFORE
+                mongo_filter,
+                translate_update(schema, changes),
+                return_document=ReturnDocument.BEFORE,
+                session=self._session(),
             )
         except DuplicateKeyError as error:
             raise _duplicate(error) from None
@@ -301,7 +376,7 @@ class MongoStorage:
         self, schema: ClassSchema, object_id: str, where: Mapping[str, Any], acl: frozenset[str] | None
     ) -> bool:
         mongo_filter = self._filter(schema, Find({**where, "objectId": object_id}, acl=acl), acl_key="_wperm")
-        result = await self._collection(schema.name).delete_one(mongo_filter)
+        result = await self._collection(schema.name).delete_one(mongo_filter, session=self._session())
         return result.deleted_count > 0
 
     # Relations --------------------------------------------------------------------------------------
@@ -310,20 +385,22 @@ class MongoStorage:
         collection = self._collection(join_collection(class_name, field))
         for related_id in related_ids:
             row = {"relatedId": related_id, "owningId": owning_id}
-            await collection.update_one(row, {"$set": row}, upsert=True)
+            await collection.update_one(row, {"$set": row}, upsert=True, session=self._session())
 
     async def remove_relation(self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]) -> None:
         await self._collection(join_collection(class_name, field)).delete_many(
-            {"owningId": owning_id, "relatedId": {"$in": list(related_ids)}}
+            {"owningId": owning_id, "relatedId": {"$in": list(related_ids)}}, session=self._session()
         )
 
     async def related_ids(self, class_name: str, field: str, owning_id: str) -> list[str]:
-        cursor = self._collection(join_collection(class_name, field)).find({"owningId": owning_id}, {"relatedId": 1})
+        cursor = self._collection(join_collection(class_name, field)).find(
+            {"owningId": owning_id}, {"relatedId": 1}, session=self._session()
+        )
         return [row["relatedId"] async for row in cursor]
 
     async def owning_ids(self, class_name: str, field: str, related_ids: Sequence[str]) -> list[str]:
         cursor = self._collection(join_collection(class_name, field)).find(
-            {"relatedId": {"$in": list(related_ids)}}, {"owningId": 1}
+            {"relatedId": {"$in": list(related_ids)}}, {"owningId": 1}, session=self._session()
         )
         return [row["owningId"] async for row in cursor]
 

@@ -43,11 +43,34 @@ def make_batch(router_of: Callable[[], Router]) -> Handler:
                 raise InvalidJSONError(f"cannot route {method} {routable}") from None
             sub = replace(call, method=method, path=routable, params=params, query={}, body=request.get("body"))
             planned.append((handler, sub))
+        if call.json_body().get("transaction") is True:
+            return RestResponse(await _in_transaction(call, planned))
         # Parse runs the sub-requests concurrently and answers in request order.
         results = await asyncio.gather(*(_run(handler, sub) for handler, sub in planned))
         return RestResponse(list(results))
 
     return batch
+
+
+class _RolledBack(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        self.error = error
+
+
+async def _in_transaction(call: RestCall, planned: list[tuple[Handler, RestCall]]) -> list[dict[str, Any]]:
+    """All sub-requests or none: one after another in a database transaction (a session is not shared by
+    concurrent operations); the first failure rolls everything back and is the batch's answer."""
+    try:
+        async with call.services.storage.transaction():
+            results = []
+            for handler, sub in planned:
+                result = await _run(handler, sub)
+                if "error" in result:
+                    raise _RolledBack(result["error"])
+                results.append(result)
+            return results
+    except _RolledBack as rolled_back:
+        raise AppError(rolled_back.error["error"], code=rolled_back.error["code"]) from None
 
 
 async def _run(handler: Handler, call: RestCall) -> dict[str, Any]:

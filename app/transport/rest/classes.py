@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.encoding import decode_object
-from app.domain.queries import QueryOptions
+from app.domain.queries import QueryOptions, read_preference
 from app.errors import InvalidJSONError, InvalidQueryError
 from app.transport.rest.router import RestCall, RestResponse
 from app.transport.wire import parse_json
@@ -84,8 +84,21 @@ def find_options(params: dict[str, Any], default_limit: int) -> tuple[Any, Query
         include=_split(params["include"]) if params.get("include") is not None else (),
         include_all=bool(params.get("includeAll")),
         redirect_key=_text(params["redirectClassNameForKey"]) if params.get("redirectClassNameForKey") else None,
+        hint=params["hint"] if isinstance(params.get("hint"), str | dict) and params["hint"] else None,
+        comment=params["comment"] if isinstance(params.get("comment"), str) and params["comment"] else None,
+        read_preference=read_preference(params.get("readPreference")),
+        explain=_explain(params.get("explain")),
     )
     return where, options
+
+
+def _explain(value: Any) -> bool:
+    """Parse accepts `explain=true` or a MongoDB verbosity name; anything else is a bad query."""
+    if not value:
+        return False
+    if value is True or value in ("queryPlanner", "queryPlannerExtended", "executionStats", "allPlansExecution"):
+        return True
+    raise InvalidQueryError("Invalid value for explain")
 
 
 def query_and_body(call: RestCall) -> dict[str, Any]:
@@ -98,6 +111,8 @@ def query_and_body(call: RestCall) -> dict[str, Any]:
 async def find_objects(call: RestCall) -> RestResponse:
     where, options = find_options(query_and_body(call), call.services.settings.default_limit)
     found = await call.services.objects.find(call.auth, call.params["class_name"], where, options)
+    if found.plan is not None:
+        return RestResponse({"results": found.plan})
     body: dict[str, Any] = {"results": [call.encoder.object(record) for record in found.results]}
     if found.count is not None:
         body["count"] = found.count
@@ -110,6 +125,7 @@ async def get_object(call: RestCall) -> RestResponse:
         if key not in GET_PARAMETERS:
             raise InvalidQueryError("Improper encode of parameter")
     options = QueryOptions(
+        read_preference=read_preference(params.get("readPreference")),
         keys=_split(params["keys"]) if params.get("keys") is not None else None,
         include=_split(params["include"]) if params.get("include") is not None else (),
         exclude_keys=_split(params["excludeKeys"]) if params.get("excludeKeys") is not None else None,
