@@ -186,3 +186,43 @@ async def test_writers_racing_to_create_a_class_with_a_polygon_both_succeed(api:
 
     results = await asyncio.gather(*(api.post("/classes/Racing", square(x)) for x in range(4)))
     assert [r.status_code for r in results] == [201] * 4
+
+
+async def test_by_default_clients_cannot_create_classes_but_can_use_existing_ones(
+    database_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from tests.conftest import make_settings, running
+
+    settings = make_settings(database_server, "noclasses", tmp_path_factory.mktemp("noclasses"))
+    async with running(settings) as (_, client):
+        api = Api(client)
+        refused = await api.post("/classes/Fresh", {"n": 1})
+        assert (refused.status_code, refused.json()) == (400, {"code": 119, "error": "Permission denied"})
+        assert (await api.get("/classes/Fresh")).json() == {"code": 119, "error": "Permission denied"}
+        assert (await api.post("/classes/Fresh", {"n": 1}, master=True)).status_code == 201
+        assert (await api.post("/classes/Fresh", {"n": 2})).status_code == 201
+        assert (await api.post("/classes/_User", {"username": "u", "password": "p"})).status_code == 201
+
+
+async def test_a_relation_of_an_unreadable_object_reveals_nothing(api: Api) -> None:
+    uri = database_uri(api)
+    owner, owner_token = await make_user(uri, "relation-owner")
+    _, other_token = await make_user(uri, "relation-other")
+    member = (await api.post("/classes/Member", {"n": 1})).json()["objectId"]
+    group = (
+        await api.post(
+            "/classes/Group",
+            {
+                "ACL": {owner: {"read": True, "write": True}},
+                "members": {
+                    "__op": "AddRelation",
+                    "objects": [{"__type": "Pointer", "className": "Member", "objectId": member}],
+                },
+            },
+        )
+    ).json()["objectId"]
+    where = {"$relatedTo": {"object": {"__type": "Pointer", "className": "Group", "objectId": group}, "key": "members"}}
+    mine = await api.get("/classes/Member", token=owner_token, params={"where": where})
+    assert [row["objectId"] for row in mine.json()["results"]] == [member]
+    theirs = await api.get("/classes/Member", token=other_token, params={"where": where})
+    assert theirs.json() == {"results": []}
