@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import secrets
@@ -48,6 +49,14 @@ def _list(value: Any) -> list[str]:
     return [item.strip() for item in str(value).split(",") if item.strip()]
 
 
+def _networks(value: Any) -> list[str]:
+    """Addresses or CIDR ranges (`127.0.0.1`, `10.0.0.0/8`, `::1`), each checked."""
+    entries = _list(value)
+    for entry in entries:
+        ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+    return entries
+
+
 def _optional_int(value: Any) -> int | None:
     return None if value in (None, "") else int(value)
 
@@ -71,7 +80,7 @@ class Settings:
     master_key: str | None = setting(None, _optional_str, "master key (generated and kept in the data dir if unset)")
     read_only_master_key: str | None = setting(None, _optional_str, "a master key that may only read")
     master_key_ips: list[str] = setting(
-        None, _list, "addresses allowed to use the master key", factory=lambda: ["127.0.0.1", "::1"]
+        None, _networks, "addresses allowed to use the master key", factory=lambda: ["127.0.0.1", "::1"]
     )
     database_uri: str | None = setting(None, _optional_str, "MongoDB URI; without it the embedded database runs")
     data_dir: str = setting("./data", str, "where the embedded database and the generated master key live")

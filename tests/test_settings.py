@@ -56,3 +56,9 @@ def test_a_master_key_is_generated_once_and_kept_in_the_data_dir(tmp_path: Path)
     assert (tmp_path / "data" / "master_key").stat().st_mode & 0o777 == 0o600
     given, _ = with_master_key(settings.replace(master_key="mine"))
     assert given.master_key == "mine"
+
+
+def test_master_key_addresses_must_be_addresses_or_ranges() -> None:
+    assert Settings.load({"master_key_ips": "10.0.0.0/8, ::1"}, env={}).master_key_ips == ["10.0.0.0/8", "::1"]
+    with pytest.raises(SettingsError, match="--master-key-ips"):
+        Settings.load({"master_key_ips": "localhost"}, env={})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import secrets
 from dataclasses import dataclass, field
@@ -49,22 +50,26 @@ def _same(given: str | None, expected: str | None) -> bool:
     return given is not None and expected is not None and secrets.compare_digest(given.encode(), expected.encode())
 
 
+@functools.lru_cache(maxsize=64)
+def _networks(allowed: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for entry in allowed:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            continue  # settings are checked at start; an unusable entry allows nobody
+    return tuple(networks)
+
+
 def ip_allowed(ip: str | None, allowed: list[str]) -> bool:
+    """Whether a client address is in one of the allowed addresses or CIDR ranges."""
     if ip is None:
         return False
-    if ip == "testclient":
-        ip = "127.0.0.1"
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    for entry in allowed:
-        try:
-            if address in ipaddress.ip_network(entry, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+    return any(address in network for network in _networks(tuple(allowed)))
 
 
 async def authenticate(
