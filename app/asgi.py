@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 
+from app.domain.accounts import AccountService
+from app.domain.config import ConfigService
 from app.domain.objects import ObjectService, ObjectSettings
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
@@ -20,6 +22,7 @@ from app.errors import AppError
 from app.settings import Settings, with_master_key
 from app.storage.mongo import MongoStorage
 from app.transport.context import Services
+from app.transport.graphql.view import GraphQLEndpoint
 from app.transport.rest.endpoint import RestEndpoint
 from app.transport.rest.routes import build_router
 
@@ -48,7 +51,9 @@ def build_services(settings: Settings) -> Services:
             enforce_private_users=settings.enforce_private_users,
         ),
     )
-    return Services(settings, storage, schemas, objects, Authenticator(storage, schemas))
+    authenticator = Authenticator(storage, schemas)
+    accounts = AccountService(objects, authenticator, session_length=settings.session_length, hasher=objects.hasher)
+    return Services(settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage))
 
 
 def read_schema_dir(directory: Path) -> list[tuple[Path, Any]]:
@@ -91,6 +96,13 @@ def create_app(settings: Settings) -> Starlette:
             services.started = False
             await services.storage.close()
 
-    app = Starlette(routes=[Mount("/parse", app=RestEndpoint(services, build_router()))], lifespan=lifespan)
+    graphql = GraphQLEndpoint(services)
+    app = Starlette(
+        routes=[
+            Mount("/parse", app=RestEndpoint(services, build_router())),
+            Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"]),
+        ],
+        lifespan=lifespan,
+    )
     app.state.services = services
     return app

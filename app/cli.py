@@ -1,8 +1,10 @@
-"""`parseql serve`: start the server (and the embedded database when no URI is given)."""
+"""`parseql serve`: start the server (and the embedded database when no URI is given).
+`parseql schema export`: write the GraphQL schema of the stored classes as SDL, for client code generators."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import json
 import logging
@@ -10,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from app.settings import Settings, SettingsError, _bool, with_master_key
@@ -18,17 +21,24 @@ log = logging.getLogger("app")
 RESOLVED_ENV = "PARSEQL_RESOLVED_SETTINGS"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="parseql", description="ParseQL: a Parse-compatible, GraphQL-first backend")
-    commands = parser.add_subparsers(dest="command")
-    serve = commands.add_parser("serve", help="run the server (the default)")
-    serve.add_argument("--config", help="settings file (default: parseql.toml if present)")
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="settings file (default: parseql.toml if present)")
     for name, convert, help_text in Settings.describe():
         flag = f"--{name.replace('_', '-')}"
         if convert is _bool:
-            serve.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         else:
-            serve.add_argument(flag, default=None, help=help_text)
+            parser.add_argument(flag, default=None, help=help_text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="parseql", description="ParseQL: a Parse-compatible, GraphQL-first backend")
+    commands = parser.add_subparsers(dest="command")
+    _add_settings(commands.add_parser("serve", help="run the server (the default)"))
+    schema = commands.add_parser("schema", help="the GraphQL schema").add_subparsers(dest="action", required=True)
+    export = schema.add_parser("export", help="write the GraphQL schema of the stored classes as SDL")
+    export.add_argument("--output", "-o", help="where to write it (default: <schema-dir>/schema.graphql; - for stdout)")
+    _add_settings(export)
     return parser
 
 
@@ -48,6 +58,7 @@ def _banner(settings: Settings, generated: bool, embedded: bool) -> str:
             "",
             "ParseQL is running",
             f"  REST        {base}/parse",
+            f"  GraphQL     {base}/graphql",
             f"  health      {base}/parse/health",
             f"  app id      {settings.app_id}",
             f"  master key  {settings.master_key}{key_note}",
@@ -123,17 +134,64 @@ def serve(settings: Settings) -> int:
     return 1 if database is not None and database.crashed else 0
 
 
+def export_schema(settings: Settings, output: str | None) -> int:
+    """Build the GraphQL schema from the classes in the database, as the server would, and write its SDL."""
+    from app.embedded import EmbeddedDatabase, EmbeddedDatabaseError
+
+    _configure_logging("warning")
+    database = None
+    if not settings.database_uri:
+        database = EmbeddedDatabase(settings.data_dir)
+        try:
+            settings = settings.replace(database_uri=database.start())
+        except EmbeddedDatabaseError as error:
+            print(
+                f"parseql: {error} (is a server using {settings.data_dir}? stop it, or pass --database-uri)",
+                file=sys.stderr,
+            )
+            return 1
+    try:
+        sdl = asyncio.run(_schema_sdl(settings))
+    finally:
+        if database is not None:
+            database.stop()
+    if output == "-":
+        sys.stdout.write(sdl)
+        return 0
+    path = Path(output) if output else Path(settings.schema_dir) / "schema.graphql"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(sdl)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+async def _schema_sdl(settings: Settings) -> str:
+    from graphql import print_schema
+
+    from app.asgi import build_services
+    from app.transport.graphql.builder import SchemaBuilder
+
+    services = build_services(settings)
+    try:
+        await services.schemas.ensure_system_classes()  # what the server does at start
+        return print_schema(SchemaBuilder(await services.schemas.all()).build()) + "\n"
+    finally:
+        await services.storage.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if not arguments or arguments[0].startswith("-"):
         arguments.insert(0, "serve")
     options = _parser().parse_args(arguments)
-    flags = {k: v for k, v in vars(options).items() if k not in ("command", "config")}
+    flags = {k: v for k, v in vars(options).items() if k not in ("command", "config", "action", "output")}
     try:
         settings = Settings.load(flags, config_file=options.config)
     except SettingsError as error:
         print(f"parseql: {error}", file=sys.stderr)
         return 2
+    if options.command == "schema":
+        return export_schema(settings, options.output)
     return serve(settings)
 
 

@@ -102,6 +102,9 @@ class Settings:
         lambda v: None if v in (None, "") else float(v),
         "seconds to wait for the database before a request fails (default 30; 3 for the embedded one)",
     )
+    graphql_public_introspection: bool = setting(
+        False, _bool, "GraphQL introspection and 'did you mean' hints without the master key (development)"
+    )
     redis_url: str | None = setting(None, _optional_str, "Redis URL for live queries across instances")
     workers: int = setting(1, int, "server processes")
     log_level: str = setting("info", str, "debug, info, warning or error")

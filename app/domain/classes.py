@@ -246,6 +246,15 @@ class ClassSchema:
         defaults = CLASS_DEFAULT_FIELDS.get(self.name, {})
         return {name: t for name, t in self.fields.items() if name not in DEFAULT_FIELDS and name not in defaults}
 
+    @property
+    def fields_as_created(self) -> dict[str, FieldType]:
+        """The fields in the order Parse answers the creation of a class with: ids and times, the rest, ACL."""
+        head = ["objectId", "updatedAt", "createdAt"]
+        order = [*head, *(name for name in self.fields if name not in (*head, "ACL")), "ACL"]
+        if self.name == "_User":
+            order = [name for name in order if name not in ("authData", "password")] + ["password"]
+        return {name: self.fields[name] for name in order if name in self.fields}
+
 
 def is_valid_class_name(name: str) -> bool:
     return name in SYSTEM_CLASSES or bool(_JOIN_CLASS.match(name)) or is_valid_field_name(name, name)

@@ -340,6 +340,9 @@ class ObjectService:
                 ids = await self._related_ids(auth, constraint, depth) if constraint else []
                 id_constraints.append({"$in": ids})
             elif key in schema.relation_fields:
+                if isinstance(constraint, dict) and any(op in constraint for op in SUBQUERY_OPERATORS):
+                    # `{relation: {$inQuery: …}}`: the matching objects first, then who relates to them.
+                    constraint = await self._subquery_constraint(auth, constraint, depth)
                 id_constraints.extend(await self._relation_constraint(schema, key, constraint))
             elif isinstance(constraint, dict) and any(op in constraint for op in SUBQUERY_OPERATORS):
                 result[key] = await self._subquery_constraint(auth, constraint, depth)

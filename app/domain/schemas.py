@@ -230,7 +230,8 @@ class SchemaRegistry:
     async def ensure_system_classes(self) -> None:
         """The classes Parse Server creates at start, so a fresh database looks like Parse's."""
         await self.reload()
-        for name in ("_User", "_Role", "_Idempotency"):
+        # Like Parse Server: _Idempotency is a volatile class, never listed in _SCHEMA (its indexes are made below).
+        for name in ("_User", "_Role"):
             if name not in self._classes:
                 await self.storage.add_fields(name, {})
         await self.storage.ensure_system_indexes()

@@ -102,6 +102,15 @@ class Storage(Protocol):
         self, schema: ClassSchema, object_id: str, where: Mapping[str, Any], acl: frozenset[str] | None
     ) -> bool: ...
 
+    # Parse Config (`_GlobalConfig`, one document)
+    async def read_config(self) -> tuple[dict[str, Any], dict[str, bool]] | None:
+        """The parameters and which of them only the master key reads; None before any was set."""
+
+    async def update_config(
+        self, values: Mapping[str, Any], removed: Sequence[str], master_key_only: Mapping[str, bool]
+    ) -> None:
+        """Set and remove parameters in one atomic write (values are stored as given, in Parse's JSON)."""
+
     # Relations (`_Join:<field>:<class>`)
     async def add_relation(self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]) -> None: ...
 

@@ -37,6 +37,7 @@ from app.storage.encoding import (
 log = logging.getLogger(__name__)
 
 SCHEMA_COLLECTION = "_SCHEMA"
+CONFIG_COLLECTION = "_GlobalConfig"
 _READ_PREFERENCES = {
     "PRIMARY": ReadPreference.PRIMARY,
     "PRIMARY_PREFERRED": ReadPreference.PRIMARY_PREFERRED,
@@ -202,6 +203,28 @@ class MongoStorage:
         await self._collection(SCHEMA_COLLECTION).delete_one({"_id": schema.name}, session=self._session())
         for name in schema.relation_fields:
             await self._collection(join_collection(schema.name, name)).drop()
+
+    async def read_config(self) -> tuple[dict[str, Any], dict[str, bool]] | None:
+        document = await self._collection(CONFIG_COLLECTION).find_one({"_id": 1}, session=self._session())
+        if document is None:
+            return None
+        return dict(document.get("params") or {}), dict(document.get("masterKeyOnly") or {})
+
+    async def update_config(
+        self, values: Mapping[str, Any], removed: Sequence[str], master_key_only: Mapping[str, bool]
+    ) -> None:
+        update: dict[str, Any] = {}
+        if values or master_key_only:
+            update["$set"] = {
+                **{f"params.{key}": value for key, value in values.items()},
+                **{f"masterKeyOnly.{key}": flag for key, flag in master_key_only.items()},
+            }
+        if removed:
+            update["$unset"] = {f"params.{key}": "" for key in removed}
+        if update:
+            await self._collection(CONFIG_COLLECTION).update_one(
+                {"_id": 1}, update, upsert=True, session=self._session()
+            )
 
     async def ensure_system_indexes(self) -> None:
         """The unique and case-insensitive indexes Parse Server creates at start.

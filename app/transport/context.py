@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from app.domain.accounts import AccountService
 from app.domain.acl import Auth
+from app.domain.config import ConfigService
 from app.domain.encoding import Encoder
 from app.domain.objects import ObjectService
 from app.domain.schemas import SchemaRegistry
@@ -31,6 +33,8 @@ class Services:
     schemas: SchemaRegistry
     objects: ObjectService
     authenticator: Authenticator
+    accounts: AccountService
+    config: ConfigService
     started: bool = False
 
 

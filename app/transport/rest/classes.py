@@ -136,10 +136,14 @@ async def get_object(call: RestCall) -> RestResponse:
 
 async def create_object(call: RestCall) -> RestResponse:
     class_name = call.params["class_name"]
+    if class_name == "_User":
+        # A new user is signed in at once: the answer carries its session token.
+        signed_in = await call.services.accounts.sign_up(call.auth, decode_object(call.json_body()))
+        location = f"{call.mount}/users/{signed_in.user_id}"
+        return RestResponse(call.encoder.object(signed_in.response), 201, {"Location": location})
     saved = await call.services.objects.create(call.auth, class_name, decode_object(call.json_body()))
-    object_id = saved.object["objectId"]
-    where = "/users/" if class_name == "_User" else f"/classes/{class_name}/"
-    return RestResponse(call.encoder.object(saved.response), 201, {"Location": f"{call.mount}{where}{object_id}"})
+    location = f"{call.mount}/classes/{class_name}/{saved.object['objectId']}"
+    return RestResponse(call.encoder.object(saved.response), 201, {"Location": location})
 
 
 async def update_object(call: RestCall) -> RestResponse:

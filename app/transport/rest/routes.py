@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from app.transport.rest import aggregate, batch, classes, schemas, server
-from app.transport.rest.router import Route, Router
+from app.transport.rest import aggregate, batch, classes, config, schemas, server
+from app.transport.rest.router import Handler, RestCall, RestResponse, Route, Router
+
+
+def for_class(class_name: str, handler: Handler) -> Handler:
+    """A `/classes/:class_name` handler answering under another path, such as `/users` for `_User`."""
+
+    async def handle(call: RestCall) -> RestResponse:
+        call.params["class_name"] = class_name
+        return await handler(call)
+
+    return handle
 
 
 def build_router() -> Router:
@@ -15,6 +25,11 @@ def build_router() -> Router:
             Route("GET", "/classes/:class_name/:object_id", classes.get_object),
             Route("PUT", "/classes/:class_name/:object_id", classes.update_object),
             Route("DELETE", "/classes/:class_name/:object_id", classes.delete_object),
+            Route("GET", "/users", for_class("_User", classes.find_objects)),
+            Route("POST", "/users", for_class("_User", classes.create_object)),
+            Route("GET", "/users/:object_id", for_class("_User", classes.get_object)),
+            Route("PUT", "/users/:object_id", for_class("_User", classes.update_object)),
+            Route("DELETE", "/users/:object_id", for_class("_User", classes.delete_object)),
             Route("GET", "/schemas", schemas.list_schemas),
             Route("POST", "/schemas", schemas.create_schema),
             Route("GET", "/schemas/:class_name", schemas.get_schema),
@@ -23,6 +38,8 @@ def build_router() -> Router:
             Route("DELETE", "/schemas/:class_name", schemas.delete_schema),
             Route("DELETE", "/purge/:class_name", schemas.purge_class),
             Route("GET", "/aggregate/:class_name", aggregate.aggregate),
+            Route("GET", "/config", config.read_config),
+            Route("PUT", "/config", config.update_config),
             Route("GET", "/health", server.health),
             Route("GET", "/serverInfo", server.server_info),
             Route("POST", "/batch", batch.make_batch(lambda: router)),

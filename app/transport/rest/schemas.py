@@ -47,13 +47,7 @@ def encode_schema(schema: ClassSchema, encoder: Encoder) -> dict[str, Any]:
 def encode_created_schema(schema: ClassSchema, encoder: Encoder) -> dict[str, Any]:
     """The answer to a create, in the order Parse builds it from the stored document (ACL last)."""
     body = encode_schema(schema, encoder)
-    fields = body["fields"]
-    order = ["objectId", "updatedAt", "createdAt"]
-    order += [name for name in fields if name not in ("objectId", "updatedAt", "createdAt", "ACL")]
-    order.append("ACL")
-    if schema.name == "_User":
-        order = [name for name in order if name not in ("authData", "password")] + ["password"]
-    body["fields"] = {name: fields[name] for name in order if name in fields}
+    body["fields"] = {name: body["fields"][name] for name in schema.fields_as_created}
     return body
 
 

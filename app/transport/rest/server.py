@@ -17,7 +17,7 @@ async def server_info(call: RestCall) -> RestResponse:
     require_master(call)
     # Only what this server does: Dashboard hides the pages of features marked false.
     features = {
-        "globalConfig": {"create": False, "read": False, "update": False, "delete": False},
+        "globalConfig": {"create": True, "read": True, "update": True, "delete": True},
         "hooks": {"create": False, "read": False, "update": False, "delete": False},
         "cloudCode": {"jobs": False},
         "logs": {"level": False, "size": False, "order": False, "until": False, "from": False},

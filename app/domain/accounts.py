@@ -1,0 +1,131 @@
+"""Sign-up, log-in and log-out: users with passwords and the sessions they hold.
+
+Every transport signs users up and in through `AccountService`, so a session made through GraphQL is the same
+`_Session` row a Parse SDK would get from `POST /users` (`r:` + 32 hex digits, `createdWith`, `expiresAt`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from app.domain.acl import MASTER, Auth
+from app.domain.objects import ObjectService
+from app.domain.queries import QueryOptions, parse_where
+from app.domain.sessions import Authenticator
+from app.domain.users import PasswordHasher
+from app.domain.values import Pointer, Record, utc_now
+from app.errors import AppError, InvalidSessionTokenError, ObjectNotFoundError, denied
+from app.storage.base import Find
+
+_BAD_LOGIN = "Invalid username/password."
+# Compared against when no user matches, so a wrong username costs what a wrong password costs.
+_DUMMY_HASH = "$2b$10$mRle5yiPtfz5RY0Iq40Py.gmYq9YFc/y5UWQqpv9hCNiPmKFqywdK"
+
+
+@dataclass(slots=True)
+class SignedIn:
+    """A user with a new session: its token, the user as stored, and what REST answers (the write's response,
+    or the user)."""
+
+    session_token: str
+    user: Record
+    response: Record
+
+    @property
+    def user_id(self) -> str:
+        return str(self.user["objectId"])
+
+
+class AccountService:
+    def __init__(
+        self, objects: ObjectService, authenticator: Authenticator, *, session_length: float, hasher: PasswordHasher
+    ) -> None:
+        self.objects = objects
+        self.authenticator = authenticator
+        self.session_length = session_length
+        self.hasher = hasher
+
+    async def sign_up(self, auth: Auth, fields: Mapping[str, Any]) -> SignedIn:
+        """Create a user (the object service checks username, password and email) and a session for it."""
+        created = await self.objects.create(auth, "_User", fields)
+        user_id = created.object["objectId"]
+        token = await self.create_session(user_id, "signup", auth.installation_id)
+        return SignedIn(token, created.object, {**created.response, "sessionToken": token})
+
+    async def log_in(self, auth: Auth, username: Any, email: Any, password: Any) -> SignedIn:
+        """Check the password and open a session, as `POST /login` does."""
+        user_id = await self.authenticate(auth, username, email, password)
+        token = await self.create_session(user_id, "login", auth.installation_id)
+        user = await self.objects.get(Auth(user_id=user_id), "_User", user_id)
+        return SignedIn(token, user, {**user, "sessionToken": token})
+
+    async def authenticate(self, auth: Auth, username: Any, email: Any, password: Any) -> str:
+        """The id of the user these credentials name, as Parse Server finds it: by username, by email, or by a
+        username that is another user's email (the username wins)."""
+        if not username and not email:
+            raise AppError("username/email is required.", code=200)
+        if not password:
+            raise AppError("password is required.", code=201)
+        if (
+            not isinstance(password, str)
+            or (email and not isinstance(email, str))
+            or (username and not isinstance(username, str))
+        ):
+            raise ObjectNotFoundError(_BAD_LOGIN)
+        if email and username:
+            where: dict[str, Any] = {"email": email, "username": username}
+        elif email:
+            where = {"email": email}
+        else:
+            where = {"$or": [{"username": username}, {"email": username}]}
+        schema = await self.objects.schemas.require("_User")
+        found = await self.objects.storage.find(schema, Find(parse_where(where, schema), limit=2))
+        user = next((u for u in found if u.get("username") == username), found[0] if found else None)
+        hashed = user.get("_hashed_password") if user else None
+        usable = isinstance(hashed, str) and bool(hashed)
+        valid = await self.hasher.verify(password, hashed if usable else _DUMMY_HASH)  # type: ignore[arg-type]
+        if user is None or not usable or not valid:
+            raise ObjectNotFoundError(_BAD_LOGIN)
+        acl = user.get("ACL")
+        if not auth.master and acl is not None and not acl.read and not acl.write:
+            raise ObjectNotFoundError(_BAD_LOGIN)  # a user no one may read is locked out
+        return str(user["objectId"])
+
+    async def log_out(self, auth: Auth) -> None:
+        """End the caller's session; without a session there is nothing to end."""
+        token = auth.session_token
+        if token is None:
+            return
+        schema = await self.objects.schemas.get("_Session")
+        if schema is not None:
+            sessions = await self.objects.storage.find(schema, Find({"sessionToken": token}, limit=1))
+            if not sessions:
+                raise InvalidSessionTokenError("Session token not found.")
+            await self.objects.delete(MASTER, "_Session", sessions[0]["objectId"])
+        self.authenticator.forget(token)
+
+    async def current_user(self, auth: Auth, options: QueryOptions | None = None) -> Record:
+        """The user behind the caller's session token."""
+        if auth.session_token is None or auth.user_id is None:
+            raise denied(InvalidSessionTokenError, "Invalid session token")
+        try:
+            return await self.objects.get(auth, "_User", auth.user_id, options)
+        except ObjectNotFoundError:
+            raise InvalidSessionTokenError("Invalid session token") from None
+
+    async def create_session(self, user_id: str, action: str, installation_id: str | None) -> str:
+        token = "r:" + secrets.token_hex(16)
+        session: dict[str, Any] = {
+            "sessionToken": token,
+            "user": Pointer("_User", user_id),
+            "createdWith": {"action": action, "authProvider": "password"},
+            "expiresAt": utc_now() + timedelta(seconds=self.session_length),
+        }
+        if installation_id:
+            session["installationId"] = installation_id
+        await self.objects.create(MASTER, "_Session", session)
+        return token

@@ -1,0 +1,65 @@
+"""Parse Config: app-wide parameters clients read, some of them for the master key only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.domain.acl import Auth
+from app.errors import InvalidJSONError, InvalidKeyNameError, OperationForbiddenError, denied
+from app.storage.base import Storage
+
+
+@dataclass(slots=True)
+class ConfigParameter:
+    value: Any
+    master_key_only: bool | None
+
+
+class ConfigService:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def read(self, auth: Auth) -> tuple[dict[str, Any], dict[str, bool]]:
+        """The parameters this caller may read, and the master-key-only flags beside them."""
+        stored = await self.storage.read_config()
+        if stored is None:
+            return {}, {}
+        params, master_key_only = stored
+        if not auth.master:
+            params = {key: value for key, value in params.items() if not master_key_only.get(key)}
+            master_key_only = {key: flag for key, flag in master_key_only.items() if not flag}
+        return params, master_key_only
+
+    async def parameter(self, auth: Auth, name: str) -> ConfigParameter:
+        """One parameter, for the master key; an unknown name reads as null."""
+        if not auth.master:
+            raise denied(OperationForbiddenError, "Master Key is required to access GlobalConfig.")
+        stored = await self.storage.read_config()
+        params, master_key_only = stored if stored is not None else ({}, {})
+        if name not in params:
+            return ConfigParameter(None, None)
+        return ConfigParameter(params[name], master_key_only.get(name))
+
+    async def update(self, auth: Auth, params: Any, master_key_only: Any = None) -> None:
+        """Set parameters (`{"__op": "Delete"}` removes one); each is master-key-only if flagged so."""
+        if not auth.master:
+            raise denied(OperationForbiddenError, "Master Key is required to update GlobalConfig.")
+        if auth.read_only:
+            raise denied(OperationForbiddenError, "read-only masterKey isn't allowed to update the config.")
+        if not isinstance(params, Mapping):
+            raise InvalidJSONError("params must be an object of parameter names to values.")
+        if master_key_only is not None and not isinstance(master_key_only, Mapping):
+            raise InvalidJSONError("masterKeyOnly must be an object of parameter names to booleans.")
+        flags = master_key_only or {}
+        values: dict[str, Any] = {}
+        removed: list[str] = []
+        for key, value in params.items():
+            if not key or "." in key or key.startswith("$") or "\0" in key:
+                raise InvalidKeyNameError(f"Invalid parameter name: {key}")
+            if isinstance(value, Mapping) and value.get("__op") == "Delete":
+                removed.append(key)
+            else:
+                values[key] = value
+        await self.storage.update_config(values, removed, {key: flags.get(key) is True for key in params})
