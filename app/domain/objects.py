@@ -108,7 +108,10 @@ class ObjectService:
         *,
         op: str = "find",
         depth: int = 0,
+        capped: bool = True,
     ) -> FindResult:
+        """Objects matching `where` that `auth` may read; `capped=False` lifts the server's max_limit for
+        internal reads of a known set of ids."""
         permissions.require_class_access("get" if op == "get" else "find", class_name, auth)
         redirected = None
         if options.redirect_key:
@@ -130,7 +133,7 @@ class ObjectService:
         acl = None if auth.master else auth.groups
         results: list[Record] = []
         limit = options.limit if options.limit is not None else self.settings.default_limit
-        if self.settings.max_limit is not None:
+        if self.settings.max_limit is not None and capped:
             limit = min(limit, self.settings.max_limit)
         if options.explain:
             if not auth.master:
@@ -370,6 +373,55 @@ class ObjectService:
             target = "$in" if op in ("$inQuery", "$select") else "$nin"
             resolved[target] = [*resolved.get(target, []), *values]
         return resolved
+
+    async def find_related(
+        self,
+        auth: Auth,
+        class_name: str,
+        key: str,
+        owner_ids: list[str],
+        where: Any,
+        options: QueryOptions,
+        *,
+        owners_read: bool = False,
+    ) -> dict[str, list[Record]]:
+        """The objects in relation `key` of several owners that match `where`, each owner's in `options.order`:
+        one query for every owner together instead of one per owner. Paging is the caller's.
+
+        `owners_read` says the caller has just read the owners with this same `auth`, so they need no check.
+        """
+        schema = await self.schemas.get(class_name)
+        field_type = schema.fields.get(key) if schema else None
+        if schema is None or field_type is None or field_type.type != "Relation" or not field_type.target_class:
+            return {owner: [] for owner in owner_ids}
+        if not auth.master:
+            if key in permissions.protected_fields(schema, auth):
+                raise denied(OperationForbiddenError, f"This user is not allowed to query {key} on class {class_name}")
+            if not owners_read:
+                readable = await self.find(
+                    auth,
+                    class_name,
+                    {"objectId": {"$in": owner_ids}},
+                    QueryOptions(keys=("objectId",), limit=len(owner_ids)),
+                )
+                visible = {record["objectId"] for record in readable.results}
+                owner_ids = [owner for owner in owner_ids if owner in visible]
+        related = await self.storage.related_by_owner(class_name, key, owner_ids)
+        every_id = sorted({object_id for ids in related.values() for object_id in ids})
+        if not every_id:
+            return {owner: [] for owner in owner_ids}
+        constraint = {"objectId": {"$in": every_id}}
+        found = await self.find(
+            auth,
+            field_type.target_class,
+            {"$and": [where, constraint]} if where else constraint,
+            replace(options, skip=0, limit=len(every_id), count=False),
+            capped=False,
+        )
+        return {
+            owner: [record for record in found.results if record["objectId"] in members]
+            for owner, members in ((owner, set(related.get(owner, ()))) for owner in owner_ids)
+        }
 
     async def _related_ids(self, auth: Auth, related: dict[str, Any], depth: int) -> list[str]:
         owner: Pointer = related["object"]

@@ -120,6 +120,9 @@ class Storage(Protocol):
 
     async def related_ids(self, class_name: str, field: str, owning_id: str) -> list[str]: ...
 
+    async def related_by_owner(self, class_name: str, field: str, owning_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The related ids of several owning objects at once (every owner is a key)."""
+
     async def owning_ids(self, class_name: str, field: str, related_ids: Sequence[str]) -> list[str]: ...
 
 

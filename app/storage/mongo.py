@@ -421,6 +421,15 @@ class MongoStorage:
         )
         return [row["relatedId"] async for row in cursor]
 
+    async def related_by_owner(self, class_name: str, field: str, owning_ids: Sequence[str]) -> dict[str, list[str]]:
+        cursor = self._collection(join_collection(class_name, field)).find(
+            {"owningId": {"$in": list(owning_ids)}}, {"owningId": 1, "relatedId": 1}, session=self._session()
+        )
+        found: dict[str, list[str]] = {owner: [] for owner in owning_ids}
+        async for row in cursor:
+            found.setdefault(row["owningId"], []).append(row["relatedId"])
+        return found
+
     async def owning_ids(self, class_name: str, field: str, related_ids: Sequence[str]) -> list[str]:
         cursor = self._collection(join_collection(class_name, field)).find(
             {"relatedId": {"$in": list(related_ids)}}, {"owningId": 1}, session=self._session()

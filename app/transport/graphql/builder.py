@@ -30,7 +30,7 @@ from graphql import (
 from pluralizer import Pluralizer
 
 from app.domain.classes import ClassSchema, FieldType
-from app.transport.graphql import inputs, outputs, resolvers, schema_api
+from app.transport.graphql import connections, inputs, mutations, outputs, resolvers, schema_api
 from app.transport.graphql.ids import graphql_class_name
 from app.transport.graphql.relay import relay_mutation
 from app.transport.graphql.scalars import BYTES, DATE, OBJECT, SCALARS
@@ -317,7 +317,7 @@ class SchemaBuilder:
                         type_,
                         args=target.find_args if target else None,
                         description=f"The objects in the {key} relation.",
-                        resolve=resolvers.relation(class_name, key, target, self),
+                        resolve=connections.relation(class_name, key, target, self),
                     )
                 case "Pointer":
                     result[key] = GraphQLField(
@@ -366,13 +366,13 @@ class SchemaBuilder:
                 resolve=resolvers.node_query(self),
             )
         }
-        mutations: dict[str, GraphQLField] = {}
+        writes: dict[str, GraphQLField] = {}
         for types in self.types.values():
-            self._class_operations(types, queries, mutations)
+            self._class_operations(types, queries, writes)
         queries.update(schema_api.queries(self))
-        mutations.update(schema_api.mutations(self))
+        writes.update(schema_api.mutations(self))
         query = GraphQLObjectType("Query", queries, description="Reads.")
-        mutation = GraphQLObjectType("Mutation", mutations, description="Writes.")
+        mutation = GraphQLObjectType("Mutation", writes, description="Writes.")
         # Every class's types are in the schema even when nothing refers to them, as in Parse Server's.
         per_class = [
             type_
@@ -399,7 +399,7 @@ class SchemaBuilder:
         return GraphQLSchema(query=query, mutation=mutation, types=extra)
 
     def _class_operations(
-        self, types: ClassTypes, queries: dict[str, GraphQLField], mutations: dict[str, GraphQLField]
+        self, types: ClassTypes, queries: dict[str, GraphQLField], writes: dict[str, GraphQLField]
     ) -> None:
         lower = lower_first(types.name)
         name = types.name
@@ -419,7 +419,7 @@ class SchemaBuilder:
                 GraphQLNonNull(types.connection),
                 args=types.find_args,
                 description=f"A page of {name} objects.",
-                resolve=resolvers.find(types, self),
+                resolve=connections.find(types, self),
             )
         payload_field = {lower: GraphQLField(GraphQLNonNull(types.output), description="The object.")}
         operations: list[tuple[str, str, dict[str, GraphQLInputField], Any]] = [
@@ -427,7 +427,7 @@ class SchemaBuilder:
                 "create",
                 "Creates",
                 {"fields": GraphQLInputField(types.create_fields, description="The new object's fields.")},
-                resolvers.create(types, self),
+                mutations.create(types, self),
             ),
             (
                 "update",
@@ -436,19 +436,19 @@ class SchemaBuilder:
                     "id": GraphQLInputField(GraphQLNonNull(GraphQLID), description="A global id or an objectId."),
                     "fields": GraphQLInputField(types.update_fields, description="The fields to change."),
                 },
-                resolvers.update(types, self),
+                mutations.update(types, self),
             ),
             (
                 "delete",
                 "Deletes",
                 {"id": GraphQLInputField(GraphQLNonNull(GraphQLID), description="A global id or an objectId.")},
-                resolvers.delete(types, self),
+                mutations.delete(types, self),
             ),
         ]
         for verb, description, input_fields, resolve in operations:
             mutation_name = f"{verb}{name}"
-            if mutation_name in RESERVED_MUTATIONS or mutation_name in mutations:
+            if mutation_name in RESERVED_MUTATIONS or mutation_name in writes:
                 continue
-            mutations[mutation_name] = relay_mutation(
+            writes[mutation_name] = relay_mutation(
                 f"{verb.capitalize()}{name}", input_fields, payload_field, resolve, f"{description} a {name}."
             )

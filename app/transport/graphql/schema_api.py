@@ -33,9 +33,10 @@ from app.errors import (
     OperationForbiddenError,
     denied,
 )
-from app.transport.graphql import outputs, resolvers
+from app.transport.graphql import outputs
+from app.transport.graphql.mutations import fields_to_parse as object_fields_to_parse
 from app.transport.graphql.relay import relay_mutation
-from app.transport.graphql.resolvers import Context, Info, keys_and_include, node, selected_paths
+from app.transport.graphql.request import Context, Info, keys_and_include, node, selected_paths
 from app.transport.graphql.scalars import OBJECT, UPLOAD
 
 if TYPE_CHECKING:
@@ -288,7 +289,7 @@ def _user_mutation(build: Any) -> Any:
 
 def _sign_up(builder: SchemaBuilder) -> Any:
     async def sign_up(context: Context, input: dict[str, Any]) -> Any:
-        fields = await resolvers.fields_to_parse(context, builder.types["_User"], builder, input.get("fields"))
+        fields = await object_fields_to_parse(context, builder.types["_User"], builder, input.get("fields"))
         return await context.services.accounts.sign_up(context.auth, decode_object(fields))
 
     return sign_up

@@ -41,7 +41,7 @@ from app.errors import AppError, InvalidJSONError, PayloadTooLargeError
 from app.transport.context import Services, authenticate, file_encoder
 from app.transport.graphql.builder import SchemaBuilder
 from app.transport.graphql.messages import js_message, redacted
-from app.transport.graphql.resolvers import Context
+from app.transport.graphql.request import Context
 from app.transport.http import (
     CORS_HEADERS,
     error_response,
