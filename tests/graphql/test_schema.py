@@ -114,3 +114,18 @@ async def test_schema_export_writes_the_sdl_of_the_stored_classes(database_serve
     # An exported schema is the server's: the same types, field for field.
     parse = type_definitions(without_descriptions(GOLDEN_SDL.read_text()))
     assert exported["GameScoreWhereInput"] == parse["GameScoreWhereInput"]
+
+
+async def test_a_class_whose_types_would_collide_stays_out_and_the_rest_is_served(
+    database_server: str, tmp_path: Path
+) -> None:
+    settings = make_settings(database_server, "gql_collisions", tmp_path)
+    async with running(settings) as (_, client):
+        api, gql = Api(client), Gql(client)
+        for name in ("User", "Class", "Viewer", "Game", "GameOrder"):  # GameOrder is Game's order enum
+            assert (await api.post(f"/schemas/{name}", {}, master=True)).status_code == 200
+        assert await gql.data("{ games { count } users { count } }", master=True) == {
+            "games": {"count": 0},
+            "users": {"count": 0},  # _User's, as in Parse Server: system classes come first
+        }
+        assert (await gql.post("{ gameOrders { count } }", master=True)).status_code == 400

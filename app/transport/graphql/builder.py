@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +37,7 @@ from app.transport.graphql.ids import graphql_class_name
 from app.transport.graphql.relay import relay_mutation
 from app.transport.graphql.scalars import BYTES, DATE, OBJECT, SCALARS
 
+log = logging.getLogger("app.graphql")
 _PLURAL = Pluralizer()  # type: ignore[no-untyped-call]
 PARSE_OBJECT_FIELD_NAMES = ("objectId", "createdAt", "updatedAt", "ACL")
 RESERVED_QUERIES = frozenset({"health", "viewer", "class", "classes", "cloudConfig"})
@@ -340,7 +343,18 @@ class SchemaBuilder:
     # The schema ----------------------------------------------------------------------------------
 
     def build(self) -> GraphQLSchema:
+        taken = set(static_type_names()) if self.classes else set()
         for schema in self.classes:
+            names = class_type_names(graphql_class_name(schema.name))
+            if taken & names:
+                # As Parse Server does, a class whose types would collide with others stays out of GraphQL.
+                log.warning(
+                    "class %s is left out of GraphQL: its type names collide with %s",
+                    schema.name,
+                    ", ".join(sorted(taken & names)),
+                )
+                continue
+            taken |= names
             self.types[schema.name] = self._declare(schema)
         self.array_result = GraphQLUnionType(
             "ArrayResult",
@@ -452,3 +466,42 @@ class SchemaBuilder:
             writes[mutation_name] = relay_mutation(
                 f"{verb.capitalize()}{name}", input_fields, payload_field, resolve, f"{description} a {name}."
             )
+
+
+def class_type_names(name: str) -> set[str]:
+    """Every type name a class generates."""
+    mutations = {f"{verb}{name}{suffix}" for verb in ("Create", "Update", "Delete") for suffix in ("Input", "Payload")}
+    return {
+        name,
+        f"{name}Connection",
+        f"{name}Edge",
+        f"{name}Order",
+        f"{name}WhereInput",
+        f"{name}RelationWhereInput",
+        f"{name}PointerInput",
+        f"{name}RelationInput",
+        f"Create{name}FieldsInput",
+        f"Update{name}FieldsInput",
+        *mutations,
+    }
+
+
+@functools.cache
+def static_type_names() -> frozenset[str]:
+    """The names every schema has whatever its classes (and those that come with `_User`), which no class may
+    take."""
+    names = set(SchemaBuilder([]).build().type_map)
+    names |= {"Subscription", "Viewer", "UserLoginWithInput"}
+    for operation in (
+        "SignUp",
+        "LogInWith",
+        "LogIn",
+        "LogOut",
+        "ResetPassword",
+        "ConfirmResetPassword",
+        "SendVerificationEmail",
+        "Challenge",
+        "CallCloudCode",
+    ):
+        names |= {f"{operation}Input", f"{operation}Payload"}
+    return frozenset(names | {"CloudCodeFunction"})

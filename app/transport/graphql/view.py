@@ -55,6 +55,7 @@ from app.transport.wire import parse_json
 log = logging.getLogger("app.graphql")
 
 _DOCUMENT_CACHE_SIZE = 512
+_CACHED_DOCUMENT_LENGTH = 32 * 1024  # longer documents are validated each time rather than kept
 
 _BAD_BODY = "POST body missing, invalid Content-Type, or JSON object has no keys."
 
@@ -133,9 +134,10 @@ class SchemaCache:
         else:
             errors = validate(schema, document)
             result = errors if errors else document
-        self.documents[query] = result
-        if len(self.documents) > _DOCUMENT_CACHE_SIZE:
-            self.documents.popitem(last=False)
+        if len(query) <= _CACHED_DOCUMENT_LENGTH:
+            self.documents[query] = result
+            if len(self.documents) > _DOCUMENT_CACHE_SIZE:
+                self.documents.popitem(last=False)
         return result
 
 
