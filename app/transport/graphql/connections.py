@@ -47,7 +47,8 @@ def plan(info: Info, types: ClassTypes, builder: SchemaBuilder, args: Mapping[st
         args.get("skip"), args.get("first"), args.get("after"), args.get("last"), args.get("before"), settings.max_limit
     )
     paths = selected_paths(info)
-    keys, include = keys_and_include([path[len("edges.node.") :] for path in paths if path.startswith("edges.node.")])
+    node_paths = [path[len("edges.node.") :] for path in paths if path.startswith("edges.node.")]
+    keys, include = keys_and_include(node_paths, types.fields)
     page_limit = limit if limit is not None else DEFAULT_PAGE
     if settings.max_limit is not None:
         page_limit = min(page_limit, settings.max_limit)

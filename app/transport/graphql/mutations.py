@@ -137,7 +137,7 @@ async def _payload_object(
     wanted = [path for path in paths if path.split(".", 1)[0] not in natives]
     if not wanted:
         return node(_visible(record), types.schema.name)
-    keys, include = keys_and_include(paths)
+    keys, include = keys_and_include(paths, types.fields)
     read = await context.services.objects.get(
         context.auth, types.schema.name, record["objectId"], QueryOptions(keys=keys, include=include)
     )

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import FieldNode, FragmentSpreadNode, GraphQLResolveInfo, InlineFragmentNode, SelectionSetNode
 
 from app.domain.acl import Auth
+from app.domain.classes import FieldType
 from app.domain.encoding import Encoder
 from app.domain.values import Record
 from app.transport.context import Credentials, Services
 from app.transport.graphql.outputs import CLASS_KEY
 
 Resolver = Callable[..., Awaitable[Any]]
+FieldResolver = Callable[..., Any]
+"""A resolver that computes from the object at hand: a plain function, so graphql needs no task for it."""
 Info = GraphQLResolveInfo
 
 
@@ -67,8 +70,12 @@ def selected_paths(info: Info, selection_set: SelectionSetNode | None = None, pr
     return paths
 
 
-def keys_and_include(paths: list[str]) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
-    """Parse's projection and include for selected paths (`id` is `objectId`); pointers are included."""
+def keys_and_include(
+    paths: list[str], fields: Mapping[str, FieldType] | None = None
+) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+    """Parse's projection and include for selected paths (`id` is `objectId`). With the class's `fields`, only
+    paths through a Pointer or an Array (which may hold pointers) are included: the others have nothing to load.
+    """
     keys: list[str] = []
     include: list[str] = []
     for path in paths:
@@ -81,7 +88,10 @@ def keys_and_include(paths: list[str]) -> tuple[tuple[str, ...] | None, tuple[st
             path = path[: -len(".__typename")]
         if path not in keys:
             keys.append(path)
-        if not typename_only and path not in include:
+        if typename_only or path in include:
+            continue
+        field = fields.get(path.split(".", 1)[0]) if fields is not None else None
+        if fields is None or (field is not None and field.type in ("Pointer", "Array")):
             include.append(path)
     if not keys or any(key.split(".", 1)[0] == "authData" for key in keys):
         return None, tuple(include)

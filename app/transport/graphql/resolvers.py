@@ -13,7 +13,7 @@ from app.domain.values import File, GeoPoint, ParseObject, Pointer, Polygon, Rec
 from app.errors import ObjectNotFoundError
 from app.transport.graphql.ids import from_global_id, graphql_class_name, object_id_for, to_global_id
 from app.transport.graphql.outputs import CLASS_KEY, PUBLIC_ACL_VALUE
-from app.transport.graphql.request import Info, Resolver, keys_and_include, node, selected_paths
+from app.transport.graphql.request import FieldResolver, Info, Resolver, keys_and_include, node, selected_paths
 
 if TYPE_CHECKING:
     from app.transport.graphql.builder import ClassTypes, SchemaBuilder
@@ -22,19 +22,19 @@ if TYPE_CHECKING:
 # Object fields --------------------------------------------------------------------------------------
 
 
-def global_id(class_name: str) -> Resolver:
-    async def resolve(source: Record, info: Info) -> str:
+def global_id(class_name: str) -> FieldResolver:
+    def resolve(source: Record, info: Info) -> str:
         return to_global_id(class_name, source["objectId"])
 
     return resolve
 
 
-async def acl(source: Record, info: Info) -> Any:
+def acl(source: Record, info: Info) -> Any:
     return source.get("ACL") or PUBLIC_ACL_VALUE
 
 
-def pointer(key: str) -> Resolver:
-    async def resolve(source: Record, info: Info) -> Record | None:
+def pointer(key: str) -> FieldResolver:
+    def resolve(source: Record, info: Info) -> Record | None:
         value = source.get(key)
         if isinstance(value, ParseObject):
             return node(value.data, value.class_name)
@@ -46,8 +46,8 @@ def pointer(key: str) -> Resolver:
     return resolve
 
 
-def array(key: str) -> Resolver:
-    async def resolve(source: Record, info: Info) -> list[Any] | None:
+def array(key: str) -> FieldResolver:
+    def resolve(source: Record, info: Info) -> list[Any] | None:
         value = source.get(key)
         if not isinstance(value, list):
             return None
@@ -69,8 +69,8 @@ def array_element_type(value: Any, info: Info, abstract: Any) -> str:
     return "Element"
 
 
-def file(key: str) -> Resolver:
-    async def resolve(source: Record, info: Info) -> dict[str, str] | None:
+def file(key: str) -> FieldResolver:
+    def resolve(source: Record, info: Info) -> dict[str, str] | None:
         value = source.get(key)
         if not isinstance(value, File):
             return None
@@ -80,8 +80,8 @@ def file(key: str) -> Resolver:
     return resolve
 
 
-def polygon(key: str) -> Resolver:
-    async def resolve(source: Record, info: Info) -> list[GeoPoint] | None:
+def polygon(key: str) -> FieldResolver:
+    def resolve(source: Record, info: Info) -> list[GeoPoint] | None:
         value = source.get(key)
         if not isinstance(value, Polygon):
             return None
@@ -98,7 +98,7 @@ def _read_preference(args: Mapping[str, Any]) -> str | None:
 def get(types: ClassTypes) -> Resolver:
     async def resolve(root: Any, info: Info, **args: Any) -> Record:
         context = info.context
-        keys, include = keys_and_include(selected_paths(info))
+        keys, include = keys_and_include(selected_paths(info), types.fields)
         record = await context.services.objects.get(
             context.auth,
             types.schema.name,
@@ -117,7 +117,7 @@ def node_query(builder: SchemaBuilder) -> Resolver:
             raise ObjectNotFoundError("Object not found.")
         class_name, object_id = decoded
         context = info.context
-        keys, include = keys_and_include(selected_paths(info))
+        keys, include = keys_and_include(selected_paths(info), builder.types[class_name].fields)
         record = await context.services.objects.get(
             context.auth, class_name, object_id, QueryOptions(keys=keys, include=include)
         )

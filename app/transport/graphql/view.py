@@ -12,15 +12,20 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from inspect import isawaitable
+from types import CoroutineType
 from typing import Any
 
 from graphql import (
     DocumentNode,
     ExecutionResult,
     FieldNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLFloat,
     GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
@@ -32,6 +37,7 @@ from graphql import (
 )
 from graphql.execution import ExecutionContext
 from graphql.language import FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
+from graphql.pyutils import Path
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -92,7 +98,34 @@ _SAFE_INTEGER = 2**53
 
 
 class ParseExecutionContext(ExecutionContext):
-    """graphql-core's execution, writing whole Floats as JSON integers (`30`, not `30.0`) as Parse Server does."""
+    """graphql-core's execution with two changes: whole Floats are written as JSON integers (`30`, not `30.0`) as
+    Parse Server writes them, and a plain value read from an object skips the general machinery.
+
+    Most fields of a page are scalars read from a record by name. For those, graphql-core would build a resolve
+    info, parse arguments, call the default resolver and check for awaitables; the fast path only reads and
+    serializes. Anything else, and any value that would need an error (a null in a non-null field), takes
+    graphql-core's own path, so answers are the same either way.
+    """
+
+    def execute_field(
+        self, parent_type: GraphQLObjectType, source: Any, field_nodes: list[FieldNode], path: Path
+    ) -> Any:
+        field_node = field_nodes[0]
+        field_def = parent_type.fields.get(field_node.name.value)
+        if field_def is not None and field_def.resolve is None and type(source) is dict and not field_def.args:
+            return_type = field_def.type
+            leaf = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+            if isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
+                value = source.get(field_node.name.value)
+                if value is None:
+                    if leaf is return_type:
+                        return None
+                else:
+                    try:
+                        return self.complete_leaf_value(leaf, value)
+                    except Exception:
+                        pass
+        return super().execute_field(parent_type, source, field_nodes, path)
 
     @staticmethod
     def complete_leaf_value(return_type: GraphQLLeafType, result: Any) -> Any:
@@ -100,6 +133,11 @@ class ParseExecutionContext(ExecutionContext):
         if return_type is GraphQLFloat and value.is_integer() and abs(value) < _SAFE_INTEGER:
             return int(value)
         return value
+
+
+def _is_awaitable(value: Any) -> bool:
+    """Resolvers here wait only as coroutines (`async def`), and so does graphql-core: cheaper than its check."""
+    return type(value) is CoroutineType
 
 
 class SchemaCache:
@@ -241,6 +279,7 @@ class GraphQLEndpoint:
             variable_values=operation.variables,
             operation_name=operation.operation_name,
             execution_context_class=ParseExecutionContext,
+            is_awaitable=_is_awaitable,
         )
         if isawaitable(result):
             result = await result
