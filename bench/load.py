@@ -38,6 +38,10 @@ class Response:
         return json.loads(self.body)
 
 
+# Finds what is wrong with a 2xx answer (None when nothing is), for protocols that answer errors with 200.
+AnswerCheck = Callable[[Response], str | None]
+
+
 def build_request(
     method: str, path: str, headers: Mapping[str, str], body: Any = None, *, host: str = "127.0.0.1"
 ) -> bytes:
@@ -229,7 +233,12 @@ class _Window:
 
 
 async def _connection_loop(
-    host: str, port: int, next_request: RequestFactory, rng: random.Random, window: _Window
+    host: str,
+    port: int,
+    next_request: RequestFactory,
+    rng: random.Random,
+    window: _Window,
+    error_in: AnswerCheck | None,
 ) -> None:
     connection: HttpConnection | None = None
     try:
@@ -251,8 +260,10 @@ async def _connection_loop(
                 connection = None
                 continue
             elapsed = time.perf_counter() - started
-            ok = 200 <= response.status < 300
-            window.record(elapsed, None if ok else f"HTTP {response.status}: {response.body[:200]!r}")
+            if not 200 <= response.status < 300:
+                window.record(elapsed, f"HTTP {response.status}: {response.body[:200]!r}")
+            else:
+                window.record(elapsed, error_in(response) if error_in is not None else None)
             if not response.keep_alive:
                 connection.close()
                 connection = None
@@ -271,11 +282,13 @@ async def run_load(
     warmup: float,
     meters: Mapping[str, CpuMeter],
     seed: int = 0,
+    error_in: AnswerCheck | None = None,
 ) -> LoadResult:
     """Keep `concurrency` requests in flight; count those completing inside the measured window.
 
     The connections run without a pause from warm-up into the window, so the window starts hot,
-    and CPU meters are read exactly at its edges.
+    and CPU meters are read exactly at its edges. A 2xx answer in which `error_in` finds a problem
+    counts as an error.
     """
     window = _Window()
     meters = {
@@ -285,7 +298,9 @@ async def run_load(
         **meters,
     }
     loops = [
-        asyncio.create_task(_connection_loop(host, port, next_request, random.Random(seed * 7919 + i), window))
+        asyncio.create_task(
+            _connection_loop(host, port, next_request, random.Random(seed * 7919 + i), window, error_in)
+        )
         for i in range(concurrency)
     ]
     try:

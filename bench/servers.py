@@ -304,6 +304,9 @@ def _parseql_version(python: Path) -> str:
     except (OSError, tomllib.TOMLDecodeError):
         project = {}
     commit = _output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]) or "no commit"
+    # What runs is the work tree: say so when app/ is not the commit (no index refresh: this only reads).
+    if _output(["git", "--no-optional-locks", "-C", str(ROOT), "status", "--porcelain", "--", "app"]):
+        commit += " + uncommitted changes in app/"
     python_version = _output([str(python), "-c", "import platform; print(platform.python_version())"])
     return f"ParseQL {project.get('version', '?')} ({commit}) on Python {python_version}"
 
