@@ -49,6 +49,7 @@ def build_services(settings: Settings) -> Services:
             object_id_size=settings.object_id_size,
             allow_custom_object_id=settings.allow_custom_object_id,
             enforce_private_users=settings.enforce_private_users,
+            session_length=settings.session_length,
         ),
     )
     authenticator = Authenticator(storage, schemas)

@@ -6,18 +6,16 @@ Every transport signs users up and in through `AccountService`, so a session mad
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from app.domain.acl import MASTER, Auth
 from app.domain.objects import ObjectService
 from app.domain.queries import QueryOptions, parse_where
-from app.domain.sessions import Authenticator
+from app.domain.sessions import Authenticator, new_session
 from app.domain.users import PasswordHasher
-from app.domain.values import Pointer, Record, utc_now
+from app.domain.values import Record
 from app.errors import AppError, InvalidSessionTokenError, ObjectNotFoundError, denied
 from app.storage.base import Find
 
@@ -118,14 +116,6 @@ class AccountService:
             raise InvalidSessionTokenError("Invalid session token") from None
 
     async def create_session(self, user_id: str, action: str, installation_id: str | None) -> str:
-        token = "r:" + secrets.token_hex(16)
-        session: dict[str, Any] = {
-            "sessionToken": token,
-            "user": Pointer("_User", user_id),
-            "createdWith": {"action": action, "authProvider": "password"},
-            "expiresAt": utc_now() + timedelta(seconds=self.session_length),
-        }
-        if installation_id:
-            session["installationId"] = installation_id
+        session = new_session(user_id, action, installation_id, self.session_length)
         await self.objects.create(MASTER, "_Session", session)
-        return token
+        return str(session["sessionToken"])

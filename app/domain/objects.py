@@ -30,6 +30,7 @@ from app.domain.queries import (
     parse_where,
 )
 from app.domain.schemas import SchemaRegistry
+from app.domain.sessions import new_session
 from app.domain.users import PasswordHasher, duplicate_user_error, prepare_user_write
 from app.domain.values import ParseObject, Pointer, Record, Relation, utc_now
 from app.errors import (
@@ -39,6 +40,7 @@ from app.errors import (
     InvalidJSONError,
     InvalidKeyNameError,
     InvalidQueryError,
+    InvalidSessionTokenError,
     ObjectNotFoundError,
     OperationForbiddenError,
     ValidationError,
@@ -58,6 +60,7 @@ class ObjectSettings:
     object_id_size: int = 10
     allow_custom_object_id: bool = False
     enforce_private_users: bool = True
+    session_length: float = 31536000.0
 
 
 @dataclass(slots=True)
@@ -121,8 +124,9 @@ class ObjectService:
             if field_type is not None and field_type.type == "Relation" and field_type.target_class:
                 class_name = redirected = field_type.target_class
                 permissions.require_class_access("find", class_name, auth)
+        own_sessions = permissions.session_constraint(class_name, auth)
         schema = await self._schema_for(auth, class_name)
-        parsed = parse_where(where, schema, master=auth.master)
+        parsed = _and(parse_where(where, schema, master=auth.master), own_sessions)
         if schema is None:
             return FindResult([], 0 if options.count else None)
         protected = permissions.protected_fields(schema, auth)
@@ -475,6 +479,8 @@ class ObjectService:
                 raise InvalidKeyNameError("id is an invalid field name.")
         elif "objectId" in data and not custom_id:
             raise AppError("objectId must not be empty, null or undefined", code=104)
+        if class_name == "_Session":
+            data = self._session_to_create(auth, data)
         schema = await self._schema_for(auth, class_name)
         values = {k: v for k, v in data.items() if k not in ("objectId", "id") or self.settings.allow_custom_object_id}
         values.pop("objectId", None)
@@ -535,6 +541,9 @@ class ObjectService:
         for name in schema.relation_fields:
             stored[name] = Relation(schema.fields[name].target_class or "")
         await self._emit(WriteEvent("create", schema, stored, None, auth))
+        if class_name == "_Session" and not auth.master:
+            # A client's new session is answered whole, so the client learns its token.
+            return WriteResult(stored, {**data, "objectId": stored["objectId"]})
         # Parse answers with operation results first, then the id and time, then what the server filled in.
         return WriteResult(stored, {**echoed, "objectId": stored["objectId"], "createdAt": now, **response})
 
@@ -545,10 +554,13 @@ class ObjectService:
             if not is_valid_class_name(class_name):
                 raise InvalidJSONError("schema class name does not revalidate")
             raise ObjectNotFoundError("Object not found.")
-        constraint = permissions.pointer_constraint(
-            schema, permissions.pointer_fields_for(schema, auth, "update"), auth
+        constraint = _and(
+            permissions.pointer_constraint(schema, permissions.pointer_fields_for(schema, auth, "update"), auth),
+            permissions.session_constraint(class_name, auth),
         )
         values = dict(data)
+        if class_name == "_Session":
+            _check_session_update(auth, values)
         if "objectId" in values and values.pop("objectId") != object_id:
             raise InvalidKeyNameError("objectId is an invalid field name.")
         for name in values:
@@ -606,8 +618,9 @@ class ObjectService:
         schema = await self._schema_for(auth, class_name)
         if schema is None:
             raise ObjectNotFoundError("Object not found for delete.")
-        constraint = permissions.pointer_constraint(
-            schema, permissions.pointer_fields_for(schema, auth, "delete"), auth
+        constraint = _and(
+            permissions.pointer_constraint(schema, permissions.pointer_fields_for(schema, auth, "delete"), auth),
+            permissions.session_constraint(class_name, auth),
         )
         acl = None if auth.master else auth.groups
         found = await self.storage.find(
@@ -619,6 +632,17 @@ class ObjectService:
         if not await self.storage.delete(schema, object_id, constraint, acl):
             raise ObjectNotFoundError("Object not found.")
         await self._emit(WriteEvent("delete", schema, None, found[0], auth))
+
+    def _session_to_create(self, auth: Auth, data: Mapping[str, Any]) -> Mapping[str, Any]:
+        """What a session written by a client holds: a new token for its own user, as Parse Server makes it."""
+        if auth.master:
+            return data
+        if auth.user_id is None:
+            raise InvalidSessionTokenError("Session token required.")
+        if "ACL" in data:
+            raise InvalidKeyNameError("Cannot set ACL on a Session.")
+        extra = {k: v for k, v in data.items() if k not in _SESSION_OWN_KEYS}
+        return {**new_session(auth.user_id, "create", None, self.settings.session_length), **extra}
 
     async def _ensure_fields(
         self,
@@ -707,3 +731,22 @@ def _expand_path(target: dict[str, Any], path: list[str], value: Any) -> None:
             child = target[part] = {}
         target = child
     target[path[-1]] = value
+
+
+# Keys of a session that only the server sets (a client's values for them are dropped or refused).
+_SESSION_OWN_KEYS = ("objectId", "user", "sessionToken", "expiresAt", "createdWith")
+
+
+def _check_session_update(auth: Auth, values: Mapping[str, Any]) -> None:
+    """Parse Server's rules for changing a session: never its ACL or token; its user and times by the master key."""
+    if "ACL" in values:
+        raise InvalidKeyNameError("Cannot set ACL on a Session.")
+    user = values.get("user")
+    if "user" in values and not auth.master and not (isinstance(user, Pointer) and user.object_id == auth.user_id):
+        raise InvalidKeyNameError("Invalid key name: user")
+    for key in ("installationId", "sessionToken"):
+        if key in values:
+            raise InvalidKeyNameError(f"Invalid key name: {key}")
+    for key in ("expiresAt", "createdWith"):
+        if key in values and not auth.master:
+            raise InvalidKeyNameError(f"Invalid key name: {key}")

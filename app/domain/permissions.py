@@ -8,7 +8,7 @@ from typing import Any
 from app.domain.acl import Auth
 from app.domain.classes import MASTER_ONLY_CLASSES, READ_OPERATIONS, ClassSchema
 from app.domain.values import Pointer
-from app.errors import ObjectNotFoundError, OperationForbiddenError, denied
+from app.errors import InvalidSessionTokenError, ObjectNotFoundError, OperationForbiddenError, denied
 
 DENY_ALL: Mapping[str, Any] = {"objectId": {"$in": []}}
 """A constraint no object meets: pointer permissions with no user to point at."""
@@ -69,6 +69,15 @@ def pointer_fields_for(schema: ClassSchema, auth: Auth, operation: str, *, updat
     if fields and (operation != "addField" or updating):
         return fields
     raise denied(OperationForbiddenError, f"Permission denied for action {operation} on class {schema.name}.")
+
+
+def session_constraint(class_name: str, auth: Auth) -> Mapping[str, Any]:
+    """Sessions carry no ACL: a caller without the master key reaches only the sessions of its own user."""
+    if class_name != "_Session" or auth.master:
+        return {}
+    if auth.user_id is None:
+        raise denied(InvalidSessionTokenError, "Invalid session token")
+    return {"user": Pointer("_User", auth.user_id)}
 
 
 def pointer_constraint(schema: ClassSchema, fields: list[str], auth: Auth) -> Mapping[str, Any]:

@@ -1,0 +1,86 @@
+"""Sessions hold the keys to accounts and carry no ACL: a client reaches only its own user's, through every
+transport, and changes nothing that makes a session a session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.conftest import Api, make_settings, running
+from tests.graphql.helpers import Gql
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def clients(database_server: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Api, Gql]]:
+    settings = make_settings(database_server, "sessions", tmp_path_factory.mktemp("data"))
+    async with running(settings) as (_, client):
+        yield Api(client), Gql(client)
+
+
+async def _sign_up(api: Api, name: str) -> dict[str, Any]:
+    answer = await api.post("/users", {"username": name, "password": "pw"})
+    assert answer.status_code == 201
+    return dict(answer.json())
+
+
+async def test_a_client_sees_only_its_own_sessions(clients: tuple[Api, Gql]) -> None:
+    api, gql = clients
+    ann, bob = await _sign_up(api, "ann"), await _sign_up(api, "bob")
+    assert (await api.get("/classes/_Session")).json() == {"code": 209, "error": "Permission denied"}
+    assert (await gql.error("{ sessions { count } }"))["extensions"] == {"code": 209}
+
+    mine = (await api.get("/classes/_Session", token=ann["sessionToken"])).json()["results"]
+    assert [s["sessionToken"] for s in mine] == [ann["sessionToken"]]
+    through_graphql = await gql.data(
+        "{ sessions { edges { node { sessionToken user { objectId } } } } }", token=ann["sessionToken"]
+    )
+    assert [edge["node"]["sessionToken"] for edge in through_graphql["sessions"]["edges"]] == [ann["sessionToken"]]
+    probe = await api.get(
+        "/classes/_Session", token=ann["sessionToken"], params={"where": {"sessionToken": bob["sessionToken"]}}
+    )
+    assert probe.json() == {"results": []}
+    everyone = await api.get("/classes/_Session", master=True)
+    assert {s["sessionToken"] for s in everyone.json()["results"]} >= {ann["sessionToken"], bob["sessionToken"]}
+
+
+async def test_another_users_session_cannot_be_read_changed_or_ended(clients: tuple[Api, Gql]) -> None:
+    api, _ = clients
+    eve, carol = await _sign_up(api, "eve"), await _sign_up(api, "carol")
+    (carol_session,) = (await api.get("/classes/_Session", token=carol["sessionToken"])).json()["results"]
+    path = f"/classes/_Session/{carol_session['objectId']}"
+    assert (await api.get(path, token=eve["sessionToken"])).status_code == 404
+    assert (await api.put(path, {"note": "x"}, token=eve["sessionToken"])).status_code == 404
+    assert (await api.delete(path, token=eve["sessionToken"])).status_code == 404
+    still = await api.get("/classes/_User", token=carol["sessionToken"])
+    assert still.status_code == 200  # carol's token still works
+
+
+async def test_a_client_cannot_forge_or_extend_a_session(clients: tuple[Api, Gql]) -> None:
+    api, _ = clients
+    dan = await _sign_up(api, "dan")
+    token = dan["sessionToken"]
+    (own,) = (await api.get("/classes/_Session", token=token)).json()["results"]
+    path = f"/classes/_Session/{own['objectId']}"
+    for change in (
+        {"sessionToken": "r:mine"},
+        {"expiresAt": {"__type": "Date", "iso": "2999-01-01T00:00:00.000Z"}},
+        {"ACL": {"*": {"read": True}}},
+    ):
+        answer = await api.put(path, change, token=token)
+        assert answer.status_code == 400 and answer.json()["code"] == 105, change
+    assert (await api.get(path, token=token)).json()["expiresAt"] == own["expiresAt"]
+
+    refused = await api.post("/classes/_Session", {"sessionToken": "r:chosen"})
+    assert refused.json() == {"code": 209, "error": "Session token required."}
+    made = await api.post("/classes/_Session", {"sessionToken": "r:chosen", "note": "phone"}, token=token)
+    assert made.status_code == 201
+    created = made.json()
+    assert created["sessionToken"] != "r:chosen" and created["sessionToken"].startswith("r:")
+    assert created["user"] == {"__type": "Pointer", "className": "_User", "objectId": dan["objectId"]}
+    works = await api.get("/classes/_Session", token=created["sessionToken"])
+    assert len(works.json()["results"]) == 2
