@@ -141,3 +141,17 @@ async def test_a_user_reads_their_own_record_but_not_another(served: tuple[Api, 
     assert "password" not in mine.json() and "_hashed_password" not in mine.json()
     other = await api.get(f"/classes/_User/{BOB}", token=ALICE_TOKEN)
     assert other.status_code == 404
+
+
+async def test_alice_and_bob_log_in_with_the_passwords_parse_hashed(served: tuple[Api, str]) -> None:
+    api, _ = served
+    alice = await api.post("/login", {"username": "alice", "password": "alice-password"})
+    assert alice.status_code == 200
+    assert alice.json()["objectId"] == ALICE and alice.json()["sessionToken"].startswith("r:")
+    bob = await api.get("/login", params={"username": "bob", "password": "bob-password"})
+    assert bob.json()["objectId"] == BOB
+    # Bob's new session sees what the README says bob sees.
+    posts = await api.get("/classes/Post", token=bob.json()["sessionToken"])
+    assert {PUBLIC_POST, PRIVATE_POST} <= {post["objectId"] for post in posts.json()["results"]}
+    wrong = await api.post("/login", {"username": "alice", "password": "bob-password"})
+    assert wrong.status_code == 404 and wrong.json() == {"code": 101, "error": "Invalid username/password."}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.transport.rest import aggregate, batch, classes, config, schemas, server
+from app.transport.rest import aggregate, batch, classes, config, schemas, server, users
 from app.transport.rest.router import Handler, RestCall, RestResponse, Route, Router
 
 
@@ -25,6 +25,16 @@ def build_router() -> Router:
             Route("GET", "/classes/:class_name/:object_id", classes.get_object),
             Route("PUT", "/classes/:class_name/:object_id", classes.update_object),
             Route("DELETE", "/classes/:class_name/:object_id", classes.delete_object),
+            Route("POST", "/login", users.log_in),
+            Route("GET", "/login", users.log_in),
+            Route("POST", "/logout", users.log_out),
+            Route("GET", "/users/me", users.current_user),
+            Route("GET", "/sessions/me", users.current_session),
+            Route("GET", "/sessions", for_class("_Session", classes.find_objects)),
+            Route("POST", "/sessions", for_class("_Session", classes.create_object)),
+            Route("GET", "/sessions/:object_id", for_class("_Session", classes.get_object)),
+            Route("PUT", "/sessions/:object_id", for_class("_Session", classes.update_object)),
+            Route("DELETE", "/sessions/:object_id", for_class("_Session", classes.delete_object)),
             Route("GET", "/users", for_class("_User", classes.find_objects)),
             Route("POST", "/users", for_class("_User", classes.create_object)),
             Route("GET", "/users/:object_id", for_class("_User", classes.get_object)),

@@ -1,0 +1,41 @@
+"""`/login`, `/logout`, `/users/me` and `/sessions`: signing in and out, and the caller's own user and session."""
+
+from __future__ import annotations
+
+import json
+
+from app.domain.queries import QueryOptions
+from app.errors import InvalidSessionTokenError, ObjectNotFoundError, denied
+from app.transport.rest.router import RestCall, RestResponse
+
+
+async def log_in(call: RestCall) -> RestResponse:
+    """`POST /login` with a body, or `GET /login?username=…&password=…`, as the SDKs send it."""
+    given = call.json_body() if call.method == "POST" else {}
+    if not given.get("username") and not given.get("email"):
+        # Query values arrive read as JSON (`123` a number); credentials are the text that was sent.
+        given = {**{k: v if isinstance(v, str) else json.dumps(v) for k, v in call.query.items()}, **given}
+    signed_in = await call.services.accounts.log_in(
+        call.auth, given.get("username"), given.get("email"), given.get("password")
+    )
+    return RestResponse(call.encoder.object(signed_in.response))
+
+
+async def log_out(call: RestCall) -> RestResponse:
+    await call.services.accounts.log_out(call.auth)
+    return RestResponse({})
+
+
+async def current_user(call: RestCall) -> RestResponse:
+    user = await call.services.accounts.current_user(call.auth)
+    return RestResponse(call.encoder.object({**user, "sessionToken": call.auth.session_token}))
+
+
+async def current_session(call: RestCall) -> RestResponse:
+    token = call.auth.session_token
+    if token is None:
+        raise InvalidSessionTokenError("Session token required.")
+    found = await call.services.objects.find(call.auth, "_Session", {"sessionToken": token}, QueryOptions(limit=1))
+    if not found.results:
+        raise denied(ObjectNotFoundError, "Session token not found.")
+    return RestResponse(call.encoder.object(found.results[0]))

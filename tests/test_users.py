@@ -1,0 +1,58 @@
+"""Signing in and out over REST, as the Parse SDKs do it: `/login`, `/logout`, `/users/me`, `/sessions/me`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from tests.conftest import Api, make_settings, running
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def api(database_server: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
+    settings = make_settings(database_server, "users", tmp_path_factory.mktemp("data"))
+    async with running(settings) as (_, client):
+        yield Api(client)
+
+
+async def test_log_in_log_out_and_the_current_user(api: Api) -> None:
+    signed = (await api.post("/users", {"username": "grace", "password": "123", "email": "g@example.com"})).json()
+    login = await api.get("/login", params={"username": "grace", "password": "123"})  # a password of digits
+    assert login.status_code == 200
+    body = login.json()
+    assert list(body)[-1] == "sessionToken" and body["sessionToken"] != signed["sessionToken"]
+    assert body["username"] == "grace" and "password" not in body and "_hashed_password" not in body
+    by_email = await api.post("/login", {"email": "g@example.com", "password": "123"})
+    assert by_email.json()["objectId"] == signed["objectId"]
+
+    me = await api.get("/users/me", token=body["sessionToken"])
+    assert me.json()["username"] == "grace" and me.json()["sessionToken"] == body["sessionToken"]
+    session = await api.get("/sessions/me", token=body["sessionToken"])
+    assert session.json()["createdWith"] == {"action": "login", "authProvider": "password"}
+
+    assert (await api.post("/logout", token=body["sessionToken"])).json() == {}
+    again = await api.get("/users/me", token=body["sessionToken"])
+    assert again.status_code == 400 and again.json() == {"code": 209, "error": "Invalid session token"}
+    # The sign-up session is still valid.
+    assert (await api.get("/users/me", token=signed["sessionToken"])).status_code == 200
+
+
+async def test_bad_logins_get_parses_codes(api: Api) -> None:
+    await api.post("/users", {"username": "hopper", "password": "pw"})
+    cases = [
+        ({}, 400, 200, "username/email is required."),
+        ({"username": "hopper"}, 400, 201, "password is required."),
+        ({"username": "hopper", "password": "nope"}, 404, 101, "Invalid username/password."),
+        ({"username": "nobody", "password": "pw"}, 404, 101, "Invalid username/password."),
+        ({"username": "hopper", "password": 5}, 404, 101, "Invalid username/password."),
+    ]
+    for body, status, code, message in cases:
+        answer = await api.post("/login", body)
+        assert (answer.status_code, answer.json()) == (status, {"code": code, "error": message}), body
+    assert (await api.get("/users/me")).json() == {"code": 209, "error": "Permission denied"}
+    assert (await api.get("/sessions/me")).json() == {"code": 209, "error": "Session token required."}
+    assert (await api.post("/logout")).json() == {}
