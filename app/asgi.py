@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 
 from app.domain.accounts import AccountService
 from app.domain.config import ConfigService
+from app.domain.events import Subscribers
 from app.domain.objects import ObjectService, ObjectSettings
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
@@ -39,6 +40,7 @@ def build_services(settings: Settings) -> Services:
     timeout = settings.database_timeout if settings.database_timeout is not None else 30.0
     storage = MongoStorage(settings.database_uri, server_selection_timeout_ms=int(timeout * 1000))
     schemas = SchemaRegistry(storage, ttl=settings.schema_cache_ttl)
+    authenticator = Authenticator(storage, schemas)
     objects = ObjectService(
         storage,
         schemas,
@@ -51,8 +53,8 @@ def build_services(settings: Settings) -> Services:
             enforce_private_users=settings.enforce_private_users,
             session_length=settings.session_length,
         ),
+        events=Subscribers([authenticator]),
     )
-    authenticator = Authenticator(storage, schemas)
     accounts = AccountService(objects, authenticator, session_length=settings.session_length, hasher=objects.hasher)
     return Services(settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage))
 

@@ -84,3 +84,31 @@ async def test_a_client_cannot_forge_or_extend_a_session(clients: tuple[Api, Gql
     assert created["user"] == {"__type": "Pointer", "className": "_User", "objectId": dan["objectId"]}
     works = await api.get("/classes/_Session", token=created["sessionToken"])
     assert len(works.json()["results"]) == 2
+
+
+async def test_a_change_to_roles_or_sessions_takes_effect_on_the_next_request(clients: tuple[Api, Gql]) -> None:
+    """Callers are cached for a few seconds; a write that changes who they are clears what it makes stale."""
+    api, gql = clients
+    fay = await _sign_up(api, "fay")
+    token = fay["sessionToken"]
+    editors = await api.post("/roles", {"name": "Editors", "ACL": {"*": {"read": True}}}, master=True)
+    await api.post("/classes/Memo", {"text": "for editors", "ACL": {"role:Editors": {"read": True}}}, master=True)
+    assert (await api.get("/classes/Memo", token=token)).json()["results"] == []  # fay's roles are now cached
+    member = {
+        "users": {
+            "__op": "AddRelation",
+            "objects": [{"__type": "Pointer", "className": "_User", "objectId": fay["objectId"]}],
+        }
+    }
+    await api.put(f"/roles/{editors.json()['objectId']}", member, master=True)
+    assert [memo["text"] for memo in (await api.get("/classes/Memo", token=token)).json()["results"]] == ["for editors"]
+    assert (await gql.data("{ memos { count } }", token=token)) == {"memos": {"count": 1}}
+
+    (session,) = (await api.get("/classes/_Session", token=token)).json()["results"]
+    await api.delete(f"/sessions/{session['objectId']}", master=True)
+    assert (await api.get("/users/me", token=token)).json() == {"code": 209, "error": "Invalid session token"}
+
+    gus = await _sign_up(api, "gus")
+    assert (await api.get("/users/me", token=gus["sessionToken"])).status_code == 200
+    await api.delete(f"/users/{gus['objectId']}", master=True)
+    assert (await api.get("/users/me", token=gus["sessionToken"])).json()["code"] == 209

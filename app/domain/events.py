@@ -21,3 +21,14 @@ class WriteEvent:
 
 class EventSink(Protocol):
     async def publish(self, event: WriteEvent) -> None: ...
+
+
+class Subscribers:
+    """Every sink that hears about writes (the session cache today; hooks and live queries as they come)."""
+
+    def __init__(self, sinks: list[EventSink] | None = None) -> None:
+        self.sinks: list[EventSink] = list(sinks or [])
+
+    async def publish(self, event: WriteEvent) -> None:
+        for sink in self.sinks:
+            await sink.publish(event)

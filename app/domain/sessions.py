@@ -9,6 +9,7 @@ from typing import Any
 
 from app.domain.acl import Auth
 from app.domain.classes import ClassSchema
+from app.domain.events import WriteEvent
 from app.domain.schemas import SchemaRegistry
 from app.domain.values import Pointer, utc_now
 from app.errors import InvalidSessionTokenError
@@ -30,6 +31,18 @@ class Authenticator:
             self._cache.clear()
         else:
             self._cache.pop(token, None)
+
+    async def publish(self, event: WriteEvent) -> None:
+        """Forget what a write makes stale: every role set when a role changes, a session when it changes."""
+        if event.schema.name == "_Role":
+            self.forget()
+        elif event.schema.name == "_Session" and event.before is not None:
+            token = event.before.get("sessionToken")
+            self.forget(token if isinstance(token, str) else None)
+        elif event.schema.name == "_User" and event.kind == "delete" and event.before is not None:
+            user_id = event.before.get("objectId")
+            for token in [t for t, (_, cached_user, _) in self._cache.items() if cached_user == user_id]:
+                self.forget(token)
 
     async def auth_for(self, token: str, installation_id: str | None = None) -> Auth:
         cached = self._cache.get(token)
