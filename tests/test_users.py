@@ -56,3 +56,36 @@ async def test_bad_logins_get_parses_codes(api: Api) -> None:
     assert (await api.get("/users/me")).json() == {"code": 209, "error": "Permission denied"}
     assert (await api.get("/sessions/me")).json() == {"code": 209, "error": "Session token required."}
     assert (await api.post("/logout")).json() == {}
+
+
+async def test_anonymous_users_sign_up_once_and_log_in_after(api: Api) -> None:
+    device = {"authData": {"anonymous": {"id": "9c5b94b1-35ad-49bb-b118-8e8fc24abf80"}}}
+    first = await api.post("/users", device)
+    assert first.status_code == 201
+    body = first.json()
+    assert list(body) == ["objectId", "createdAt", "username", "sessionToken", "authDataResponse"]
+    assert len(body["username"]) == 25 and body["authDataResponse"] == {}
+    again = await api.post("/users", device)
+    assert again.status_code == 200 and "location" not in again.headers
+    assert again.json()["objectId"] == body["objectId"] and again.json()["sessionToken"] != body["sessionToken"]
+    assert again.json()["authData"] == device["authData"]  # the user reads their own auth data
+    session = await api.get("/sessions/me", token=again.json()["sessionToken"])
+    assert session.json()["createdWith"] == {"action": "login", "authProvider": "anonymous"}
+
+    unknown = await api.post("/users", {"authData": {"myspace": {"id": "1"}}})
+    assert unknown.json() == {"code": 252, "error": "This authentication method is unsupported."}
+    empty = await api.post("/users", {"authData": {"anonymous": {}}})
+    assert empty.json() == {"code": 200, "error": "bad or missing username"}
+
+
+async def test_graphql_log_in_with_an_anonymous_id(api: Api) -> None:
+    from tests.graphql.helpers import Gql
+
+    gql = Gql(api.client)
+    query = """mutation($data: Object!) { logInWith(input: {authData: $data}) {
+      viewer { sessionToken user { objectId username } } } }"""
+    data = {"anonymous": {"id": "4f0e1f3a-2b9a-4d8e-9a57-0c0f4c0a1d11"}}
+    first = (await gql.data(query, {"data": data}))["logInWith"]["viewer"]
+    second = (await gql.data(query, {"data": data}))["logInWith"]["viewer"]
+    assert first["user"]["objectId"] == second["user"]["objectId"]
+    assert first["sessionToken"] != second["sessionToken"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.acl import MASTER, Auth
-from app.domain.objects import ObjectService
+from app.domain.objects import ObjectService, new_object_id
 from app.domain.queries import QueryOptions, parse_where
 from app.domain.sessions import Authenticator, new_session
 from app.domain.users import PasswordHasher
@@ -32,6 +32,8 @@ class SignedIn:
     session_token: str
     user: Record
     response: Record
+    created: bool = True
+    """Whether the user was made now (a sign-up) rather than found (a log-in through `authData`)."""
 
     @property
     def user_id(self) -> str:
@@ -48,18 +50,43 @@ class AccountService:
         self.hasher = hasher
 
     async def sign_up(self, auth: Auth, fields: Mapping[str, Any]) -> SignedIn:
-        """Create a user (the object service checks username, password and email) and a session for it."""
+        """Create a user (the object service checks username, password and email) and a session for it; with
+        `authData` of a provider this server verifies, log its user in instead when there is one."""
+        provider = _provider_of(fields.get("authData"))
+        if provider is not None:
+            return await self._sign_up_with(auth, provider, fields)
         created = await self.objects.create(auth, "_User", fields)
         user_id = created.object["objectId"]
         token = await self.create_session(user_id, "signup", auth.installation_id)
         return SignedIn(token, created.object, {**created.response, "sessionToken": token})
+
+    async def _sign_up_with(self, auth: Auth, provider: str, fields: Mapping[str, Any]) -> SignedIn:
+        identity = fields["authData"][provider]["id"]
+        schema = await self.objects.schemas.require("_User")
+        where = parse_where({f"authData.{provider}.id": identity}, schema, master=True)
+        found = await self.objects.storage.find(schema, Find(where, limit=1, keys=frozenset({"objectId"})))
+        if found:
+            user_id = str(found[0]["objectId"])
+            token = await self.create_session(user_id, "login", auth.installation_id, provider)
+            user = await self.objects.get(Auth(user_id=user_id), "_User", user_id)
+            return SignedIn(token, user, {**user, "sessionToken": token, "authDataResponse": {}}, created=False)
+        values = {"username": new_object_id(25), **fields}  # Parse gives such users a random username
+        created = await self.objects.create(auth, "_User", values)
+        token = await self.create_session(created.object["objectId"], "signup", auth.installation_id, provider)
+        response = {
+            **created.response,
+            "username": created.object["username"],
+            "sessionToken": token,
+            "authDataResponse": {},
+        }
+        return SignedIn(token, created.object, response)
 
     async def log_in(self, auth: Auth, username: Any, email: Any, password: Any) -> SignedIn:
         """Check the password and open a session, as `POST /login` does."""
         user_id = await self.authenticate(auth, username, email, password)
         token = await self.create_session(user_id, "login", auth.installation_id)
         user = await self.objects.get(Auth(user_id=user_id), "_User", user_id)
-        return SignedIn(token, user, {**user, "sessionToken": token})
+        return SignedIn(token, user, {**user, "sessionToken": token}, created=False)
 
     async def authenticate(self, auth: Auth, username: Any, email: Any, password: Any) -> str:
         """The id of the user these credentials name, as Parse Server finds it: by username, by email, or by a
@@ -115,7 +142,27 @@ class AccountService:
         except ObjectNotFoundError:
             raise InvalidSessionTokenError("Invalid session token") from None
 
-    async def create_session(self, user_id: str, action: str, installation_id: str | None) -> str:
-        session = new_session(user_id, action, installation_id, self.session_length)
+    async def create_session(
+        self, user_id: str, action: str, installation_id: str | None, provider: str = "password"
+    ) -> str:
+        session = new_session(user_id, action, installation_id, self.session_length, provider)
         await self.objects.create(MASTER, "_Session", session)
         return str(session["sessionToken"])
+
+
+# The providers this server verifies. Anonymous users need no verification, as in Parse Server, where the
+# anonymous provider is on by default; OpenID Connect providers come with their own settings.
+_PROVIDERS = ("anonymous",)
+
+
+def _provider_of(auth_data: Any) -> str | None:
+    """The provider `authData` signs in with, if any; an unknown one is refused as Parse refuses it."""
+    if not isinstance(auth_data, Mapping):
+        return None
+    given = {name: data for name, data in auth_data.items() if data}
+    for name, data in given.items():
+        if name not in _PROVIDERS:
+            raise AppError("This authentication method is unsupported.", code=252)
+        if isinstance(data, Mapping) and isinstance(data.get("id"), str) and data["id"]:
+            return str(name)
+    return None

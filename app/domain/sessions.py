@@ -95,12 +95,14 @@ class Authenticator:
         return frozenset(f"role:{role['name']}" for role in roles if isinstance(role.get("name"), str))
 
 
-def new_session(user_id: str, action: str, installation_id: str | None, length: float) -> dict[str, Any]:
+def new_session(
+    user_id: str, action: str, installation_id: str | None, length: float, provider: str = "password"
+) -> dict[str, Any]:
     """A `_Session` as Parse Server writes one: an `r:` token, its user, how it was made, when it expires."""
     session: dict[str, Any] = {
         "sessionToken": "r:" + secrets.token_hex(16),
         "user": Pointer("_User", user_id),
-        "createdWith": {"action": action, "authProvider": "password"} if action != "create" else {"action": action},
+        "createdWith": {"action": action, "authProvider": provider} if action != "create" else {"action": action},
         "expiresAt": utc_now() + timedelta(seconds=length),
     }
     if installation_id:

@@ -38,7 +38,9 @@ async def prepare_user_write(
     result = dict(values)
     if "emailVerified" in result and not auth.master:
         raise denied(OperationForbiddenError, "Clients aren't allowed to manually update email verification.")
-    has_auth_data = bool(result.get("authData"))
+    auth_data = result.get("authData")
+    # Only a provider with data stands in for a username and password ({"anonymous": {}} does not).
+    has_auth_data = isinstance(auth_data, Mapping) and any(auth_data.values())
     username, password = result.get("username"), result.get("password")
     if creating and not has_auth_data:
         if not isinstance(username, str) or not username:

@@ -301,8 +301,13 @@ async def _log_in(context: Context, input: dict[str, Any]) -> Any:
     return await context.services.accounts.log_in(context.auth, input.get("username"), None, input.get("password"))
 
 
-async def _log_in_with(context: Context, input: dict[str, Any]) -> Any:
-    raise _unsupported_auth()
+def _log_in_with(builder: SchemaBuilder) -> Any:
+    async def log_in_with(context: Context, input: dict[str, Any]) -> Any:
+        fields = await object_fields_to_parse(context, builder.types["_User"], builder, input.get("fields"))
+        fields["authData"] = input["authData"]
+        return await context.services.accounts.sign_up(context.auth, decode_object(fields))
+
+    return log_in_with
 
 
 def _unsupported_auth() -> AppError:
@@ -458,7 +463,7 @@ def mutations(builder: SchemaBuilder) -> dict[str, GraphQLField]:
                 "fields": GraphQLInputField(login_with_fields, description="Fields of a new user."),
             },
             viewer,
-            _user_mutation(_log_in_with),
+            _user_mutation(_log_in_with(builder)),
             "Signs in or up with an auth provider.",
         )
         result["logIn"] = relay_mutation(

@@ -139,6 +139,8 @@ async def create_object(call: RestCall) -> RestResponse:
     if class_name == "_User":
         # A new user is signed in at once: the answer carries its session token.
         signed_in = await call.services.accounts.sign_up(call.auth, decode_object(call.json_body()))
+        if not signed_in.created:  # authData of a user who exists: a log-in
+            return RestResponse(call.encoder.object(signed_in.response))
         location = f"{call.mount}/users/{signed_in.user_id}"
         return RestResponse(call.encoder.object(signed_in.response), 201, {"Location": location})
     saved = await call.services.objects.create(call.auth, class_name, decode_object(call.json_body()))
