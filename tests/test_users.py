@@ -89,3 +89,23 @@ async def test_graphql_log_in_with_an_anonymous_id(api: Api) -> None:
     second = (await gql.data(query, {"data": data}))["logInWith"]["viewer"]
     assert first["user"]["objectId"] == second["user"]["objectId"]
     assert first["sessionToken"] != second["sessionToken"]
+
+
+async def test_a_new_log_in_from_an_installation_ends_its_previous_session(api: Api) -> None:
+    await api.post("/users", {"username": "ivy", "password": "pw"})
+
+    async def log_in(installation: str) -> str:
+        answer = await api.client.post(
+            "/parse/login",
+            json={"username": "ivy", "password": "pw"},
+            headers=api.headers(**{"X-Parse-Installation-Id": installation}),
+        )
+        return str(answer.json()["sessionToken"])
+
+    phone, tablet = await log_in("phone-1"), await log_in("tablet-1")
+    phone_again = await log_in("phone-1")
+    assert (await api.get("/users/me", token=phone)).json()["code"] == 209
+    for token in (tablet, phone_again):
+        assert (await api.get("/users/me", token=token)).status_code == 200
+    mine = (await api.get("/sessions", token=tablet)).json()["results"]
+    assert sorted(s.get("installationId", "") for s in mine) == ["", "phone-1", "tablet-1"]  # sign-up's has none

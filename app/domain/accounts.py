@@ -15,7 +15,7 @@ from app.domain.objects import ObjectService, new_object_id
 from app.domain.queries import QueryOptions, parse_where
 from app.domain.sessions import Authenticator, new_session
 from app.domain.users import PasswordHasher
-from app.domain.values import Record
+from app.domain.values import Pointer, Record
 from app.errors import AppError, InvalidSessionTokenError, ObjectNotFoundError, denied
 from app.storage.base import Find
 
@@ -147,6 +147,16 @@ class AccountService:
     ) -> str:
         session = new_session(user_id, action, installation_id, self.session_length, provider)
         await self.objects.create(MASTER, "_Session", session)
+        if installation_id:
+            # One session per user and installation, as Parse Server keeps them: a new log-in ends the old.
+            schema = await self.objects.schemas.require("_Session")
+            where = {
+                "user": Pointer("_User", user_id),
+                "installationId": installation_id,
+                "sessionToken": {"$ne": session["sessionToken"]},
+            }
+            for old in await self.objects.storage.find(schema, Find(where, keys=frozenset({"objectId"}))):
+                await self.objects.delete(MASTER, "_Session", old["objectId"])
         return str(session["sessionToken"])
 
 
