@@ -1,0 +1,191 @@
+"""One table of who sees what: callers, class permissions, object ACLs and a protected field, asked through
+REST and through GraphQL, which must agree with the table and with each other. No path may tell a caller what
+a permission hides: not a result, not a field, not a match on it, not an order by it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from app.transport.graphql.builder import lower_first, plural
+from tests.conftest import Api, make_settings, running
+from tests.graphql.helpers import Gql
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+PUBLIC, ANN, BEN, MASTER = "public", "ann", "ben (an Editor)", "master"
+
+# Class permissions over public ones (a class given only some operations gets none of the others, as in
+# Parse); every class keeps `secret` from everyone but Editors (and the master key).
+PUBLIC_CLP = {op: {"*": True} for op in ("find", "get", "count", "create", "update", "delete", "addField")}
+PROTECTED = {"*": ["secret"], "role:Editors": []}
+CLASSES: dict[str, dict[str, Any]] = {
+    "Open": {},
+    "Club": {
+        "find": {"requiresAuthentication": True},
+        "get": {"requiresAuthentication": True},
+        "count": {"requiresAuthentication": True},
+    },
+    "Editorial": {"find": {"role:Editors": True}, "get": {"role:Editors": True}, "count": {"role:Editors": True}},
+    "Owned": {"find": {}, "get": {}, "count": {}, "readUserFields": ["owner"]},
+}
+# Objects in every class: label -> (ACL, owner)
+OBJECTS = {"pub": ("public", ANN), "own": ("ann only", ANN), "role": ("Editors only", BEN)}
+
+# (class, caller) -> the labels the caller finds, or the Parse error code that refuses the query
+VISIBLE: dict[tuple[str, str], set[str] | int] = {
+    ("Open", PUBLIC): {"pub"},
+    ("Open", ANN): {"pub", "own"},
+    ("Open", BEN): {"pub", "role"},
+    ("Open", MASTER): {"pub", "own", "role"},
+    ("Club", PUBLIC): 101,  # Parse's code when a class requires authentication
+    ("Club", ANN): {"pub", "own"},
+    ("Club", BEN): {"pub", "role"},
+    ("Club", MASTER): {"pub", "own", "role"},
+    ("Editorial", PUBLIC): 119,
+    ("Editorial", ANN): 119,
+    ("Editorial", BEN): {"pub", "role"},
+    ("Editorial", MASTER): {"pub", "own", "role"},
+    ("Owned", PUBLIC): set(),  # pointer permissions match no one without a user
+    ("Owned", ANN): {"pub", "own"},
+    ("Owned", BEN): {"role"},
+    ("Owned", MASTER): {"pub", "own", "role"},
+}
+SEES_SECRET = {BEN, MASTER}
+
+
+@dataclass
+class World:
+    api: Api
+    gql: Gql
+    tokens: dict[str, str | None]
+
+    async def rest(self, caller: str, path: str, **params: Any) -> Any:
+        answer = await self.api.get(path, master=caller == MASTER, token=self.tokens.get(caller), params=params)
+        return answer.json()
+
+    async def graphql(self, caller: str, query: str) -> dict[str, Any]:
+        answer = await self.gql.post(query, master=caller == MASTER, token=self.tokens.get(caller))
+        return dict(answer.json())
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def world(database_server: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+    settings = make_settings(database_server, "permission_table", tmp_path_factory.mktemp("data"))
+    async with running(settings) as (_, client):
+        api = Api(client)
+        ann = (await api.post("/users", {"username": "ann", "password": "pw"})).json()
+        ben = (await api.post("/users", {"username": "ben", "password": "pw"})).json()
+        users = {ANN: ann["objectId"], BEN: ben["objectId"]}
+        await api.post(
+            "/roles",
+            {
+                "name": "Editors",
+                "ACL": {"*": {"read": True}},
+                "users": {
+                    "__op": "AddRelation",
+                    "objects": [{"__type": "Pointer", "className": "_User", "objectId": users[BEN]}],
+                },
+            },
+            master=True,
+        )
+        acls = {
+            "public": {"*": {"read": True}},
+            "ann only": {users[ANN]: {"read": True, "write": True}},
+            "Editors only": {"role:Editors": {"read": True}},
+        }
+        for name, permissions in CLASSES.items():
+            definition = {
+                "fields": {
+                    "label": {"type": "String"},
+                    "secret": {"type": "String"},
+                    "owner": {"type": "Pointer", "targetClass": "_User"},
+                },
+                "classLevelPermissions": {**PUBLIC_CLP, **permissions, "protectedFields": PROTECTED},
+            }
+            assert (await api.post(f"/schemas/{name}", definition, master=True)).status_code == 200
+            for label, (acl, owner) in OBJECTS.items():
+                await api.post(
+                    f"/classes/{name}",
+                    {
+                        "label": label,
+                        "secret": f"{name}-{label}-secret",
+                        "ACL": acls[acl],
+                        "owner": {"__type": "Pointer", "className": "_User", "objectId": users[owner]},
+                    },
+                    master=True,
+                )
+        yield World(api, Gql(client), {PUBLIC: None, ANN: ann["sessionToken"], BEN: ben["sessionToken"]})
+
+
+def _plural(name: str) -> str:
+    return plural(lower_first(name))
+
+
+@pytest.mark.parametrize(("class_name", "caller"), sorted(VISIBLE))
+async def test_rest_and_graphql_show_what_the_table_says(world: World, class_name: str, caller: str) -> None:
+    expected = VISIBLE[(class_name, caller)]
+    rest = await world.rest(caller, f"/classes/{class_name}", order="label")
+    graphql = await world.graphql(
+        caller, f"{{ {_plural(class_name)}(order: [label_ASC]) {{ edges {{ node {{ label secret }} }} }} }}"
+    )
+    if isinstance(expected, int):
+        assert rest["code"] == expected
+        assert graphql["errors"][0]["extensions"]["code"] == expected and graphql["data"] is None
+        return
+    found = {item["label"]: item.get("secret") for item in rest["results"]}
+    assert set(found) == expected
+    nodes = {edge["node"]["label"]: edge["node"]["secret"] for edge in graphql["data"][_plural(class_name)]["edges"]}
+    assert nodes == found  # the same objects, and the same secrets (None where hidden)
+    assert all((secret is not None) == (caller in SEES_SECRET) for secret in found.values())
+
+    for label, (_, _) in OBJECTS.items():
+        object_id = await _object_id(world, class_name, label)
+        one = await world.api.get(
+            f"/classes/{class_name}/{object_id}", master=caller == MASTER, token=world.tokens.get(caller)
+        )
+        got = await world.graphql(caller, f'{{ {lower_first(class_name)}(id: "{object_id}") {{ label secret }} }}')
+        if label in expected:
+            assert one.status_code == 200 and got["data"][lower_first(class_name)]["label"] == label
+            assert got["data"][lower_first(class_name)]["secret"] == one.json().get("secret")
+        else:
+            assert one.status_code == 404 and got["errors"][0]["extensions"]["code"] == 101
+
+
+@pytest.mark.parametrize("caller", [PUBLIC, ANN])
+async def test_a_hidden_field_cannot_be_probed_through_where_order_or_another_query(world: World, caller: str) -> None:
+    probes_rest = [
+        {"where": {"secret": "Open-pub-secret"}},
+        {"where": {"secret": {"$regex": "^Open"}}},
+        {"order": "secret"},
+        {"where": {"$or": [{"label": "x"}, {"secret": {"$exists": True}}]}},
+    ]
+    for params in probes_rest:
+        answer = await world.rest(caller, "/classes/Open", **params)
+        assert answer.get("code") == 119, (params, answer)
+    probes_graphql = [
+        '{ opens(where: {secret: {equalTo: "Open-pub-secret"}}) { count } }',
+        '{ opens(where: {secret: {matchesRegex: "^Open"}}) { count } }',
+        "{ opens(order: [secret_ASC]) { count } }",
+        '{ opens(where: {OR: [{label: {equalTo: "x"}}, {secret: {exists: true}}]}) { count } }',
+    ]
+    for query in probes_graphql:
+        answer = await world.graphql(caller, query)
+        assert answer["errors"][0]["extensions"]["code"] == 119, (query, answer)
+    # A sub-query selecting the hidden field matches nothing: its values never leave the server.
+    select = {"label": {"$select": {"query": {"className": "Open", "where": {}}, "key": "secret"}}}
+    assert (await world.rest(caller, "/classes/Open", where=select))["results"] == []
+    by_graphql = await world.graphql(
+        caller,
+        '{ opens(where: {label: {inQueryKey: {query: {className: "Open", where: {}}, key: "secret"}}}) { count } }',
+    )
+    assert by_graphql["data"]["opens"]["count"] == 0
+
+
+async def _object_id(world: World, class_name: str, label: str) -> str:
+    found = await world.rest(MASTER, f"/classes/{class_name}", where={"label": label})
+    return str(found["results"][0]["objectId"])
