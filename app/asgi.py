@@ -13,7 +13,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-from app.domain.accounts import AccountService
+from app.domain.accounts import AccountService, Lockout
 from app.domain.config import ConfigService
 from app.domain.events import Subscribers
 from app.domain.objects import ObjectService, ObjectSettings
@@ -55,7 +55,14 @@ def build_services(settings: Settings) -> Services:
         ),
         events=Subscribers([authenticator]),
     )
-    accounts = AccountService(objects, authenticator, session_length=settings.session_length, hasher=objects.hasher)
+    lockout = (
+        Lockout(settings.account_lockout_threshold, settings.account_lockout_duration)
+        if settings.account_lockout_threshold
+        else None
+    )
+    accounts = AccountService(
+        objects, authenticator, session_length=settings.session_length, hasher=objects.hasher, lockout=lockout
+    )
     return Services(settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage))
 
 

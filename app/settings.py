@@ -57,6 +57,18 @@ def _networks(value: Any) -> list[str]:
     return entries
 
 
+def _in_range(convert: Any, low: float, high: float) -> Any:
+    """A converter that also refuses values outside (low, high]: Parse Server's limits for its options."""
+
+    def checked(value: Any) -> Any:
+        result = convert(value)
+        if result is not None and not low < result <= high:
+            raise ValueError(f"must be more than {low:g} and at most {high:g}")
+        return result
+
+    return checked
+
+
 def _optional_int(value: Any) -> int | None:
     return None if value in (None, "") else int(value)
 
@@ -95,6 +107,10 @@ class Settings:
     object_id_size: int = setting(10, int, "length of generated objectIds")
     session_length: int = setting(31536000, int, "session lifetime in seconds")
     expire_inactive_sessions: bool = setting(True, _bool, "sessions expire after session_length")
+    account_lockout_threshold: int | None = setting(
+        None, _in_range(_optional_int, 0, 999), "failed log-ins that lock an account (off when unset)"
+    )
+    account_lockout_duration: float = setting(5.0, _in_range(float, 0, 99999), "minutes an account stays locked")
     max_upload_size: int = setting(20 * 1024**2, _size, "largest request body (e.g. 20mb)")
     schema_cache_ttl: float = setting(5.0, float, "seconds a cached class schema is trusted")
     database_timeout: float | None = setting(

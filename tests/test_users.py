@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -109,3 +111,31 @@ async def test_a_new_log_in_from_an_installation_ends_its_previous_session(api: 
         assert (await api.get("/users/me", token=token)).status_code == 200
     mine = (await api.get("/sessions", token=tablet)).json()["results"]
     assert sorted(s.get("installationId", "") for s in mine) == ["", "phone-1", "tablet-1"]  # sign-up's has none
+
+
+async def test_an_account_locks_after_the_threshold_of_failed_log_ins(database_server: str, tmp_path: Path) -> None:
+    settings = make_settings(
+        database_server, "lockout", tmp_path, account_lockout_threshold=2, account_lockout_duration=0.02
+    )  # 1.2 seconds
+    locked = {
+        "code": 101,
+        "error": "Your account is locked due to multiple failed login attempts. Please try again after 0.02 minute(s)",
+    }
+    async with running(settings) as (_, client):
+        api = Api(client)
+        await api.post("/users", {"username": "jo", "password": "right"})
+        wrong = {"username": "jo", "password": "wrong"}
+        assert (await api.post("/login", wrong)).json()["error"] == "Invalid username/password."
+        assert (await api.post("/login", {"username": "jo", "password": "right"})).status_code == 200  # resets
+        for _ in range(2):
+            assert (await api.post("/login", wrong)).json()["error"] == "Invalid username/password."
+        assert (await api.post("/login", wrong)).json() == locked
+        assert (await api.post("/login", {"username": "jo", "password": "right"})).json() == locked
+        expired = False
+        for _ in range(60):  # wait for the lock to pass, polling rather than sleeping a fixed time
+            answer = await api.post("/login", {"username": "jo", "password": "right"})
+            if answer.status_code == 200:
+                expired = True
+                break
+            await asyncio.sleep(0.05)
+        assert expired

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain.acl import MASTER, Auth
+from app.domain.classes import ClassSchema
 from app.domain.objects import ObjectService, new_object_id
+from app.domain.operations import Increment
 from app.domain.queries import QueryOptions, parse_where
 from app.domain.sessions import Authenticator, new_session
 from app.domain.users import PasswordHasher
-from app.domain.values import Pointer, Record
+from app.domain.values import Pointer, Record, utc_now
 from app.errors import AppError, InvalidSessionTokenError, ObjectNotFoundError, denied
 from app.storage.base import Find
 
@@ -40,14 +43,36 @@ class SignedIn:
         return str(self.user["objectId"])
 
 
+@dataclass(frozen=True, slots=True)
+class Lockout:
+    """Parse Server's `accountLockout`: `threshold` failed log-ins lock an account for `duration` minutes."""
+
+    threshold: int
+    duration: float
+
+    @property
+    def message(self) -> str:
+        minutes = f"{self.duration:g}"
+        return (
+            f"Your account is locked due to multiple failed login attempts. Please try again after {minutes} minute(s)"
+        )
+
+
 class AccountService:
     def __init__(
-        self, objects: ObjectService, authenticator: Authenticator, *, session_length: float, hasher: PasswordHasher
+        self,
+        objects: ObjectService,
+        authenticator: Authenticator,
+        *,
+        session_length: float,
+        hasher: PasswordHasher,
+        lockout: Lockout | None = None,
     ) -> None:
         self.objects = objects
         self.authenticator = authenticator
         self.session_length = session_length
         self.hasher = hasher
+        self.lockout = lockout
 
     async def sign_up(self, auth: Auth, fields: Mapping[str, Any]) -> SignedIn:
         """Create a user (the object service checks username, password and email) and a session for it; with
@@ -113,12 +138,35 @@ class AccountService:
         hashed = user.get("_hashed_password") if user else None
         usable = isinstance(hashed, str) and bool(hashed)
         valid = await self.hasher.verify(password, hashed if usable else _DUMMY_HASH)  # type: ignore[arg-type]
+        if user is not None and self.lockout is not None:
+            await self._count_attempt(schema, user, valid and usable)
         if user is None or not usable or not valid:
             raise ObjectNotFoundError(_BAD_LOGIN)
         acl = user.get("ACL")
         if not auth.master and acl is not None and not acl.read and not acl.write:
             raise ObjectNotFoundError(_BAD_LOGIN)  # a user no one may read is locked out
         return str(user["objectId"])
+
+    async def _count_attempt(self, schema: ClassSchema, user: Record, succeeded: bool) -> None:
+        """Parse's account lockout: refuse a locked account whatever the password, count failures atomically,
+        and lock at the threshold (the attempt past it is refused as locked)."""
+        assert self.lockout is not None
+        lockout, now, user_id = self.lockout, utc_now(), user["objectId"]
+        expires = user.get("_account_lockout_expires_at")
+        failures = user.get("_failed_login_count") or 0
+        if isinstance(expires, datetime) and expires > now and failures >= lockout.threshold:
+            raise ObjectNotFoundError(lockout.message)
+        if succeeded:
+            if failures:
+                await self.objects.storage.update(schema, user_id, {}, {"_failed_login_count": 0}, None)
+            return
+        before = await self.objects.storage.update(schema, user_id, {}, {"_failed_login_count": Increment(1)}, None)
+        count = ((before or {}).get("_failed_login_count") or 0) + 1
+        if count >= lockout.threshold:
+            until = now + timedelta(minutes=lockout.duration)
+            await self.objects.storage.update(schema, user_id, {}, {"_account_lockout_expires_at": until}, None)
+            if count > lockout.threshold:
+                raise ObjectNotFoundError(lockout.message)
 
     async def log_out(self, auth: Auth) -> None:
         """End the caller's session; without a session there is nothing to end."""
