@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from app.domain.events import Subscribers
 from app.domain.objects import ObjectService, ObjectSettings
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
+from app.domain.users import PasswordPolicy
 from app.errors import AppError
 from app.settings import Settings, with_master_key
 from app.storage.mongo import MongoStorage
@@ -54,6 +56,7 @@ def build_services(settings: Settings) -> Services:
             session_length=settings.session_length,
         ),
         events=Subscribers([authenticator]),
+        password_policy=password_policy(settings),
     )
     lockout = (
         Lockout(settings.account_lockout_threshold, settings.account_lockout_duration)
@@ -64,6 +67,17 @@ def build_services(settings: Settings) -> Services:
         objects, authenticator, session_length=settings.session_length, hasher=objects.hasher, lockout=lockout
     )
     return Services(settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage))
+
+
+def password_policy(settings: Settings) -> PasswordPolicy | None:
+    policy = PasswordPolicy(
+        pattern=re.compile(settings.password_pattern) if settings.password_pattern else None,
+        error=settings.password_pattern_error,
+        disallow_username=settings.password_disallow_username,
+        history=settings.password_history,
+        max_age_days=settings.password_max_age,
+    )
+    return policy if policy != PasswordPolicy() else None
 
 
 def read_schema_dir(directory: Path) -> list[tuple[Path, Any]]:

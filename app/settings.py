@@ -73,6 +73,21 @@ def _optional_int(value: Any) -> int | None:
     return None if value in (None, "") else int(value)
 
 
+def _optional_float(value: Any) -> float | None:
+    return None if value in (None, "") else float(value)
+
+
+def _pattern(value: Any) -> str | None:
+    """A regular expression, checked when the settings load rather than at the first sign-up."""
+    if value in (None, ""):
+        return None
+    try:
+        re.compile(str(value))
+    except re.error as error:
+        raise ValueError(f"not a regular expression: {error}") from None
+    return str(value)
+
+
 def _optional_str(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
@@ -111,6 +126,15 @@ class Settings:
         None, _in_range(_optional_int, 0, 999), "failed log-ins that lock an account (off when unset)"
     )
     account_lockout_duration: float = setting(5.0, _in_range(float, 0, 99999), "minutes an account stays locked")
+    password_pattern: str | None = setting(None, _pattern, "a regular expression every new password must match")
+    password_pattern_error: str | None = setting(None, _optional_str, "the message for a password the pattern refuses")
+    password_disallow_username: bool = setting(False, _bool, "refuse passwords that contain the username")
+    password_history: int | None = setting(
+        None, _in_range(_optional_int, 0, 20), "a new password may not repeat any of the last N"
+    )
+    password_max_age: float | None = setting(
+        None, _in_range(_optional_float, 0, 36500), "days before a password must be reset (off when unset)"
+    )
     max_upload_size: int = setting(20 * 1024**2, _size, "largest request body (e.g. 20mb)")
     schema_cache_ttl: float = setting(5.0, float, "seconds a cached class schema is trusted")
     database_timeout: float | None = setting(

@@ -139,3 +139,49 @@ async def test_an_account_locks_after_the_threshold_of_failed_log_ins(database_s
                 break
             await asyncio.sleep(0.05)
         assert expired
+
+
+async def test_a_password_policy_checks_every_new_password(database_server: str, tmp_path: Path) -> None:
+    settings = make_settings(
+        database_server,
+        "password_policy",
+        tmp_path,
+        password_pattern=r"^(?=.*\d).{6,}$",
+        password_pattern_error="Use six characters or more, with a digit.",
+        password_disallow_username=True,
+        password_history=2,
+    )
+    async with running(settings) as (_, client):
+        api = Api(client)
+        weak = await api.post("/users", {"username": "kim", "password": "short"})
+        assert weak.json() == {"code": 142, "error": "Use six characters or more, with a digit."}
+        named = await api.post("/users", {"username": "kim", "password": "kim12345"})
+        assert named.json() == {"code": 142, "error": "Password cannot contain your username."}
+        kim = (await api.post("/users", {"username": "kim", "password": "first111"})).json()
+        token, path = kim["sessionToken"], f"/users/{kim['objectId']}"
+
+        assert (await api.put(path, {"password": "second22"}, token=token)).status_code == 200
+        for repeated in ("second22", "first111"):  # the last two passwords
+            answer = await api.put(path, {"password": repeated}, token=token)
+            assert answer.json() == {"code": 142, "error": "New password should not be the same as last 2 passwords."}
+        assert (await api.put(path, {"password": "third333"}, token=token)).status_code == 200
+        assert (await api.put(path, {"password": "first111"}, token=token)).status_code == 200  # old enough now
+        assert (await api.post("/login", {"username": "kim", "password": "first111"})).status_code == 200
+        nothing_written = await api.post("/login", {"username": "kim", "password": "second22"})
+        assert nothing_written.status_code == 404
+
+
+async def test_an_expired_password_must_be_reset_before_logging_in(database_server: str, tmp_path: Path) -> None:
+    settings = make_settings(database_server, "password_age", tmp_path, password_max_age=0.00001)  # 0.86 s
+    async with running(settings) as (_, client):
+        api = Api(client)
+        await api.post("/users", {"username": "lee", "password": "pw"})
+        assert (await api.post("/login", {"username": "lee", "password": "pw"})).status_code == 200
+        expired = None
+        for _ in range(100):  # polling until the password is older than its maximum age
+            answer = await api.post("/login", {"username": "lee", "password": "pw"})
+            if answer.status_code != 200:
+                expired = answer.json()
+                break
+            await asyncio.sleep(0.05)
+        assert expired == {"code": 101, "error": "Your password has expired. Please reset your password."}

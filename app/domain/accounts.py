@@ -142,10 +142,22 @@ class AccountService:
             await self._count_attempt(schema, user, valid and usable)
         if user is None or not usable or not valid:
             raise ObjectNotFoundError(_BAD_LOGIN)
+        await self._check_password_age(schema, user)
         acl = user.get("ACL")
         if not auth.master and acl is not None and not acl.read and not acl.write:
             raise ObjectNotFoundError(_BAD_LOGIN)  # a user no one may read is locked out
         return str(user["objectId"])
+
+    async def _check_password_age(self, schema: ClassSchema, user: Record) -> None:
+        policy = self.objects.password_policy
+        if policy is None or not policy.max_age_days:
+            return
+        changed = user.get("_password_changed_at")
+        if not isinstance(changed, datetime):
+            # Set before the policy was: its age counts from now.
+            await self.objects.storage.update(schema, user["objectId"], {}, {"_password_changed_at": utc_now()}, None)
+        elif changed + timedelta(days=policy.max_age_days) < utc_now():
+            raise ObjectNotFoundError("Your password has expired. Please reset your password.")
 
     async def _count_attempt(self, schema: ClassSchema, user: Record, succeeded: bool) -> None:
         """Parse's account lockout: refuse a locked account whatever the password, count failures atomically,

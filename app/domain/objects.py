@@ -31,7 +31,7 @@ from app.domain.queries import (
 )
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import new_session
-from app.domain.users import PasswordHasher, duplicate_user_error, prepare_user_write
+from app.domain.users import PasswordHasher, PasswordPolicy, duplicate_user_error, prepare_user_write
 from app.domain.values import ParseObject, Pointer, Record, Relation, utc_now
 from app.errors import (
     AppError,
@@ -93,12 +93,14 @@ class ObjectService:
         settings: ObjectSettings,
         events: EventSink | None = None,
         hasher: PasswordHasher | None = None,
+        password_policy: PasswordPolicy | None = None,
     ) -> None:
         self.storage = storage
         self.schemas = schemas
         self.settings = settings
         self.events = events
         self.hasher = hasher or PasswordHasher()
+        self.password_policy = password_policy
 
     # Reads ------------------------------------------------------------------------------------------
 
@@ -489,7 +491,9 @@ class ObjectService:
         values.pop("updatedAt", None)
         _require_columns(class_name, values, creating=True)
         if class_name == "_User":
-            values = await prepare_user_write(values, creating=True, auth=auth, hasher=self.hasher)
+            values = await prepare_user_write(
+                values, creating=True, auth=auth, hasher=self.hasher, policy=self.password_policy
+            )
         record: Record = {}
         echoed: Record = {}
         response: Record = {}
@@ -574,7 +578,14 @@ class ObjectService:
         if class_name == "_User":
             if not auth.master and not auth.is_authenticated:
                 raise denied(AppError, f"Cannot modify user {object_id}.", code=206)
-            values = await prepare_user_write(values, creating=False, auth=auth, hasher=self.hasher)
+            current = None
+            policy = self.password_policy
+            if policy is not None and policy.needs_stored_user and "password" in values:
+                stored = await self.storage.find(schema, Find({"objectId": object_id}, limit=1))
+                current = stored[0] if stored else None
+            values = await prepare_user_write(
+                values, creating=False, auth=auth, hasher=self.hasher, policy=policy, current=current
+            )
         for name, value in values.items():
             type_ = schema.fields.get(name)
             if type_ and type_.required and (value is None or value == "" or isinstance(value, Delete)):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pwdlib import PasswordHash
@@ -13,7 +14,8 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 
 from app.domain.acl import Auth
 from app.domain.operations import Delete
-from app.errors import AppError, OperationForbiddenError, denied
+from app.domain.values import Record, utc_now
+from app.errors import AppError, OperationForbiddenError, ValidationError, denied
 
 _EMAIL = re.compile(r"^.+@.+$")
 
@@ -31,10 +33,60 @@ class PasswordHasher:
         return await asyncio.to_thread(self._hash.verify, password, hashed)
 
 
+@dataclass(frozen=True, slots=True)
+class PasswordPolicy:
+    """Parse Server's `passwordPolicy`: what a new password must be, and how long one lasts."""
+
+    pattern: re.Pattern[str] | None = None
+    error: str | None = None
+    """The message for a password the pattern refuses (Parse's `validationError`)."""
+    disallow_username: bool = False
+    history: int | None = None
+    """A new password may not repeat any of the last `history` ones (`maxPasswordHistory`)."""
+    max_age_days: float | None = None
+    """A password older than this must be reset before logging in (`maxPasswordAge`)."""
+
+    @property
+    def needs_stored_user(self) -> bool:
+        return self.disallow_username or bool(self.history)
+
+    async def check(self, password: str, username: Any, current: Record | None, hasher: PasswordHasher) -> None:
+        if self.pattern is not None and not self.pattern.search(password):
+            raise ValidationError(self.error or "Password does not meet the Password Policy requirements.")
+        if self.disallow_username:
+            name = username if isinstance(username, str) else (current or {}).get("username")
+            if isinstance(name, str) and name and name in password:
+                raise ValidationError("Password cannot contain your username.")
+        if self.history and current is not None:
+            for old in self.previous(current)[: self.history]:
+                if await hasher.verify(password, old):
+                    raise ValidationError(f"New password should not be the same as last {self.history} passwords.")
+
+    def previous(self, current: Record) -> list[str]:
+        """The hashes a new password is compared with: the current one first, then the kept ones."""
+        kept = current.get("_password_history") or []
+        hashed = current.get("_hashed_password")
+        return [*([hashed] if isinstance(hashed, str) else []), *(h for h in reversed(kept) if isinstance(h, str))]
+
+    def history_after(self, current: Record) -> list[str]:
+        """`_password_history` once the current password is replaced: the last `history - 1`, oldest first."""
+        keep = max(0, (self.history or 0) - 1)
+        return list(reversed(self.previous(current)[:keep]))
+
+
 async def prepare_user_write(
-    values: Mapping[str, Any], *, creating: bool, auth: Auth, hasher: PasswordHasher
+    values: Mapping[str, Any],
+    *,
+    creating: bool,
+    auth: Auth,
+    hasher: PasswordHasher,
+    policy: PasswordPolicy | None = None,
+    current: Record | None = None,
 ) -> dict[str, Any]:
-    """Check a write to `_User` and replace a plain password by its hash; never store a password as given."""
+    """Check a write to `_User` and replace a plain password by its hash; never store a password as given.
+
+    With a password policy, a new password is checked against it (`current` is the stored user, on updates),
+    and the history and change time it keeps are written with it."""
     result = dict(values)
     if "emailVerified" in result and not auth.master:
         raise denied(OperationForbiddenError, "Clients aren't allowed to manually update email verification.")
@@ -55,6 +107,12 @@ async def prepare_user_write(
     if "password" in result:
         if not isinstance(password, str) or not password:
             raise AppError("password is required", code=201)
+        if policy is not None:
+            await policy.check(password, username, current, hasher)
+            if policy.history and current is not None:
+                result["_password_history"] = policy.history_after(current)
+            if policy.max_age_days:
+                result["_password_changed_at"] = utc_now()
         result["_hashed_password"] = await hasher.hash(password)
         del result["password"]
     return result
