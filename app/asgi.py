@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from app.domain.accounts import AccountService, Lockout
+from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.config import ConfigService
 from app.domain.events import Subscribers
 from app.domain.objects import ObjectService, ObjectSettings
@@ -43,6 +44,10 @@ def build_services(settings: Settings) -> Services:
     storage = MongoStorage(settings.database_uri, server_selection_timeout_ms=int(timeout * 1000))
     schemas = SchemaRegistry(storage, ttl=settings.schema_cache_ttl)
     authenticator = Authenticator(storage, schemas)
+    try:
+        providers = AuthProviders(settings.auth)
+    except AuthConfigError as error:
+        raise StartupError(str(error)) from None
     objects = ObjectService(
         storage,
         schemas,
@@ -57,6 +62,7 @@ def build_services(settings: Settings) -> Services:
         ),
         events=Subscribers([authenticator]),
         password_policy=password_policy(settings),
+        auth_providers=providers,
     )
     lockout = (
         Lockout(settings.account_lockout_threshold, settings.account_lockout_duration)
@@ -64,7 +70,12 @@ def build_services(settings: Settings) -> Services:
         else None
     )
     accounts = AccountService(
-        objects, authenticator, session_length=settings.session_length, hasher=objects.hasher, lockout=lockout
+        objects,
+        authenticator,
+        session_length=settings.session_length,
+        hasher=objects.hasher,
+        lockout=lockout,
+        providers=providers,
     )
     return Services(settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import os
 import re
 import secrets
@@ -88,6 +89,20 @@ def _pattern(value: Any) -> str | None:
     return str(value)
 
 
+def _table(value: Any) -> dict[str, Any]:
+    """A table of settings: from parseql.toml as it is, from a flag or the environment as JSON."""
+    if value in (None, ""):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as error:
+            raise ValueError(f"not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ValueError("expected a table (a JSON object)")
+    return value
+
+
 def _optional_str(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
@@ -126,6 +141,12 @@ class Settings:
         None, _in_range(_optional_int, 0, 999), "failed log-ins that lock an account (off when unset)"
     )
     account_lockout_duration: float = setting(5.0, _in_range(float, 0, 99999), "minutes an account stays locked")
+    auth: dict[str, Any] = setting(
+        None,
+        _table,
+        'log-in providers, e.g. {"google": {"client_id": "…"}} (JSON for flags and environment)',
+        factory=dict,
+    )
     password_pattern: str | None = setting(None, _pattern, "a regular expression every new password must match")
     password_pattern_error: str | None = setting(None, _optional_str, "the message for a password the pattern refuses")
     password_disallow_username: bool = setting(False, _bool, "refuse passwords that contain the username")

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain.acl import MASTER, Auth
+from app.domain.auth_providers import AuthProviders
 from app.domain.classes import ClassSchema
 from app.domain.objects import ObjectService, new_object_id
 from app.domain.operations import Increment
@@ -67,18 +68,21 @@ class AccountService:
         session_length: float,
         hasher: PasswordHasher,
         lockout: Lockout | None = None,
+        providers: AuthProviders | None = None,
     ) -> None:
         self.objects = objects
         self.authenticator = authenticator
         self.session_length = session_length
         self.hasher = hasher
         self.lockout = lockout
+        self.providers = providers or AuthProviders()
 
     async def sign_up(self, auth: Auth, fields: Mapping[str, Any]) -> SignedIn:
         """Create a user (the object service checks username, password and email) and a session for it; with
         `authData` of a provider this server verifies, log its user in instead when there is one."""
         provider = _provider_of(fields.get("authData"))
         if provider is not None:
+            await self.providers.verify(provider, fields["authData"][provider])
             return await self._sign_up_with(auth, provider, fields)
         created = await self.objects.create(auth, "_User", fields)
         user_id = created.object["objectId"]
@@ -220,19 +224,8 @@ class AccountService:
         return str(session["sessionToken"])
 
 
-# The providers this server verifies. Anonymous users need no verification, as in Parse Server, where the
-# anonymous provider is on by default; OpenID Connect providers come with their own settings.
-_PROVIDERS = ("anonymous",)
-
-
 def _provider_of(auth_data: Any) -> str | None:
-    """The provider `authData` signs in with, if any; an unknown one is refused as Parse refuses it."""
+    """The provider `authData` signs in with: the first one given data ({"anonymous": {}} is none)."""
     if not isinstance(auth_data, Mapping):
         return None
-    given = {name: data for name, data in auth_data.items() if data}
-    for name, data in given.items():
-        if name not in _PROVIDERS:
-            raise AppError("This authentication method is unsupported.", code=252)
-        if isinstance(data, Mapping) and isinstance(data.get("id"), str) and data["id"]:
-            return str(name)
-    return None
+    return next((str(name) for name, data in auth_data.items() if data), None)

@@ -10,6 +10,7 @@ from typing import Any
 
 from app.domain import permissions
 from app.domain.acl import ACL, Auth
+from app.domain.auth_providers import AuthProviders
 from app.domain.classes import (
     REQUIRED_ON_WRITE,
     SYSTEM_CLASSES,
@@ -94,6 +95,7 @@ class ObjectService:
         events: EventSink | None = None,
         hasher: PasswordHasher | None = None,
         password_policy: PasswordPolicy | None = None,
+        auth_providers: AuthProviders | None = None,
     ) -> None:
         self.storage = storage
         self.schemas = schemas
@@ -101,6 +103,7 @@ class ObjectService:
         self.events = events
         self.hasher = hasher or PasswordHasher()
         self.password_policy = password_policy
+        self.auth_providers = auth_providers or AuthProviders()
 
     # Reads ------------------------------------------------------------------------------------------
 
@@ -578,6 +581,7 @@ class ObjectService:
         if class_name == "_User":
             if not auth.master and not auth.is_authenticated:
                 raise denied(AppError, f"Cannot modify user {object_id}.", code=206)
+            await self._link_auth_data(schema, object_id, values.get("authData"))
             current = None
             policy = self.password_policy
             if policy is not None and policy.needs_stored_user and "password" in values:
@@ -643,6 +647,21 @@ class ObjectService:
         if not await self.storage.delete(schema, object_id, constraint, acl):
             raise ObjectNotFoundError("Object not found.")
         await self._emit(WriteEvent("delete", schema, None, found[0], auth))
+
+    async def _link_auth_data(self, schema: ClassSchema, user_id: str, auth_data: Any) -> None:
+        """Linking a provider to a user: its data must prove the id, and no other user may hold that id.
+        (A provider set to null is unlinked.)"""
+        if not isinstance(auth_data, Mapping):
+            return
+        for provider, data in auth_data.items():
+            if not data:
+                continue
+            await self.auth_providers.verify(provider, data)
+            where = parse_where(
+                {f"authData.{provider}.id": data["id"], "objectId": {"$ne": user_id}}, schema, master=True
+            )
+            if await self.storage.find(schema, Find(where, limit=1, keys=frozenset({"objectId"}))):
+                raise AppError("this auth is already used", code=208)
 
     def _session_to_create(self, auth: Auth, data: Mapping[str, Any]) -> Mapping[str, Any]:
         """What a session written by a client holds: a new token for its own user, as Parse Server makes it."""
