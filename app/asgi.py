@@ -44,6 +44,7 @@ def build_services(settings: Settings) -> Services:
     storage = MongoStorage(settings.database_uri, server_selection_timeout_ms=int(timeout * 1000))
     schemas = SchemaRegistry(storage, ttl=settings.schema_cache_ttl)
     authenticator = Authenticator(storage, schemas)
+    session_length = settings.session_length if settings.expire_inactive_sessions else None
     try:
         providers = AuthProviders(settings.auth)
     except AuthConfigError as error:
@@ -58,7 +59,7 @@ def build_services(settings: Settings) -> Services:
             object_id_size=settings.object_id_size,
             allow_custom_object_id=settings.allow_custom_object_id,
             enforce_private_users=settings.enforce_private_users,
-            session_length=settings.session_length,
+            session_length=session_length,
         ),
         events=Subscribers([authenticator]),
         password_policy=password_policy(settings),
@@ -72,7 +73,7 @@ def build_services(settings: Settings) -> Services:
     accounts = AccountService(
         objects,
         authenticator,
-        session_length=settings.session_length,
+        session_length=session_length,
         hasher=objects.hasher,
         lockout=lockout,
         providers=providers,

@@ -136,7 +136,9 @@ class Settings:
     max_limit: int | None = setting(None, _optional_int, "the largest limit a query may ask for")
     object_id_size: int = setting(10, int, "length of generated objectIds")
     session_length: int = setting(31536000, int, "session lifetime in seconds")
-    expire_inactive_sessions: bool = setting(True, _bool, "sessions expire after session_length")
+    expire_inactive_sessions: bool = setting(
+        True, _bool, "new sessions expire after session_length (off: they never expire, as in Parse Server)"
+    )
     account_lockout_threshold: int | None = setting(
         None, _in_range(_optional_int, 0, 999), "failed log-ins that lock an account (off when unset)"
     )

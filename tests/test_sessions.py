@@ -4,6 +4,8 @@ transport, and changes nothing that makes a session a session."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,3 +114,24 @@ async def test_a_change_to_roles_or_sessions_takes_effect_on_the_next_request(cl
     assert (await api.get("/users/me", token=gus["sessionToken"])).status_code == 200
     await api.delete(f"/users/{gus['objectId']}", master=True)
     assert (await api.get("/users/me", token=gus["sessionToken"])).json()["code"] == 209
+
+
+async def test_sessions_last_session_length_or_forever(database_server: str, tmp_path: Path) -> None:
+    for expire, length in ((True, 3600), (False, 3600)):
+        settings = make_settings(
+            database_server,
+            f"session_length_{expire}",
+            tmp_path,
+            session_length=length,
+            expire_inactive_sessions=expire,
+        )
+        async with running(settings) as (_, client):
+            api = Api(client)
+            token = (await api.post("/users", {"username": "ola", "password": "pw"})).json()["sessionToken"]
+            session = (await api.get("/sessions/me", token=token)).json()
+            if expire:
+                expires = datetime.fromisoformat(session["expiresAt"]["iso"].replace("Z", "+00:00"))
+                assert abs((expires - datetime.now(UTC)).total_seconds() - length) < 60
+            else:
+                assert "expiresAt" not in session  # Parse's expireInactiveSessions: false
+            assert (await api.get("/users/me", token=token)).status_code == 200

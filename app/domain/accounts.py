@@ -65,7 +65,7 @@ class AccountService:
         objects: ObjectService,
         authenticator: Authenticator,
         *,
-        session_length: float,
+        session_length: float | None,
         hasher: PasswordHasher,
         lockout: Lockout | None = None,
         providers: AuthProviders | None = None,

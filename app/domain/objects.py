@@ -61,7 +61,8 @@ class ObjectSettings:
     object_id_size: int = 10
     allow_custom_object_id: bool = False
     enforce_private_users: bool = True
-    session_length: float = 31536000.0
+    session_length: float | None = 31536000.0
+    """Seconds a new session lasts; None: forever."""
 
 
 @dataclass(slots=True)

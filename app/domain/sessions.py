@@ -96,15 +96,17 @@ class Authenticator:
 
 
 def new_session(
-    user_id: str, action: str, installation_id: str | None, length: float, provider: str = "password"
+    user_id: str, action: str, installation_id: str | None, length: float | None, provider: str = "password"
 ) -> dict[str, Any]:
-    """A `_Session` as Parse Server writes one: an `r:` token, its user, how it was made, when it expires."""
+    """A `_Session` as Parse Server writes one: an `r:` token, its user, how it was made, when it expires (never,
+    when `length` is None: Parse's `expireInactiveSessions: false`)."""
     session: dict[str, Any] = {
         "sessionToken": "r:" + secrets.token_hex(16),
         "user": Pointer("_User", user_id),
         "createdWith": {"action": action, "authProvider": provider} if action != "create" else {"action": action},
-        "expiresAt": utc_now() + timedelta(seconds=length),
     }
+    if length is not None:
+        session["expiresAt"] = utc_now() + timedelta(seconds=length)
     if installation_id:
         session["installationId"] = installation_id
     return session
