@@ -189,3 +189,30 @@ async def test_a_hidden_field_cannot_be_probed_through_where_order_or_another_qu
 async def _object_id(world: World, class_name: str, label: str) -> str:
     found = await world.rest(MASTER, f"/classes/{class_name}", where={"label": label})
     return str(found["results"][0]["objectId"])
+
+
+@pytest.mark.parametrize("caller", [PUBLIC, ANN, BEN])
+async def test_an_included_object_hides_the_same_field(world: World, caller: str) -> None:
+    """Reaching an object through a pointer (`include`, a GraphQL sub-selection) shows no more of it."""
+    if not await _object_id_or_none(world, "Holder"):
+        await world.api.post(
+            "/schemas/Holder", {"fields": {"doc": {"type": "Pointer", "targetClass": "Open"}}}, master=True
+        )
+        pub = await _object_id(world, "Open", "pub")
+        await world.api.post(
+            "/classes/Holder", {"doc": {"__type": "Pointer", "className": "Open", "objectId": pub}}, master=True
+        )
+    rest = await world.rest(caller, "/classes/Holder", include="doc")
+    (holder,) = rest["results"]
+    assert holder["doc"]["label"] == "pub"
+    assert ("secret" in holder["doc"]) == (caller in SEES_SECRET)
+    graphql = await world.graphql(caller, "{ holders { edges { node { doc { label secret } } } } }")
+    (edge,) = graphql["data"]["holders"]["edges"]
+    assert edge["node"]["doc"]["label"] == "pub"
+    assert edge["node"]["doc"]["secret"] == holder["doc"].get("secret")
+
+
+async def _object_id_or_none(world: World, class_name: str) -> str | None:
+    found = await world.rest(MASTER, f"/classes/{class_name}")
+    results = found.get("results") or []
+    return str(results[0]["objectId"]) if results else None
