@@ -13,9 +13,12 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.settings import Settings, SettingsError, _bool, with_master_key
+
+if TYPE_CHECKING:
+    from app.embedded import EmbeddedDatabase
 
 log = logging.getLogger("app")
 RESOLVED_ENV = "PARSEQL_RESOLVED_SETTINGS"
@@ -76,24 +79,31 @@ def app_from_environment() -> Any:
     return create_app(Settings(**values))
 
 
+def _with_database(settings: Settings) -> tuple[Settings, EmbeddedDatabase | None]:
+    """The settings pointing at a database: the one given, or the embedded one, started here."""
+    from app.embedded import EmbeddedDatabase
+
+    if settings.database_uri:
+        return settings, None
+    database = EmbeddedDatabase(settings.data_dir)
+    return settings.replace(database_uri=database.start()), database
+
+
 def serve(settings: Settings) -> int:
     import uvicorn
 
-    from app.embedded import EmbeddedDatabase, EmbeddedDatabaseError, crash_handler
+    from app.embedded import EmbeddedDatabaseError, crash_handler
 
     _configure_logging(settings.log_level)
     settings, generated = with_master_key(settings)
-    database = None
-    if not settings.database_uri:
-        database = EmbeddedDatabase(settings.data_dir)
-        try:
-            settings = settings.replace(database_uri=database.start())
-        except EmbeddedDatabaseError as error:
-            log.error("%s", error)
-            return 1
-        if settings.database_timeout is None:
-            # A local database answers at once or is gone: fail requests fast instead of hanging them.
-            settings = settings.replace(database_timeout=3.0)
+    try:
+        settings, database = _with_database(settings)
+    except EmbeddedDatabaseError as error:
+        log.error("%s", error)
+        return 1
+    if database is not None and settings.database_timeout is None:
+        # A local database answers at once or is gone: fail requests fast instead of hanging them.
+        settings = settings.replace(database_timeout=3.0)
     print(_banner(settings, generated, database is not None), flush=True)
     # uvicorn re-raises the signal that stopped it; catching it here lets the database stop in order.
     stop_signals: list[int] = []
@@ -136,20 +146,17 @@ def serve(settings: Settings) -> int:
 
 def export_schema(settings: Settings, output: str | None) -> int:
     """Build the GraphQL schema from the classes in the database, as the server would, and write its SDL."""
-    from app.embedded import EmbeddedDatabase, EmbeddedDatabaseError
+    from app.embedded import EmbeddedDatabaseError
 
     _configure_logging("warning")
-    database = None
-    if not settings.database_uri:
-        database = EmbeddedDatabase(settings.data_dir)
-        try:
-            settings = settings.replace(database_uri=database.start())
-        except EmbeddedDatabaseError as error:
-            print(
-                f"parseql: {error} (is a server using {settings.data_dir}? stop it, or pass --database-uri)",
-                file=sys.stderr,
-            )
-            return 1
+    try:
+        settings, database = _with_database(settings)
+    except EmbeddedDatabaseError as error:
+        print(
+            f"parseql: {error} (is a server using {settings.data_dir}? stop it, or pass --database-uri)",
+            file=sys.stderr,
+        )
+        return 1
     try:
         sdl = asyncio.run(_schema_sdl(settings))
     finally:

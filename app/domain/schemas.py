@@ -69,19 +69,20 @@ class SchemaRegistry:
             for listener in self._listeners:
                 listener()
 
-    async def _fresh(self) -> None:
+    async def fresh(self) -> None:
+        """Reload the schemas if they are older than the TTL (another instance may have changed them)."""
         if time.monotonic() - self._loaded_at > self.ttl:
             await self.reload()
 
     async def all(self) -> list[ClassSchema]:
-        await self._fresh()
+        await self.fresh()
         return [schema for name, schema in self._classes.items() if name not in VOLATILE_CLASSES]
 
     def cached(self) -> list[ClassSchema]:
         return [schema for name, schema in self._classes.items() if name not in VOLATILE_CLASSES]
 
     async def get(self, name: str) -> ClassSchema | None:
-        await self._fresh()
+        await self.fresh()
         schema = self._classes.get(name)
         if schema is None and self.ttl > 0:
             # Another instance may have created it since the last load.

@@ -108,7 +108,11 @@ def relation(class_name: str, key: str, target: ClassTypes | None, builder: Sche
         if target is None:
             return None
         context: Context = info.context
-        page = plan(info, target, builder, args)
+        # Every owner in a page asks with the same field and arguments: plan it once for them all.
+        planned = f"plan {id(info.field_nodes[0])} {json.dumps(args, default=str, sort_keys=True)}"
+        page = context.batches.get(planned)
+        if page is None:
+            page = context.batches[planned] = plan(info, target, builder, args)
         members = await RelationBatch.joining(context, class_name, key, page).load(source["objectId"])
         total = len(members)
         skip = max(total - page.limit, page.skip) if page.from_end else page.skip

@@ -30,6 +30,7 @@ async def fields_to_parse(
             continue
         field_type = types.fields.get(key)
         kind = field_type.type if field_type else None
+        target = (field_type.target_class if field_type else None) or ""
         if value is None:
             if kind == "Relation":
                 raise IncorrectTypeError(f"The relation {key} cannot be set to null: remove its objects instead.")
@@ -40,20 +41,9 @@ async def fields_to_parse(
             result[key] = {"__type": "Polygon", "coordinates": [[p["latitude"], p["longitude"]] for p in value]}
         elif kind == "File":
             result[key] = _file_input(value)
-        elif (
-            kind == "Pointer"
-            and field_type is not None
-            and isinstance(value, Mapping)
-            and field_type.target_class in builder.types
-        ):
-            result[key] = await _pointer_input(context, builder, key, field_type.target_class or "", value)
-        elif (
-            kind == "Relation"
-            and field_type is not None
-            and isinstance(value, Mapping)
-            and field_type.target_class in builder.types
-        ):
-            result[key] = await _relation_input(context, builder, key, field_type.target_class or "", value)
+        elif kind in ("Pointer", "Relation") and isinstance(value, Mapping) and target in builder.types:
+            to_parse = _pointer_input if kind == "Pointer" else _relation_input
+            result[key] = await to_parse(context, builder, key, target, value)
         else:
             result[key] = value
     return result

@@ -12,7 +12,7 @@ from app.domain.acl import Auth
 from app.domain.classes import FieldType
 from app.domain.encoding import Encoder
 from app.domain.values import Record
-from app.transport.context import Credentials, Services
+from app.transport.context import Services
 from app.transport.graphql.outputs import CLASS_KEY
 
 Resolver = Callable[..., Awaitable[Any]]
@@ -28,9 +28,8 @@ class Context:
     services: Services
     auth: Auth
     encoder: Encoder
-    credentials: Credentials
     batches: dict[str, Any] = field(default_factory=dict)
-    """Open batches by what they load (see `connections.RelationBatch`)."""
+    """Open batches by what they load, and the plans their fields share (see `connections`)."""
 
 
 def node(record: Record, class_name: str) -> Record:

@@ -151,7 +151,7 @@ class SchemaCache:
 
     async def current(self) -> GraphQLSchema:
         registry = self.services.schemas
-        await registry.all()  # reloads when stale, so another instance's changes show up too
+        await registry.fresh()  # so another instance's changes show up too
         if self.schema is None or registry.version != self.version:
             self.version = registry.version
             self.schema = SchemaBuilder(registry.cached()).build()
@@ -207,9 +207,7 @@ class GraphQLEndpoint:
         try:
             operation = await self._operation(request)
             encoder = file_encoder(parse_mount_url(request, self.services.settings), self.services.settings.app_id)
-            result = await self._execute(
-                operation, Context(self.services, auth, encoder, credentials), request.method, reveal
-            )
+            result = await self._execute(operation, Context(self.services, auth, encoder), request.method, reveal)
         except RequestError as error:
             return json_response({"errors": error.errors}, error.status)
         except AppError as error:  # a body too large, or not JSON
