@@ -12,23 +12,27 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from app.domain.accounts import AccountService, Lockout
 from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.config import ConfigService
-from app.domain.events import Subscribers
+from app.domain.events import Subscribers, WriteEvent
+from app.domain.live import LiveHub
 from app.domain.objects import ObjectService, ObjectSettings
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.users import PasswordPolicy
 from app.errors import AppError
 from app.settings import Settings, with_master_key
+from app.storage.bus import RedisBus
 from app.storage.mongo import MongoStorage
 from app.transport.context import Services
 from app.transport.graphql.view import GraphQLEndpoint
+from app.transport.livequery import LiveQueryEndpoint
 from app.transport.rest.endpoint import RestEndpoint
 from app.transport.rest.routes import build_router
+from app.transport.sockets import close_all as close_all_sockets
 
 log = logging.getLogger("app")
 
@@ -49,6 +53,7 @@ def build_services(settings: Settings) -> Services:
         providers = AuthProviders(settings.auth)
     except AuthConfigError as error:
         raise StartupError(str(error)) from None
+    events = Subscribers([authenticator])
     objects = ObjectService(
         storage,
         schemas,
@@ -61,7 +66,7 @@ def build_services(settings: Settings) -> Services:
             enforce_private_users=settings.enforce_private_users,
             session_length=session_length,
         ),
-        events=Subscribers([authenticator]),
+        events=events,
         password_policy=password_policy(settings),
         auth_providers=providers,
     )
@@ -78,7 +83,19 @@ def build_services(settings: Settings) -> Services:
         lockout=lockout,
         providers=providers,
     )
-    return Services(settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage))
+    live = LiveHub(objects, authenticator.auth_for)
+    events.sinks.append(live)
+    bus = None
+    if settings.redis_url:
+
+        async def replay(event: WriteEvent) -> None:
+            # Another instance's write: what this one would have done had the write been its own.
+            await authenticator.publish(event)
+            await live.publish(event)
+
+        bus = RedisBus(settings.redis_url, settings.app_id, replay)
+        events.sinks.append(bus)
+    return Services(settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage), live, bus=bus)
 
 
 def password_policy(settings: Settings) -> PasswordPolicy | None:
@@ -126,17 +143,27 @@ def create_app(settings: Settings) -> Starlette:
             await services.storage.ping()
             await services.schemas.ensure_system_classes()
             await apply_schema_dir(services.schemas, Path(settings.schema_dir))
+            if services.bus is not None:
+                await services.bus.start()
             services.started = True
             yield
         finally:
             services.started = False
+            await close_all_sockets()
+            if services.bus is not None:
+                await services.bus.close()
+            await services.live.close()
             await services.storage.close()
 
     graphql = GraphQLEndpoint(services)
+    live_query = LiveQueryEndpoint(services, services.live)
     app = Starlette(
         routes=[
+            WebSocketRoute("/parse", live_query),
+            WebSocketRoute("/parse/", live_query),
             Mount("/parse", app=RestEndpoint(services, build_router())),
             Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"]),
+            WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
     )

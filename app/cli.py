@@ -93,6 +93,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from app.embedded import EmbeddedDatabaseError, crash_handler
+    from app.server import Server
 
     _configure_logging(settings.log_level)
     settings, generated = with_master_key(settings)
@@ -126,7 +127,7 @@ def serve(settings: Settings) -> int:
         else:
             from app.asgi import create_app
 
-            server = uvicorn.Server(
+            server = Server(
                 uvicorn.Config(
                     create_app(settings),
                     host=settings.host,

@@ -169,6 +169,12 @@ class Settings:
         False, _bool, "GraphQL introspection and 'did you mean' hints without the master key (development)"
     )
     redis_url: str | None = setting(None, _optional_str, "Redis URL for live queries across instances")
+    live_query_max_subscriptions: int = setting(
+        100, _in_range(int, 1, 100_000), "subscriptions one websocket connection may hold"
+    )
+    live_query_queue_size: int = setting(
+        1000, _in_range(int, 1, 1_000_000), "events queued for a slow websocket client before it is disconnected"
+    )
     workers: int = setting(1, int, "server processes")
     log_level: str = setting("info", str, "debug, info, warning or error")
 

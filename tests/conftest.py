@@ -71,6 +71,36 @@ async def running(
             yield app, client
 
 
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient, str]]:
+    """The app served by uvicorn on a free port of this machine, for tests that need the wire (websockets):
+    the app, an HTTP client for it, and its `host:port`."""
+    import asyncio
+    import contextlib
+
+    import uvicorn
+
+    from app.server import Server
+
+    app = create_app(settings)
+    server = Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # pytest keeps its signals
+    task = asyncio.get_running_loop().create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the server stopped before it started")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=f"http://{address}") as client:
+            yield app, client, address
+    finally:
+        server.should_exit = True
+        await task
+
+
 class Api:
     """A small REST client for tests: Parse headers set, master key on request."""
 

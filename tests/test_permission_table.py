@@ -1,6 +1,7 @@
 """One table of who sees what: callers, class permissions, object ACLs and a protected field, asked through
-REST and through GraphQL, which must agree with the table and with each other. No path may tell a caller what
-a permission hides: not a result, not a field, not a match on it, not an order by it."""
+REST, GraphQL, and both realtime protocols (Parse LiveQuery and GraphQL subscriptions), which must agree with
+the table and with each other. No path may tell a caller what a permission hides: not a result, not a field,
+not a match on it, not an order by it, not an event."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import pytest
 import pytest_asyncio
 
 from app.transport.graphql.builder import lower_first, plural
-from tests.conftest import Api, make_settings, running
+from tests.conftest import Api, make_settings, serving
 from tests.graphql.helpers import Gql
+from tests.realtime.clients import graphql_socket, live_query, master_init, user_init
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -63,6 +65,8 @@ class World:
     api: Api
     gql: Gql
     tokens: dict[str, str | None]
+    address: str
+    users: dict[str, str]
 
     async def rest(self, caller: str, path: str, **params: Any) -> Any:
         answer = await self.api.get(path, master=caller == MASTER, token=self.tokens.get(caller), params=params)
@@ -76,7 +80,7 @@ class World:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(database_server: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
     settings = make_settings(database_server, "permission_table", tmp_path_factory.mktemp("data"))
-    async with running(settings) as (_, client):
+    async with serving(settings) as (_, client, address):
         api = Api(client)
         ann = (await api.post("/users", {"username": "ann", "password": "pw"})).json()
         ben = (await api.post("/users", {"username": "ben", "password": "pw"})).json()
@@ -119,7 +123,8 @@ async def world(database_server: str, tmp_path_factory: pytest.TempPathFactory) 
                     },
                     master=True,
                 )
-        yield World(api, Gql(client), {PUBLIC: None, ANN: ann["sessionToken"], BEN: ben["sessionToken"]})
+        tokens = {PUBLIC: None, ANN: ann["sessionToken"], BEN: ben["sessionToken"]}
+        yield World(api, Gql(client), tokens, address, users)
 
 
 def _plural(name: str) -> str:
@@ -216,3 +221,166 @@ async def _object_id_or_none(world: World, class_name: str) -> str | None:
     found = await world.rest(MASTER, f"/classes/{class_name}")
     results = found.get("results") or []
     return str(results[0]["objectId"]) if results else None
+
+
+# Realtime ---------------------------------------------------------------------------------------------------
+
+
+def _connect(world: World, caller: str) -> dict[str, Any]:
+    return {"master": True} if caller == MASTER else {"token": world.tokens.get(caller)}
+
+
+def _init(world: World, caller: str) -> dict[str, Any]:
+    return master_init() if caller == MASTER else user_init(world.tokens.get(caller))
+
+
+async def _touch_every_object(world: World, class_name: str) -> None:
+    for label in OBJECTS:
+        object_id = await _object_id(world, class_name, label)
+        await world.api.put(
+            f"/classes/{class_name}/{object_id}", {"touched": {"__op": "Increment", "amount": 1}}, master=True
+        )
+
+
+@pytest.mark.parametrize(("class_name", "caller"), sorted(VISIBLE))
+async def test_live_queries_and_subscriptions_show_what_the_table_says(
+    world: World, class_name: str, caller: str
+) -> None:
+    expected = VISIBLE[(class_name, caller)]
+    lower = lower_first(class_name)
+    async with (
+        live_query(world.address, **_connect(world, caller)) as live,
+        graphql_socket(world.address, _init(world, caller)) as socket,
+    ):
+        subscribed = await live.subscribe(1, class_name)
+        await socket.subscribe("events", f"subscription {{ {lower}Events {{ event node {{ label secret }} }} }}")
+        if isinstance(expected, int):
+            assert subscribed["op"] == "error" and subscribed["code"] == expected
+            (refused,) = await socket.drain()
+            assert refused["type"] == "error" and refused["payload"][0]["extensions"]["code"] == expected
+            return
+        assert subscribed["op"] == "subscribed"
+        await _touch_every_object(world, class_name)
+        events = await live.drain()
+        assert {event["op"] for event in events} <= {"update"}
+        seen = {event["object"]["label"]: event["object"].get("secret") for event in events}
+        assert set(seen) == expected
+        assert all((secret is not None) == (caller in SEES_SECRET) for secret in seen.values())
+        assert all((event["original"].get("secret") is not None) == (caller in SEES_SECRET) for event in events)
+        nodes = {
+            data[f"{lower}Events"]["node"]["label"]: data[f"{lower}Events"]["node"]["secret"]
+            for _, data in await socket.results()
+        }
+        assert nodes == seen
+
+
+@pytest.mark.parametrize("caller", [PUBLIC, ANN])
+async def test_a_hidden_field_cannot_be_probed_through_a_subscription(world: World, caller: str) -> None:
+    async with (
+        live_query(world.address, **_connect(world, caller)) as live,
+        graphql_socket(world.address, _init(world, caller)) as socket,
+    ):
+        for request_id, query in enumerate(
+            [
+                {"where": {"secret": "Open-pub-secret"}},
+                {"where": {"$or": [{"label": "x"}, {"secret": {"$exists": True}}]}},
+                {"where": {}, "watch": ["secret"]},
+            ]
+        ):
+            answer = await live.subscribe(
+                request_id, "Open", query["where"], **({"watch": query["watch"]} if "watch" in query else {})
+            )
+            assert answer["op"] == "error" and answer["code"] == 119, (query, answer)
+        for op_id, arguments in enumerate(['where: {secret: {equalTo: "Open-pub-secret"}}', 'watch: ["secret"]']):
+            await socket.subscribe(str(op_id), f"subscription {{ openEvents({arguments}) {{ event }} }}")
+            (refused,) = await socket.drain()
+            assert refused["type"] == "error" and refused["payload"][0]["extensions"]["code"] == 119
+
+
+async def test_losing_read_access_is_a_leave_that_shows_only_what_was_readable(world: World) -> None:
+    """An ACL change between two events: the write that takes access away may not show its new values."""
+    ann = world.users[ANN]
+    created = await world.api.post(
+        "/classes/Open", {"label": "shared", "ACL": {ann: {"read": True}, "*": {}}}, master=True
+    )
+    object_id = created.json()["objectId"]
+    async with (
+        live_query(world.address, token=world.tokens[ANN]) as live,
+        graphql_socket(world.address, user_init(world.tokens[ANN])) as socket,
+    ):
+        await live.subscribe(1, "Open", {"objectId": object_id})
+        where = f'{{id: {{equalTo: "{object_id}"}}}}'
+        await socket.subscribe(
+            "one", f"subscription {{ openEvents(where: {where}) {{ event node {{ label }} previous {{ label }} }} }}"
+        )
+        await world.api.put(
+            f"/classes/Open/{object_id}",
+            {"label": "renamed in secret", "ACL": {"role:Editors": {"read": True}}},
+            master=True,
+        )
+        (leave,) = await live.drain()
+        assert leave["op"] == "leave" and leave["object"]["label"] == "shared"
+        ((_, data),) = await socket.results()
+        assert data["openEvents"] == {"event": "LEAVE", "node": {"label": "shared"}, "previous": {"label": "shared"}}
+
+        await world.api.put(f"/classes/Open/{object_id}", {"label": "still secret"}, master=True)
+        assert await live.drain() == [] and await socket.results() == []
+
+        await world.api.put(
+            f"/classes/Open/{object_id}", {"label": "public now", "ACL": {"*": {"read": True}}}, master=True
+        )
+        (enter,) = await live.drain()
+        assert enter["op"] == "enter" and enter["object"]["label"] == "public now" and "original" not in enter
+        ((_, data),) = await socket.results()
+        assert data["openEvents"] == {"event": "ENTER", "node": {"label": "public now"}, "previous": None}
+
+
+async def test_a_role_granted_or_a_session_ended_changes_what_a_live_socket_receives(world: World) -> None:
+    """Roles count for events (Parse's LiveQuery leaves them out), and are looked up again when they change."""
+    signed_up = (await world.api.post("/users", {"username": "cara", "password": "pw"})).json()
+    cara, token = signed_up["objectId"], signed_up["sessionToken"]
+    role_only = (
+        await world.api.post(
+            "/classes/Open", {"label": "for editors", "ACL": {"role:Editors": {"read": True}}}, master=True
+        )
+    ).json()["objectId"]
+    editors = (await world.api.get("/roles", master=True, params={"where": {"name": "Editors"}})).json()["results"][0]
+    member = [{"__type": "Pointer", "className": "_User", "objectId": cara}]
+    async with live_query(world.address, token=token) as live:
+        await live.subscribe(1, "Open", {"objectId": role_only})
+        await world.api.put(f"/classes/Open/{role_only}", {"touched": 1}, master=True)
+        assert await live.drain() == []
+
+        await world.api.put(
+            f"/roles/{editors['objectId']}", {"users": {"__op": "AddRelation", "objects": member}}, master=True
+        )
+        await world.api.put(f"/classes/Open/{role_only}", {"touched": 2}, master=True)
+        (event,) = await live.drain()
+        # Both versions are judged with the caller's rights at the time of the event, as Parse does.
+        assert event["op"] == "update" and event["object"]["touched"] == 2
+
+        await world.api.put(
+            f"/roles/{editors['objectId']}", {"users": {"__op": "RemoveRelation", "objects": member}}, master=True
+        )
+        await world.api.put(f"/classes/Open/{role_only}", {"touched": 3}, master=True)
+        assert await live.drain() == []
+
+        await world.api.put(
+            f"/roles/{editors['objectId']}", {"users": {"__op": "AddRelation", "objects": member}}, master=True
+        )
+        await world.api.post("/logout", {}, token=token)
+        await world.api.put(f"/classes/Open/{role_only}", {"touched": 4}, master=True)
+        assert await live.drain() == []  # the session is gone: what the public sees, and the public sees nothing
+
+
+async def test_sessions_are_followed_only_by_their_own_user(world: World) -> None:
+    async with live_query(world.address) as anonymous:
+        refused = await anonymous.subscribe(1, "_Session")
+        assert refused["op"] == "error" and refused["code"] == 209
+    async with live_query(world.address, token=world.tokens[ANN]) as live:
+        assert (await live.subscribe(1, "_Session"))["op"] == "subscribed"
+        await world.api.post("/login", {"username": "ben", "password": "pw"})
+        assert await live.drain() == []
+        await world.api.post("/login", {"username": "ann", "password": "pw"})
+        (event,) = await live.drain()
+        assert event["op"] == "create" and event["object"]["user"]["objectId"] == world.users[ANN]

@@ -23,6 +23,14 @@ class EventSink(Protocol):
     async def publish(self, event: WriteEvent) -> None: ...
 
 
+class EventBus(EventSink, Protocol):
+    """Writes shared with other server instances (Redis pub/sub): publishes ours, replays theirs."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class Subscribers:
     """Every sink that hears about writes (the session cache today; hooks and live queries as they come)."""
 

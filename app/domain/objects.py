@@ -187,6 +187,57 @@ class ObjectService:
             raise ObjectNotFoundError("Object not found.")
         return found.results[0]
 
+    # Live queries -------------------------------------------------------------------------------------
+
+    async def live_query(
+        self, auth: Auth, class_name: str, where: Any, watch: tuple[str, ...] = ()
+    ) -> tuple[ClassSchema | None, dict[str, Any], str]:
+        """Check that `auth` may follow `where` on the class as a find; the class, the decoded constraints,
+        and the class operation each event is checked against (`get` when the query names one object)."""
+        op = "get" if isinstance(where, Mapping) and list(where) == ["objectId"] else "find"
+        permissions.require_class_access(op, class_name, auth)
+        schema = await self._schema_for(auth, class_name)
+        parsed = _and(parse_where(where, schema, master=auth.master), permissions.session_constraint(class_name, auth))
+        if schema is not None:
+            permissions.pointer_fields_for(schema, auth, op)
+            protected = permissions.protected_fields(schema, auth)
+            self._refuse_protected(schema, parsed, QueryOptions(), protected)
+            for key in watch:
+                if key in protected or key.split(".", 1)[0] in protected:
+                    raise denied(
+                        OperationForbiddenError, f"This user is not allowed to watch {key} on class {class_name}"
+                    )
+        return schema, parsed, op
+
+    def event_view(self, schema: ClassSchema, auth: Auth, record: Record, op: str) -> Record | None:
+        """What `auth` may see of one object a write touched, or None when it may not read it at all:
+        the same class permission, pointer permission, session, ACL and field rules as a find."""
+        try:
+            permissions.require_class_access(op, schema.name, auth)
+            fields = permissions.pointer_fields_for(schema, auth, op)
+            if not permissions.matches_constraint(record, permissions.session_constraint(schema.name, auth)):
+                return None
+        except AppError:
+            return None
+        if fields and not any(permissions.points_to(record.get(name), auth.user_id) for name in fields):
+            return None
+        acl = record.get("ACL")
+        if isinstance(acl, ACL) and not acl.can_read(auth):
+            return None
+        view = dict(record)
+        if isinstance(view.get("authData"), dict):
+            view["authData"] = dict(view["authData"])
+        return self._visible(schema, auth, view)
+
+    async def include(self, auth: Auth, class_name: str, records: list[Record], include: tuple[str, ...]) -> None:
+        """Replace the pointers at `include` paths of records already in hand with the objects, as a find would."""
+        schema = await self.schemas.get(class_name)
+        if schema is None or not include:
+            return
+        options = QueryOptions(include=include)
+        _, paths = self._projection(schema, options)
+        await self._include(auth, records, paths, options, 0)
+
     async def purge(self, auth: Auth, class_name: str) -> None:
         """Delete every object of a class (the transport allows it to the master key only)."""
         permissions.require_class_access("delete", class_name, auth)

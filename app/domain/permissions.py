@@ -107,7 +107,7 @@ def protected_fields(schema: ClassSchema, auth: Auth, record: Mapping[str, Any] 
         if key == "*":
             sets.append(set(names))
         elif key.startswith("userField:"):
-            if record is not None and _points_to(record.get(key[len("userField:") :]), auth.user_id):
+            if record is not None and points_to(record.get(key[len("userField:") :]), auth.user_id):
                 owner_sets.append(set(names))
         elif auth.is_authenticated and (
             key == "authenticated" or (key.startswith("role:") and key in auth.roles) or key == auth.user_id
@@ -122,7 +122,13 @@ def protected_fields(schema: ClassSchema, auth: Auth, record: Mapping[str, Any] 
     return result
 
 
-def _points_to(value: Any, user_id: str | None) -> bool:
+def matches_constraint(record: Mapping[str, Any], constraint: Mapping[str, Any]) -> bool:
+    """Whether a record meets a constraint of plain equalities (the session rule's `{"user": me}`)."""
+    return all(record.get(key) == value for key, value in constraint.items())
+
+
+def points_to(value: Any, user_id: str | None) -> bool:
+    """Whether a pointer (or an array holding one) names this user."""
     if user_id is None or value is None:
         return False
     if isinstance(value, list):

@@ -13,6 +13,8 @@ from app.domain.accounts import AccountService
 from app.domain.acl import Auth
 from app.domain.config import ConfigService
 from app.domain.encoding import Encoder
+from app.domain.events import EventBus
+from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
@@ -35,6 +37,9 @@ class Services:
     authenticator: Authenticator
     accounts: AccountService
     config: ConfigService
+    live: LiveHub
+    bus: EventBus | None = None
+    """Writes shared with other instances, when Redis is configured."""
     started: bool = False
 
 

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from app.errors import AppError, InvalidJSONError, PayloadTooLargeError
@@ -96,8 +96,10 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def parse_mount_url(request: Request, settings: Settings) -> str:
-    """Where clients reach `/parse`: the configured public URL, or the address this request came to."""
+def parse_mount_url(request: HTTPConnection, settings: Settings) -> str:
+    """Where clients reach `/parse`: the configured public URL, or the address this request (or
+    websocket) came to."""
     if settings.server_url:
         return settings.public_url
-    return f"{request.url.scheme}://{request.url.netloc}{PARSE_MOUNT}"
+    scheme = {"ws": "http", "wss": "https"}.get(request.url.scheme, request.url.scheme)
+    return f"{scheme}://{request.url.netloc}{PARSE_MOUNT}"

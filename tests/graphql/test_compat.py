@@ -29,12 +29,20 @@ NOT_READ_BACK = (
     "object it has just created as unreadable"
 )
 NULL_ELEMENT = "a null element of an Array is a null item; Parse's resolver fails on it and reports an error"
+SUBSCRIPTION_TYPES = (
+    "the suggestions also name the class's subscription event type (`GameScoreEvent`); Parse has no subscriptions"
+)
 CLOUD_CODE = "callCloudCode exists once cloud functions do (issue 6); without functions Parse has no such field"
 
 # scenario -> step number -> (ParseQL's status, why it differs from Parse Server)
 DELIBERATE: dict[str, dict[int, tuple[int, str]]] = {
+    "error_validation_and_suggestions": {25: (400, SUBSCRIPTION_TYPES)},
     "health_and_transport": {
-        14: (400, "a body that is not JSON gets a GraphQL error naming the parser's reason; Parse sends Express's HTML")
+        14: (
+            400,
+            "a body that is not JSON gets a GraphQL error naming the parser's reason; Parse sends Express's HTML",
+        ),
+        19: (400, "`subscription { health }` fails validation: ParseQL has a Subscription type, Parse has none"),
     },
     "cloud_code_and_config": {step: (400, CLOUD_CODE) for step in range(1, 6)},
     "create_every_field_type": {14: (200, CRASH), 15: (200, CRASH), 19: (200, KEPT)},

@@ -32,7 +32,7 @@ from graphql import (
 from pluralizer import Pluralizer
 
 from app.domain.classes import ClassSchema, FieldType
-from app.transport.graphql import connections, inputs, mutations, outputs, resolvers, schema_api
+from app.transport.graphql import connections, inputs, mutations, outputs, resolvers, schema_api, subscriptions
 from app.transport.graphql.ids import graphql_class_name
 from app.transport.graphql.relay import relay_mutation
 from app.transport.graphql.scalars import BYTES, DATE, OBJECT, SCALARS
@@ -387,6 +387,12 @@ class SchemaBuilder:
         writes.update(schema_api.mutations(self))
         query = GraphQLObjectType("Query", queries, description="Reads.")
         mutation = GraphQLObjectType("Mutation", writes, description="Writes.")
+        live = subscriptions.fields(self, taken)
+        subscription = (
+            GraphQLObjectType("Subscription", live, description="Events and live pages, over a websocket.")
+            if live
+            else None
+        )
         # Every class's types are in the schema even when nothing refers to them, as in Parse Server's.
         per_class = [
             type_
@@ -410,7 +416,7 @@ class SchemaBuilder:
             self.array_result,
             *schema_api.SCHEMA_TYPES,
         ]
-        return GraphQLSchema(query=query, mutation=mutation, types=extra)
+        return GraphQLSchema(query=query, mutation=mutation, subscription=subscription, types=extra)
 
     def _class_operations(
         self, types: ClassTypes, queries: dict[str, GraphQLField], writes: dict[str, GraphQLField]

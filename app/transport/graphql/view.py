@@ -45,6 +45,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.errors import AppError, InvalidJSONError, PayloadTooLargeError
 from app.transport.context import Services, authenticate, file_encoder
+from app.transport.graphql import ws
 from app.transport.graphql.builder import SchemaBuilder
 from app.transport.graphql.messages import js_message, redacted
 from app.transport.graphql.request import Context
@@ -187,6 +188,9 @@ class GraphQLEndpoint:
         self.cache = SchemaCache(services)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await ws.serve(self, scope, receive, send)
+            return
         request = Request(scope, receive)
         response = await self.handle(request)
         await response(scope, receive, send)
@@ -220,7 +224,7 @@ class GraphQLEndpoint:
         if request.method == "GET":
             params = request.query_params
             variables = params.get("variables")
-            return _operation_from(
+            return operation_from(
                 {
                     "query": params.get("query"),
                     "operationName": params.get("operationName"),
@@ -242,9 +246,20 @@ class GraphQLEndpoint:
             raise RequestError.of("Operation batching disabled.")
         if not isinstance(body, dict) or not body:
             raise RequestError.of(_BAD_BODY)
-        return _operation_from(body)
+        return operation_from(body)
 
     async def _execute(self, operation: Operation, context: Context, method: str, reveal: bool) -> dict[str, Any]:
+        schema, document, chosen = await self.prepare(operation, method, reveal)
+        if chosen.operation == OperationType.SUBSCRIPTION and schema.subscription_type is not None:
+            raise RequestError.of(
+                "Subscriptions run over a websocket at /graphql (protocol graphql-transport-ws or graphql-ws)."
+            )
+        return await self.run(schema, document, operation, context, reveal)
+
+    async def prepare(
+        self, operation: Operation, method: str, reveal: bool
+    ) -> tuple[GraphQLSchema, DocumentNode, OperationDefinitionNode]:
+        """The schema, the validated document and the operation to run, or a RequestError."""
         schema = await self.cache.current()
         document = self.cache.document(schema, operation.query)
         if isinstance(document, list):
@@ -253,7 +268,7 @@ class GraphQLEndpoint:
                 if document[0].message.startswith("Syntax Error")
                 else "GRAPHQL_VALIDATION_FAILED"
             )
-            raise RequestError([_redacted(_error_body(error, code), reveal, operation.query) for error in document])
+            raise RequestError([redacted_body(error_body(error, code), reveal, operation.query) for error in document])
         chosen = get_operation_ast(document, operation.operation_name)
         if chosen is None:
             raise RequestError.of(
@@ -266,13 +281,27 @@ class GraphQLEndpoint:
         if not reveal and ("__schema" in operation.query or _reads_type(chosen, document)):
             # Like Parse Server: `__schema` anywhere in the text (even a comment) is refused, `__type(…)` where read.
             raise RequestError.of("Introspection is not allowed", 403, "INTERNAL_SERVER_ERROR")
-        if schema.get_root_type(chosen.operation) is None:
-            # graphql-js validates this at execution: a 200 with no data (subscriptions come with their issue).
+        return schema, document, chosen
+
+    async def run(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: Operation,
+        context: Context,
+        reveal: bool,
+        root_value: Any = None,
+    ) -> dict[str, Any]:
+        """Execute a prepared operation: `{"errors"?, "data"}`, or a RequestError when its variables do not fit."""
+        chosen = get_operation_ast(document, operation.operation_name)
+        if chosen is not None and schema.get_root_type(chosen.operation) is None:
+            # graphql-js validates this at execution: a 200 with no data.
             error = GraphQLError(f"Schema is not configured to execute {chosen.operation.value} operation.", chosen)
-            return {"errors": [_error_body(error, "INTERNAL_SERVER_ERROR")], "data": None}
+            return {"errors": [error_body(error, "INTERNAL_SERVER_ERROR")], "data": None}
         result = execute(
             schema,
             document,
+            root_value=root_value,
             context_value=context,
             variable_values=operation.variables,
             operation_name=operation.operation_name,
@@ -286,8 +315,8 @@ class GraphQLEndpoint:
             # The variables did not fit the operation: nothing ran.
             raise RequestError(
                 [
-                    _redacted(
-                        _error_body(error, "BAD_USER_INPUT", variables=operation.variables), reveal, operation.query
+                    redacted_body(
+                        error_body(error, "BAD_USER_INPUT", variables=operation.variables), reveal, operation.query
                     )
                     for error in result.errors
                 ]
@@ -295,7 +324,7 @@ class GraphQLEndpoint:
         body: dict[str, Any] = {}
         if result.errors:
             body["errors"] = [
-                _redacted(self._execution_error(error), reveal, operation.query) for error in result.errors
+                redacted_body(self._execution_error(error), reveal, operation.query) for error in result.errors
             ]
         body["data"] = result.data
         return body
@@ -307,14 +336,14 @@ class GraphQLEndpoint:
                 log.info("refused: %s", original.detail)
             if original.code == 1 and type(original).__name__ == "InternalError":
                 log.error("internal error in %s: %s", error.path, original.detail or original.message)
-            return _error_body(error, original.code, original.message)
+            return error_body(error, original.code, original.message)
         if original is not None and not isinstance(original, GraphQLError):
             log.error("unexpected error in %s", error.path, exc_info=original)
-            return _error_body(error, 1, "Internal server error")
-        return _error_body(error, "INTERNAL_SERVER_ERROR")
+            return error_body(error, 1, "Internal server error")
+        return error_body(error, "INTERNAL_SERVER_ERROR")
 
 
-def _error_body(
+def error_body(
     error: GraphQLError, code: int | str | None, message: str | None = None, variables: Any = None
 ) -> dict[str, Any]:
     """An error as Apollo Server writes it, in graphql-js's words."""
@@ -327,7 +356,7 @@ def _error_body(
     return body
 
 
-def _operation_from(body: dict[str, Any]) -> Operation:
+def operation_from(body: dict[str, Any]) -> Operation:
     """The operation of a request body, checked as Apollo Server checks it (Parse Server's messages)."""
     query = body.get("query")
     if query is not None and not isinstance(query, str):
@@ -376,7 +405,7 @@ async def _multipart_operation(request: Request, limit: int) -> Operation:
             value = Upload(upload.filename or "file", upload.content_type, data)
             for target in targets:
                 _place(body, str(target), value)
-    return _operation_from(body)
+    return operation_from(body)
 
 
 def _place(body: dict[str, Any], path: str, value: Upload) -> None:
@@ -431,5 +460,5 @@ def _reads_type(operation: OperationDefinitionNode, document: DocumentNode) -> b
     return walk(operation.selection_set)
 
 
-def _redacted(body: dict[str, Any], reveal: bool, operation_text: str | None) -> dict[str, Any]:
+def redacted_body(body: dict[str, Any], reveal: bool, operation_text: str | None) -> dict[str, Any]:
     return body if reveal else {**body, "message": redacted(body["message"], operation_text)}

@@ -1,0 +1,115 @@
+"""A websocket that sends from a bounded queue, so a slow client never slows the server or grows it.
+
+Events are queued without waiting and sent by one task per socket. A client that stops reading
+fills its queue; the socket is then closed (1013, try again later) and its queue dropped, instead of
+holding memory for it or making the writer wait. Every open socket is known here, so a shutdown can
+close them all with 1001 (going away) before the server stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+log = logging.getLogger("app.sockets")
+
+Outgoing = str | Callable[[], Awaitable[str | None]]
+"""A message, or a coroutine function that renders it when its turn comes (None: nothing to send)."""
+
+GOING_AWAY = 1001
+TRY_AGAIN_LATER = 1013
+
+_open: set[QueuedSocket] = set()
+
+
+class QueuedSocket:
+    def __init__(self, websocket: WebSocket, *, max_queue: int) -> None:
+        self.websocket = websocket
+        self._queue: asyncio.Queue[Outgoing | None] = asyncio.Queue(max_queue)
+        self._sender: asyncio.Task[None] | None = None
+        self.closed = False
+        self.close_code: int | None = None
+
+    def send(self, message: Outgoing) -> None:
+        """Queue a message; a client too far behind is disconnected rather than waited for."""
+        if self.closed:
+            return
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            log.warning("closing a websocket whose client fell %d messages behind", self._queue.maxsize)
+            self._drop_queue()
+            asyncio.get_running_loop().create_task(self.close(TRY_AGAIN_LATER, "client too slow; reconnect"))
+
+    async def serve(self, receive: Callable[[Any], Awaitable[None]]) -> None:
+        """Run the connection: each received text message goes to `receive` in order, until either
+        side closes. Only the protocol's messages arrive here; decoding them is the caller's."""
+        _open.add(self)
+        self._sender = asyncio.get_running_loop().create_task(self._send_loop())
+        try:
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None and message.get("bytes") is not None:
+                    text = message["bytes"].decode("utf-8", "replace")
+                await receive(text)
+                if self.closed:
+                    break
+        except WebSocketDisconnect:
+            pass
+        finally:
+            _open.discard(self)
+            self.closed = True
+            self._drop_queue()
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+
+    async def close(self, code: int, reason: str = "") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.close_code = code
+        self._drop_queue()
+        if self._sender is not None and self._sender is not asyncio.current_task():
+            self._sender.cancel()
+        if self.websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await self.websocket.close(code, reason)
+
+    def _drop_queue(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+    async def _send_loop(self) -> None:
+        while True:
+            message = await self._queue.get()
+            if message is None:
+                continue
+            try:
+                text = message if isinstance(message, str) else await message()
+            except Exception:
+                log.exception("rendering a websocket message failed")
+                continue
+            if text is None:
+                continue
+            try:
+                await self.websocket.send_text(text)
+            except Exception:
+                return  # the client is gone; the receive side ends the connection
+
+
+async def close_all(code: int = GOING_AWAY, reason: str = "server shutting down") -> None:
+    """Close every open socket of this process (graceful shutdown)."""
+    await asyncio.gather(*(socket.close(code, reason) for socket in list(_open)), return_exceptions=True)
+
+
+def open_count() -> int:
+    return len(_open)
