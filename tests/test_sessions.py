@@ -135,3 +135,35 @@ async def test_sessions_last_session_length_or_forever(database_server: str, tmp
             else:
                 assert "expiresAt" not in session  # Parse's expireInactiveSessions: false
             assert (await api.get("/users/me", token=token)).status_code == 200
+
+
+def _expiry(session: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(session["expiresAt"]["iso"].replace("Z", "+00:00"))
+
+
+async def test_a_new_password_ends_every_session_and_answers_with_a_new_one(clients: tuple[Api, Gql]) -> None:
+    api, _ = clients
+    ivy = await _sign_up(api, "ivy")
+    other = (await api.post("/login", {"username": "ivy", "password": "pw"})).json()["sessionToken"]
+    path = f"/users/{ivy['objectId']}"
+    changed = await api.put(path, {"password": "pw2"}, token=ivy["sessionToken"])
+    assert set(changed.json()) == {"updatedAt", "sessionToken"}
+    fresh = changed.json()["sessionToken"]
+    for old in (ivy["sessionToken"], other):
+        assert (await api.get("/users/me", token=old)).json() == {"code": 209, "error": "Invalid session token"}
+    made = (await api.get("/sessions/me", token=fresh)).json()
+    assert made["user"]["objectId"] == ivy["objectId"] and "createdWith" not in made  # as Parse Server writes it
+
+    by_master = await api.put(path, {"password": "pw3"}, master=True)
+    assert set(by_master.json()) == {"updatedAt"}  # the master key changes it without a session
+    assert (await api.get("/users/me", token=fresh)).json()["code"] == 209
+
+
+async def test_a_password_change_keeps_sessions_when_revocation_is_off(database_server: str, tmp_path: Path) -> None:
+    settings = make_settings(database_server, "no_revoke", tmp_path, revoke_session_on_password_reset=False)
+    async with running(settings) as (_, client):
+        api = Api(client)
+        jan = await _sign_up(api, "jan")
+        changed = await api.put(f"/users/{jan['objectId']}", {"password": "pw2"}, token=jan["sessionToken"])
+        assert changed.json()["sessionToken"] != jan["sessionToken"]
+        assert (await api.get("/users/me", token=jan["sessionToken"])).status_code == 200

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from app.domain.account_mail import AccountMail
 from app.domain.accounts import AccountService
 from app.domain.acl import Auth
 from app.domain.config import ConfigService
@@ -35,6 +36,7 @@ class Services:
     authenticator: Authenticator
     accounts: AccountService
     config: ConfigService
+    mail: AccountMail
     started: bool = False
 
 
@@ -77,7 +79,11 @@ def ip_allowed(ip: str | None, allowed: list[str]) -> bool:
 
 
 async def authenticate(
-    services: Services, credentials: Credentials, client_ip: str | None, *, use_session: bool = True
+    services: Services,
+    credentials: Credentials,
+    client_ip: str | None,
+    *,
+    use_session: bool = True,
 ) -> Auth:
     """The caller behind these credentials; 403 for a wrong application id or a master key from afar."""
     settings = services.settings

@@ -29,6 +29,8 @@ def build_router() -> Router:
             Route("GET", "/login", users.log_in),
             Route("POST", "/logout", users.log_out),
             Route("GET", "/users/me", users.current_user),
+            Route("POST", "/requestPasswordReset", users.request_password_reset),
+            Route("POST", "/verificationEmailRequest", users.request_verification_email),
             Route("GET", "/sessions/me", users.current_session),
             Route("GET", "/sessions", for_class("_Session", classes.find_objects)),
             Route("POST", "/sessions", for_class("_Session", classes.create_object)),
