@@ -48,7 +48,9 @@ def build_services(settings: Settings) -> Services:
     storage = MongoStorage(settings.database_uri, server_selection_timeout_ms=int(timeout * 1000))
     schemas = SchemaRegistry(storage, ttl=settings.schema_cache_ttl)
     session_length = settings.session_length if settings.expire_inactive_sessions else None
-    authenticator = Authenticator(storage, schemas)
+    authenticator = Authenticator(
+        storage, schemas, extend_session_on_use=settings.extend_session_on_use, session_length=session_length
+    )
     events = Subscribers([authenticator])
     try:
         providers = AuthProviders(settings.auth)

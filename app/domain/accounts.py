@@ -15,7 +15,7 @@ from app.domain.acl import MASTER, Auth
 from app.domain.auth_providers import AuthProviders
 from app.domain.classes import ClassSchema
 from app.domain.objects import ObjectService, new_object_id
-from app.domain.operations import Increment
+from app.domain.operations import Delete, Increment
 from app.domain.queries import QueryOptions, parse_where
 from app.domain.sessions import Authenticator, new_session
 from app.domain.users import PasswordHasher
@@ -228,6 +228,24 @@ class AccountService:
                 raise InvalidSessionTokenError("Session token not found.")
             await self.objects.delete(MASTER, "_Session", sessions[0]["objectId"])
         self.authenticator.forget(token)
+
+    async def upgrade_session(self, auth: Auth) -> Record:
+        """`POST /upgradeToRevocableSession`: a `_Session` for the caller, whose legacy token (kept on the user)
+        stops working; the new session as the user sees it."""
+        if auth.user_id is None:
+            raise ObjectNotFoundError("invalid session")
+        token = await self.create_session(auth.user_id, "upgrade", auth.installation_id)
+        users = await self.objects.schemas.require("_User")
+        await self.objects.storage.update(users, auth.user_id, {}, {"sessionToken": Delete()}, None)
+        found = await self.objects.find(
+            Auth(user_id=auth.user_id, roles=auth.roles, session_token=token),
+            "_Session",
+            {"sessionToken": token},
+            QueryOptions(limit=1),
+        )
+        if not found.results:
+            raise AppError("Failed to load upgraded session.", code=1)
+        return found.results[0]
 
     async def current_user(self, auth: Auth, options: QueryOptions | None = None) -> Record:
         """The user behind the caller's session token."""

@@ -84,6 +84,7 @@ async def authenticate(
     client_ip: str | None,
     *,
     use_session: bool = True,
+    legacy_session: bool = False,
 ) -> Auth:
     """The caller behind these credentials; 403 for a wrong application id or a master key from afar."""
     settings = services.settings
@@ -98,6 +99,9 @@ async def authenticate(
             if not ip_allowed(client_ip, settings.master_key_ips):
                 raise UnauthorizedError("unauthorized")
             return Auth(master=True, read_only=True, installation_id=credentials.installation_id)
+    token = credentials.session_token
+    if legacy_session and token and not token.startswith("r:"):
+        return await services.authenticator.auth_for_legacy(token, credentials.installation_id)
     if use_session and credentials.session_token:
         return await services.authenticator.auth_for(credentials.session_token, credentials.installation_id)
     return Auth(installation_id=credentials.installation_id)

@@ -31,6 +31,7 @@ def build_router() -> Router:
             Route("GET", "/users/me", users.current_user),
             Route("POST", "/requestPasswordReset", users.request_password_reset),
             Route("POST", "/verificationEmailRequest", users.request_verification_email),
+            Route("POST", "/upgradeToRevocableSession", users.upgrade_to_revocable_session),
             Route("GET", "/sessions/me", users.current_session),
             Route("GET", "/sessions", for_class("_Session", classes.find_objects)),
             Route("POST", "/sessions", for_class("_Session", classes.create_object)),

@@ -1,5 +1,5 @@
-"""`/login`, `/logout`, `/users/me`, `/sessions/me` and the emailed-link requests: signing in and out, and the
-caller's own user and session."""
+"""`/login`, `/logout`, `/users/me`, `/sessions/me`, the emailed-link requests and the session upgrade: signing in
+and out, and the caller's own user and session."""
 
 from __future__ import annotations
 
@@ -54,3 +54,8 @@ async def request_password_reset(call: RestCall) -> RestResponse:
 async def request_verification_email(call: RestCall) -> RestResponse:
     await call.services.mail.request_verification_email(call.json_body().get("email"))
     return RestResponse({})
+
+
+async def upgrade_to_revocable_session(call: RestCall) -> RestResponse:
+    session = await call.services.accounts.upgrade_session(call.auth)
+    return RestResponse(call.encoder.object(session))
