@@ -44,6 +44,8 @@ def build_services(settings: Settings) -> Services:
     if not settings.database_uri:
         raise StartupError("no database: set --database-uri (the CLI starts the embedded database for you)")
     check_email_settings(settings)
+    if settings.app_name and not settings.server_url:
+        log.warning("emailed links point at %s: set server_url to the address users reach", settings.public_url)
     timeout = settings.database_timeout if settings.database_timeout is not None else 30.0
     storage = MongoStorage(settings.database_uri, server_selection_timeout_ms=int(timeout * 1000))
     schemas = SchemaRegistry(storage, ttl=settings.schema_cache_ttl)

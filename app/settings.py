@@ -79,6 +79,13 @@ def _optional_float(value: Any) -> float | None:
     return None if value in (None, "") else float(value)
 
 
+def _positive_float(value: Any) -> float | None:
+    result = _optional_float(value)
+    if result is not None and result <= 0:
+        raise ValueError("must be more than 0")
+    return result
+
+
 def _pattern(value: Any) -> str | None:
     """A regular expression, checked when the settings load rather than at the first sign-up."""
     if value in (None, ""):
@@ -191,7 +198,7 @@ class Settings:
     mail_from: str | None = setting(None, _optional_str, "the From address of emails sent through smtp_url")
     verify_user_emails: bool = setting(False, _bool, "email a verification link on sign-up and email change")
     email_verify_token_validity_duration: float | None = setting(
-        None, _in_range(_optional_float, 0, float("inf")), "seconds a verification link works (unset: forever)"
+        None, _positive_float, "seconds a verification link works (unset: forever)"
     )
     email_verify_token_reuse_if_valid: bool = setting(
         False, _bool, "send the same verification link again while it is valid (needs a validity duration)"
@@ -206,7 +213,7 @@ class Settings:
         False, _bool, "a sign-up answers 205 instead of a session until the email is verified (with the above)"
     )
     reset_token_validity_duration: float | None = setting(
-        None, _in_range(_optional_float, 0, float("inf")), "seconds a password reset link works (unset: forever)"
+        None, _positive_float, "seconds a password reset link works (unset: forever)"
     )
     reset_token_reuse_if_valid: bool = setting(
         False, _bool, "send the same reset link again while it is valid (needs a validity duration)"

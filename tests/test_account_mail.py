@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
+from app.asgi import StartupError, create_app
 from app.domain.values import utc_now
 from app.storage.base import Find
 from tests.conftest import APP_ID, Api, make_settings, running
@@ -150,6 +151,9 @@ async def test_a_new_user_verifies_the_email_through_the_mailed_link(
         assert stored["_email_verify_token"] not in seen.text
         me = await api.get("/users/me", token=signed_up.json()["sessionToken"])
         assert stored["_email_verify_token"] not in me.text
+        for key in ("_email_verify_token", "_perishable_token"):  # nor can a query probe for it
+            probe = await api.get("/users", params={"where": {key: {"$exists": True}}}, master=True)
+            assert probe.json() == {"code": 105, "error": f"Invalid key name: {key}"}
         graphql = await Gql(api.client).post(
             "query($id: ID!) { user(id: $id) { emailVerified } }", {"id": user_id}, master=True
         )
@@ -477,3 +481,29 @@ async def test_without_a_mail_server_the_links_are_logged(
         token = (await user_row(services, user["objectId"]))["_email_verify_token"]
         logged = [record.getMessage() for record in caplog.records if record.name == "app.mail"]
         assert any("ola@example.com" in line and token in line for line in logged), logged
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"verify_user_emails": True}, "verify_user_emails needs app_name"),
+        ({"app_name": "A", "email_verify_token_reuse_if_valid": True}, "needs email_verify_token_validity_duration"),
+        ({"app_name": "A", "reset_token_reuse_if_valid": True}, "needs reset_token_validity_duration"),
+        ({"app_name": "A", "smtp_url": "smtp://127.0.0.1:25"}, "smtp_url needs mail_from"),
+    ],
+)
+async def test_email_options_that_cannot_work_together_stop_the_start(
+    database_server: str, tmp_path: Path, options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(StartupError, match=message):
+        create_app(make_settings(database_server, "bad_mail", tmp_path, **options))
+
+
+async def test_a_mail_server_that_is_down_does_not_fail_the_sign_up(
+    database_server: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    options = {"verify_user_emails": True, "smtp_url": f"smtp://127.0.0.1:{_free_port()}", "mail_from": "a@b.test"}
+    async with server(database_server, tmp_path, None, **options) as (api, _):
+        signed_up = await api.post("/users", {"username": "pat", "password": "pw", "email": "pat@example.com"})
+        assert signed_up.status_code == 201
+    assert any("could not send email to pat@example.com" in r.getMessage() for r in caplog.records)
