@@ -507,3 +507,26 @@ async def test_a_mail_server_that_is_down_does_not_fail_the_sign_up(
         signed_up = await api.post("/users", {"username": "pat", "password": "pw", "email": "pat@example.com"})
         assert signed_up.status_code == 201
     assert any("could not send email to pat@example.com" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_pages_resend_a_verification_link_and_serve_their_result_pages(
+    database_server: str, tmp_path: Path, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    async with server(database_server, tmp_path, port, verify_user_emails=True) as (api, _):
+        await api.post("/users", {"username": "quin", "password": "pw", "email": "quin@example.com"})
+        await inbox.next()
+        resent = await api.client.post(f"/parse/apps/{APP_ID}/resend_verification_email", data={"username": "quin"})
+        assert resent.status_code == 303
+        location = resent.headers["location"]
+        assert location.startswith(f"{PUBLIC}/apps/email_verification_send_success.html?appId={APP_ID}&appName=Acme")
+        assert "Email verified" in (await open_link(api, link_in(await inbox.next()))).text
+        shown = await open_link(api, location)
+        assert shown.status_code == 200 and "Link sent" in shown.text
+
+        nothing = await api.client.post(f"/parse/apps/{APP_ID}/resend_verification_email", data={})
+        assert nothing.headers["location"].startswith(f"{PUBLIC}/apps/email_verification_link_invalid.html?")
+        chooser = await api.client.get("/parse/apps/choose_password", params={"appId": APP_ID, "token": "<t>"})
+        assert chooser.status_code == 200 and 'name="token" value="&lt;t&gt;"' in chooser.text
+        missing = await api.client.get("/parse/apps/no_such_page.html")
+        assert (missing.status_code, missing.text) == (404, "Not found.")
