@@ -14,11 +14,13 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from app.domain.accounts import AccountService, Lockout
+from app.domain.account_mail import AccountMail, EmailSettings
+from app.domain.accounts import AccountService, EmailGate, Lockout
 from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.config import ConfigService
 from app.domain.events import Subscribers, WriteEvent
 from app.domain.live import LiveHub
+from app.domain.mail import LogMailer, Mailer, SmtpMailer
 from app.domain.objects import ObjectService, ObjectSettings
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
@@ -30,6 +32,7 @@ from app.storage.mongo import MongoStorage
 from app.transport.context import Services
 from app.transport.graphql.view import GraphQLEndpoint
 from app.transport.livequery import LiveQueryEndpoint
+from app.transport.pages import PagesEndpoint
 from app.transport.rest.endpoint import RestEndpoint
 from app.transport.rest.routes import build_router
 from app.transport.sockets import close_all as close_all_sockets
@@ -44,11 +47,16 @@ class StartupError(RuntimeError):
 def build_services(settings: Settings) -> Services:
     if not settings.database_uri:
         raise StartupError("no database: set --database-uri (the CLI starts the embedded database for you)")
+    check_email_settings(settings)
+    if settings.app_name and not settings.server_url:
+        log.warning("emailed links point at %s: set server_url to the address users reach", settings.public_url)
     timeout = settings.database_timeout if settings.database_timeout is not None else 30.0
     storage = MongoStorage(settings.database_uri, server_selection_timeout_ms=int(timeout * 1000))
     schemas = SchemaRegistry(storage, ttl=settings.schema_cache_ttl)
-    authenticator = Authenticator(storage, schemas)
     session_length = settings.session_length if settings.expire_inactive_sessions else None
+    authenticator = Authenticator(
+        storage, schemas, extend_session_on_use=settings.extend_session_on_use, session_length=session_length
+    )
     try:
         providers = AuthProviders(settings.auth)
     except AuthConfigError as error:
@@ -65,6 +73,9 @@ def build_services(settings: Settings) -> Services:
             allow_custom_object_id=settings.allow_custom_object_id,
             enforce_private_users=settings.enforce_private_users,
             session_length=session_length,
+            verify_user_emails=settings.verify_user_emails,
+            email_verify_token_validity=settings.email_verify_token_validity_duration,
+            revoke_session_on_password_reset=settings.revoke_session_on_password_reset,
         ),
         events=events,
         password_policy=password_policy(settings),
@@ -82,7 +93,14 @@ def build_services(settings: Settings) -> Services:
         hasher=objects.hasher,
         lockout=lockout,
         providers=providers,
+        email_gate=EmailGate(
+            settings.verify_user_emails,
+            settings.prevent_login_with_unverified_email,
+            settings.prevent_signup_with_unverified_email,
+        ),
     )
+    mail = AccountMail(objects, mailer(settings), email_settings(settings))
+    events.sinks.append(mail)
     live = LiveHub(objects, authenticator.auth_for)
     events.sinks.append(live)
     bus = None
@@ -95,7 +113,45 @@ def build_services(settings: Settings) -> Services:
 
         bus = RedisBus(settings.redis_url, settings.app_id, replay)
         events.sinks.append(bus)
-    return Services(settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage), live, bus=bus)
+    return Services(
+        settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage), mail, live, bus=bus
+    )
+
+
+def check_email_settings(settings: Settings) -> None:
+    """Refuse, as Parse Server does at start, email options that cannot work together."""
+    if settings.verify_user_emails and not settings.app_name:
+        raise StartupError("verify_user_emails needs app_name (the name emails and pages show)")
+    if settings.email_verify_token_reuse_if_valid and not settings.email_verify_token_validity_duration:
+        raise StartupError("email_verify_token_reuse_if_valid needs email_verify_token_validity_duration")
+    if settings.reset_token_reuse_if_valid and not settings.reset_token_validity_duration:
+        raise StartupError("reset_token_reuse_if_valid needs reset_token_validity_duration")
+    if settings.smtp_url and not settings.mail_from:
+        raise StartupError("smtp_url needs mail_from (the address emails come from)")
+
+
+def mailer(settings: Settings) -> Mailer:
+    if settings.smtp_url:
+        return SmtpMailer(settings.smtp_url, settings.mail_from or "")
+    if settings.app_name:
+        log.info("no smtp_url: emails are written to this log instead of being sent")
+    return LogMailer()
+
+
+def email_settings(settings: Settings) -> EmailSettings:
+    return EmailSettings(
+        app_id=settings.app_id,
+        public_url=settings.public_url,
+        app_name=settings.app_name,
+        verify_user_emails=settings.verify_user_emails,
+        verify_token_validity=settings.email_verify_token_validity_duration,
+        verify_token_reuse=settings.email_verify_token_reuse_if_valid,
+        verify_success_on_invalid_email=settings.email_verify_success_on_invalid_email,
+        reset_token_validity=settings.reset_token_validity_duration,
+        reset_token_reuse=settings.reset_token_reuse_if_valid,
+        reset_success_on_invalid_email=settings.reset_password_success_on_invalid_email,
+        unlock_on_reset=settings.account_lockout_unlock_on_password_reset,
+    )
 
 
 def password_policy(settings: Settings) -> PasswordPolicy | None:
@@ -161,6 +217,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             WebSocketRoute("/parse", live_query),
             WebSocketRoute("/parse/", live_query),
+            Mount("/parse/apps", app=PagesEndpoint(services)),
             Mount("/parse", app=RestEndpoint(services, build_router())),
             Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"]),
             WebSocketRoute("/graphql", graphql),

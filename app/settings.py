@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "PARSEQL_"
 CONFIG_FILE = "parseql.toml"
@@ -78,6 +79,13 @@ def _optional_float(value: Any) -> float | None:
     return None if value in (None, "") else float(value)
 
 
+def _positive_float(value: Any) -> float | None:
+    result = _optional_float(value)
+    if result is not None and result <= 0:
+        raise ValueError("must be more than 0")
+    return result
+
+
 def _pattern(value: Any) -> str | None:
     """A regular expression, checked when the settings load rather than at the first sign-up."""
     if value in (None, ""):
@@ -107,6 +115,18 @@ def _optional_str(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
 
+def _smtp_url(value: Any) -> str | None:
+    """`smtp://user:password@host:port` (STARTTLS when the server offers it) or `smtps://…` (TLS from the start)."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    parts = urlsplit(text)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("expected smtp://[user:password@]host[:port] or smtps://…")
+    parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    return text
+
+
 def setting(default: Any, convert: Any, help: str, *, factory: Any = None) -> Any:
     metadata = {"convert": convert, "help": help}
     if factory is not None:
@@ -128,7 +148,9 @@ class Settings:
     data_dir: str = setting("./data", str, "where the embedded database and the generated master key live")
     cloud: str = setting("cloud/main.py", str, "cloud code file")
     schema_dir: str = setting("schema", str, "directory of class definitions (JSON) applied at start")
-    server_url: str | None = setting(None, _optional_str, "public URL of /parse (default http://host:port/parse)")
+    server_url: str | None = setting(
+        None, _optional_str, "public URL of /parse, for file URLs and emailed links (default http://host:port/parse)"
+    )
     allow_client_class_creation: bool = setting(False, _bool, "let clients create classes by writing to them")
     allow_custom_object_id: bool = setting(False, _bool, "let clients choose objectIds")
     enforce_private_users: bool = setting(True, _bool, "new users are not publicly readable")
@@ -157,6 +179,47 @@ class Settings:
     )
     password_max_age: float | None = setting(
         None, _in_range(_optional_float, 0, 36500), "days before a password must be reset (off when unset)"
+    )
+    account_lockout_unlock_on_password_reset: bool = setting(
+        False, _bool, "a password reset through the emailed link unlocks a locked account"
+    )
+    revoke_session_on_password_reset: bool = setting(
+        True, _bool, "a new password (reset or changed) ends the user's sessions"
+    )
+    extend_session_on_use: bool = setting(
+        False, _bool, "a session used after half its length has passed lasts session_length again"
+    )
+    app_name: str | None = setting(
+        None, _optional_str, "the app's name in emails and pages; email verification and password reset need it"
+    )
+    smtp_url: str | None = setting(
+        None, _smtp_url, "mail server, smtp://user:pass@host:port or smtps://… (unset: emails are logged)"
+    )
+    mail_from: str | None = setting(None, _optional_str, "the From address of emails sent through smtp_url")
+    verify_user_emails: bool = setting(False, _bool, "email a verification link on sign-up and email change")
+    email_verify_token_validity_duration: float | None = setting(
+        None, _positive_float, "seconds a verification link works (unset: forever)"
+    )
+    email_verify_token_reuse_if_valid: bool = setting(
+        False, _bool, "send the same verification link again while it is valid (needs a validity duration)"
+    )
+    email_verify_success_on_invalid_email: bool = setting(
+        True, _bool, "answer a verification email request for an unknown or verified address as a success"
+    )
+    prevent_login_with_unverified_email: bool = setting(
+        False, _bool, "refuse log-ins until the email is verified (with verify_user_emails)"
+    )
+    prevent_signup_with_unverified_email: bool = setting(
+        False, _bool, "a sign-up answers 205 instead of a session until the email is verified (with the above)"
+    )
+    reset_token_validity_duration: float | None = setting(
+        None, _positive_float, "seconds a password reset link works (unset: forever)"
+    )
+    reset_token_reuse_if_valid: bool = setting(
+        False, _bool, "send the same reset link again while it is valid (needs a validity duration)"
+    )
+    reset_password_success_on_invalid_email: bool = setting(
+        True, _bool, "answer a password reset request for an unknown address as a success"
     )
     max_upload_size: int = setting(20 * 1024**2, _size, "largest request body (e.g. 20mb)")
     schema_cache_ttl: float = setting(5.0, float, "seconds a cached class schema is trusted")

@@ -4,13 +4,14 @@ transport, and changes nothing that makes a session a session."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from app.domain.values import utc_now
 from tests.conftest import Api, make_settings, running
 from tests.graphql.helpers import Gql
 
@@ -135,3 +136,92 @@ async def test_sessions_last_session_length_or_forever(database_server: str, tmp
             else:
                 assert "expiresAt" not in session  # Parse's expireInactiveSessions: false
             assert (await api.get("/users/me", token=token)).status_code == 200
+
+
+def _expiry(session: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(session["expiresAt"]["iso"].replace("Z", "+00:00"))
+
+
+async def test_a_new_password_ends_every_session_and_answers_with_a_new_one(clients: tuple[Api, Gql]) -> None:
+    api, _ = clients
+    ivy = await _sign_up(api, "ivy")
+    other = (await api.post("/login", {"username": "ivy", "password": "pw"})).json()["sessionToken"]
+    path = f"/users/{ivy['objectId']}"
+    changed = await api.put(path, {"password": "pw2"}, token=ivy["sessionToken"])
+    assert set(changed.json()) == {"updatedAt", "sessionToken"}
+    fresh = changed.json()["sessionToken"]
+    for old in (ivy["sessionToken"], other):
+        assert (await api.get("/users/me", token=old)).json() == {"code": 209, "error": "Invalid session token"}
+    made = (await api.get("/sessions/me", token=fresh)).json()
+    assert made["user"]["objectId"] == ivy["objectId"] and "createdWith" not in made  # as Parse Server writes it
+
+    by_master = await api.put(path, {"password": "pw3"}, master=True)
+    assert set(by_master.json()) == {"updatedAt"}  # the master key changes it without a session
+    assert (await api.get("/users/me", token=fresh)).json()["code"] == 209
+
+
+async def test_a_password_change_keeps_sessions_when_revocation_is_off(database_server: str, tmp_path: Path) -> None:
+    settings = make_settings(database_server, "no_revoke", tmp_path, revoke_session_on_password_reset=False)
+    async with running(settings) as (_, client):
+        api = Api(client)
+        jan = await _sign_up(api, "jan")
+        changed = await api.put(f"/users/{jan['objectId']}", {"password": "pw2"}, token=jan["sessionToken"])
+        assert changed.json()["sessionToken"] != jan["sessionToken"]
+        assert (await api.get("/users/me", token=jan["sessionToken"])).status_code == 200
+
+
+async def test_a_legacy_session_token_upgrades_to_a_revocable_session(database_server: str, tmp_path: Path) -> None:
+    settings = make_settings(database_server, "upgrade", tmp_path)
+    async with running(settings) as (app, client):
+        api = Api(client)
+        kim = await _sign_up(api, "kim")
+        # A token as Parse.com kept them: on the user, not in _Session.
+        services = app.state.services
+        users = await services.schemas.require("_User")
+        await services.storage.update(users, kim["objectId"], {}, {"sessionToken": "legacy0123456789"}, None)
+
+        upgraded = await api.post("/upgradeToRevocableSession", token="legacy0123456789")
+        assert upgraded.status_code == 200, upgraded.json()
+        session = upgraded.json()
+        assert session["sessionToken"].startswith("r:") and session["createdWith"] == {"action": "upgrade"}
+        assert session["user"] == {"__type": "Pointer", "className": "_User", "objectId": kim["objectId"]}
+        assert abs((_expiry(session) - datetime.now(UTC)).total_seconds() - 31536000) < 60
+        me = await api.get("/users/me", token=session["sessionToken"])
+        assert me.json()["objectId"] == kim["objectId"]
+
+        again = await api.post("/upgradeToRevocableSession", token="legacy0123456789")
+        assert (again.status_code, again.json()) == (400, {"code": 209, "error": "invalid legacy session token"})
+        nobody = await api.post("/upgradeToRevocableSession")
+        assert (nobody.status_code, nobody.json()) == (404, {"code": 101, "error": "invalid session"})
+        # A revocable token upgrades too: the caller gets one more session, as from Parse Server.
+        more = await api.post("/upgradeToRevocableSession", token=kim["sessionToken"])
+        assert more.json()["sessionToken"] not in (kim["sessionToken"], session["sessionToken"])
+
+
+@pytest.mark.parametrize("extend", [True, False])
+async def test_a_session_used_after_half_its_length_is_extended_when_configured(
+    database_server: str, tmp_path: Path, extend: bool
+) -> None:
+    settings = make_settings(
+        database_server, f"extend_{extend}", tmp_path, session_length=3600, extend_session_on_use=extend
+    )
+    async with running(settings) as (app, client):
+        api = Api(client)
+        lea = await _sign_up(api, "lea")
+        session = (await api.get("/sessions/me", token=lea["sessionToken"])).json()
+        first_expiry = _expiry(session)
+        assert session["updatedAt"] == session["createdAt"]  # a young session is not written on use
+        # Pretend forty minutes went by since the session was written (more than half of its hour).
+        services = app.state.services
+        sessions = await services.schemas.require("_Session")
+        then = utc_now() - timedelta(minutes=40)
+        changes = {"updatedAt": then, "expiresAt": then + timedelta(hours=1)}
+        await services.storage.update(sessions, session["objectId"], {}, changes, None)
+        services.authenticator.forget()
+
+        assert (await api.get("/users/me", token=lea["sessionToken"])).status_code == 200
+        now = (await api.get(f"/sessions/{session['objectId']}", master=True)).json()
+        if extend:
+            assert _expiry(now) >= first_expiry
+        else:
+            assert abs((_expiry(now) - (then + timedelta(hours=1))).total_seconds()) < 1

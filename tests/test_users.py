@@ -160,11 +160,12 @@ async def test_a_password_policy_checks_every_new_password(database_server: str,
         kim = (await api.post("/users", {"username": "kim", "password": "first111"})).json()
         token, path = kim["sessionToken"], f"/users/{kim['objectId']}"
 
-        assert (await api.put(path, {"password": "second22"}, token=token)).status_code == 200
+        # Each new password ends the old sessions and answers with a new token (Parse's revokeSessionOnPasswordReset).
+        token = (await api.put(path, {"password": "second22"}, token=token)).json()["sessionToken"]
         for repeated in ("second22", "first111"):  # the last two passwords
             answer = await api.put(path, {"password": repeated}, token=token)
             assert answer.json() == {"code": 142, "error": "New password should not be the same as last 2 passwords."}
-        assert (await api.put(path, {"password": "third333"}, token=token)).status_code == 200
+        token = (await api.put(path, {"password": "third333"}, token=token)).json()["sessionToken"]
         assert (await api.put(path, {"password": "first111"}, token=token)).status_code == 200  # old enough now
         assert (await api.post("/login", {"username": "kim", "password": "first111"})).status_code == 200
         nothing_written = await api.post("/login", {"username": "kim", "password": "second22"})

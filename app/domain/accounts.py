@@ -15,7 +15,7 @@ from app.domain.acl import MASTER, Auth
 from app.domain.auth_providers import AuthProviders
 from app.domain.classes import ClassSchema
 from app.domain.objects import ObjectService, new_object_id
-from app.domain.operations import Increment
+from app.domain.operations import Delete, Increment
 from app.domain.queries import QueryOptions, parse_where
 from app.domain.sessions import Authenticator, new_session
 from app.domain.users import PasswordHasher
@@ -24,16 +24,31 @@ from app.errors import AppError, InvalidSessionTokenError, ObjectNotFoundError, 
 from app.storage.base import Find
 
 _BAD_LOGIN = "Invalid username/password."
+_UNVERIFIED = "User email is not verified."
 # Compared against when no user matches, so a wrong username costs what a wrong password costs.
 _DUMMY_HASH = "$2b$10$mRle5yiPtfz5RY0Iq40Py.gmYq9YFc/y5UWQqpv9hCNiPmKFqywdK"
+
+
+@dataclass(frozen=True, slots=True)
+class EmailGate:
+    """Parse's `verifyUserEmails` with `preventLoginWithUnverifiedEmail`: no session for an unverified email, and
+    with `preventSignupWithUnverifiedEmail` a sign-up answers 205 rather than a user without a session."""
+
+    verify_user_emails: bool = False
+    prevent_login_unverified: bool = False
+    prevent_signup_unverified: bool = False
+
+    @property
+    def blocks_unverified(self) -> bool:
+        return self.verify_user_emails and self.prevent_login_unverified
 
 
 @dataclass(slots=True)
 class SignedIn:
     """A user with a new session: its token, the user as stored, and what REST answers (the write's response,
-    or the user)."""
+    or the user). A sign-up held back until the email is verified has no token."""
 
-    session_token: str
+    session_token: str | None
     user: Record
     response: Record
     created: bool = True
@@ -69,6 +84,7 @@ class AccountService:
         hasher: PasswordHasher,
         lockout: Lockout | None = None,
         providers: AuthProviders | None = None,
+        email_gate: EmailGate | None = None,
     ) -> None:
         self.objects = objects
         self.authenticator = authenticator
@@ -76,6 +92,7 @@ class AccountService:
         self.hasher = hasher
         self.lockout = lockout
         self.providers = providers or AuthProviders()
+        self.email_gate = email_gate or EmailGate()
 
     async def sign_up(self, auth: Auth, fields: Mapping[str, Any]) -> SignedIn:
         """Create a user (the object service checks username, password and email) and a session for it; with
@@ -86,6 +103,11 @@ class AccountService:
             return await self._sign_up_with(auth, provider, fields)
         created = await self.objects.create(auth, "_User", fields)
         user_id = created.object["objectId"]
+        if self.email_gate.blocks_unverified:
+            # Parse makes the user but no session until the email is verified; it may say so as an error.
+            if self.email_gate.prevent_signup_unverified:
+                raise AppError(_UNVERIFIED, code=205)
+            return SignedIn(None, created.object, created.response)
         token = await self.create_session(user_id, "signup", auth.installation_id)
         return SignedIn(token, created.object, {**created.response, "sessionToken": token})
 
@@ -110,16 +132,23 @@ class AccountService:
         }
         return SignedIn(token, created.object, response)
 
-    async def log_in(self, auth: Auth, username: Any, email: Any, password: Any) -> SignedIn:
+    async def log_in(
+        self, auth: Auth, username: Any, email: Any, password: Any, *, ignore_email_verification: Any = False
+    ) -> SignedIn:
         """Check the password and open a session, as `POST /login` does."""
-        user_id = await self.authenticate(auth, username, email, password)
+        user_id = await self.authenticate(
+            auth, username, email, password, ignore_email_verification=ignore_email_verification
+        )
         token = await self.create_session(user_id, "login", auth.installation_id)
         user = await self.objects.get(Auth(user_id=user_id), "_User", user_id)
         return SignedIn(token, user, {**user, "sessionToken": token}, created=False)
 
-    async def authenticate(self, auth: Auth, username: Any, email: Any, password: Any) -> str:
+    async def authenticate(
+        self, auth: Auth, username: Any, email: Any, password: Any, *, ignore_email_verification: Any = False
+    ) -> str:
         """The id of the user these credentials name, as Parse Server finds it: by username, by email, or by a
-        username that is another user's email (the username wins)."""
+        username that is another user's email (the username wins). The master key may pass
+        `ignore_email_verification` to log in a user whose email is not verified yet."""
         if not username and not email:
             raise AppError("username/email is required.", code=200)
         if not password:
@@ -146,10 +175,13 @@ class AccountService:
             await self._count_attempt(schema, user, valid and usable)
         if user is None or not usable or not valid:
             raise ObjectNotFoundError(_BAD_LOGIN)
-        await self._check_password_age(schema, user)
         acl = user.get("ACL")
         if not auth.master and acl is not None and not acl.read and not acl.write:
             raise ObjectNotFoundError(_BAD_LOGIN)  # a user no one may read is locked out
+        skip_gate = auth.master and ignore_email_verification is True
+        if self.email_gate.blocks_unverified and not skip_gate and not user.get("emailVerified"):
+            raise AppError(_UNVERIFIED, code=205)
+        await self._check_password_age(schema, user)
         return str(user["objectId"])
 
     async def _check_password_age(self, schema: ClassSchema, user: Record) -> None:
@@ -196,6 +228,24 @@ class AccountService:
                 raise InvalidSessionTokenError("Session token not found.")
             await self.objects.delete(MASTER, "_Session", sessions[0]["objectId"])
         self.authenticator.forget(token)
+
+    async def upgrade_session(self, auth: Auth) -> Record:
+        """`POST /upgradeToRevocableSession`: a `_Session` for the caller, whose legacy token (kept on the user)
+        stops working; the new session as the user sees it."""
+        if auth.user_id is None:
+            raise ObjectNotFoundError("invalid session")
+        token = await self.create_session(auth.user_id, "upgrade", auth.installation_id)
+        users = await self.objects.schemas.require("_User")
+        await self.objects.storage.update(users, auth.user_id, {}, {"sessionToken": Delete()}, None)
+        found = await self.objects.find(
+            Auth(user_id=auth.user_id, roles=auth.roles, session_token=token),
+            "_Session",
+            {"sessionToken": token},
+            QueryOptions(limit=1),
+        )
+        if not found.results:
+            raise AppError("Failed to load upgraded session.", code=1)
+        return found.results[0]
 
     async def current_user(self, auth: Auth, options: QueryOptions | None = None) -> Record:
         """The user behind the caller's session token."""

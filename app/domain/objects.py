@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.domain import permissions
-from app.domain.acl import ACL, Auth
+from app.domain.acl import ACL, MASTER, Auth
 from app.domain.auth_providers import AuthProviders
 from app.domain.classes import (
     REQUIRED_ON_WRITE,
@@ -32,7 +32,14 @@ from app.domain.queries import (
 )
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import new_session
-from app.domain.users import PasswordHasher, PasswordPolicy, duplicate_user_error, prepare_user_write
+from app.domain.users import (
+    PasswordHasher,
+    PasswordPolicy,
+    duplicate_user_error,
+    email_verify_fields,
+    needs_email_verification,
+    prepare_user_write,
+)
 from app.domain.values import ParseObject, Pointer, Record, Relation, utc_now
 from app.errors import (
     AppError,
@@ -63,6 +70,10 @@ class ObjectSettings:
     enforce_private_users: bool = True
     session_length: float | None = 31536000.0
     """Seconds a new session lasts; None: forever."""
+    verify_user_emails: bool = False
+    email_verify_token_validity: float | None = None
+    """Seconds an email verification link works; None: until it is used."""
+    revoke_session_on_password_reset: bool = True
 
 
 @dataclass(slots=True)
@@ -549,6 +560,8 @@ class ObjectService:
             values = await prepare_user_write(
                 values, creating=True, auth=auth, hasher=self.hasher, policy=self.password_policy
             )
+            if self.settings.verify_user_emails and needs_email_verification(values):
+                values.update(email_verify_fields(self.settings.email_verify_token_validity))
         record: Record = {}
         echoed: Record = {}
         response: Record = {}
@@ -642,6 +655,11 @@ class ObjectService:
             values = await prepare_user_write(
                 values, creating=False, auth=auth, hasher=self.hasher, policy=policy, current=current
             )
+            if "_hashed_password" in values or "email" in values:
+                # A reset link stops working once the password or the address it went to changes.
+                values["_perishable_token"] = values["_perishable_token_expires_at"] = Delete()
+            if self.settings.verify_user_emails and needs_email_verification(values):
+                values.update(email_verify_fields(self.settings.email_verify_token_validity))
         for name, value in values.items():
             type_ = schema.fields.get(name)
             if type_ and type_.required and (value is None or value == "" or isinstance(value, Delete)):
@@ -674,7 +692,31 @@ class ObjectService:
                     _expand_path(response, name.split("."), result)
         response["updatedAt"] = now
         await self._emit(WriteEvent("update", schema, after, before, auth))
+        if class_name == "_User" and "_hashed_password" in values:
+            token = await self._after_password_change(auth, object_id)
+            if token is not None:
+                response["sessionToken"] = token
         return WriteResult(after, response)
+
+    async def _after_password_change(self, auth: Auth, user_id: str) -> str | None:
+        """Parse's `revokeSessionOnPasswordReset`: a new password ends every session of the user; a user who
+        changed their own gets a new session (its token is returned), the master key does not."""
+        if self.settings.revoke_session_on_password_reset:
+            await self.delete_sessions_of(user_id)
+        if auth.master:
+            return None
+        session = new_session(user_id, "update", auth.installation_id, self.settings.session_length)
+        del session["createdWith"]  # Parse records no way of making for this one
+        await self.create(MASTER, "_Session", session)
+        return str(session["sessionToken"])
+
+    async def delete_sessions_of(self, user_id: str) -> None:
+        schema = await self.schemas.get("_Session")
+        if schema is None:
+            return
+        where = {"user": Pointer("_User", user_id)}
+        for session in await self.storage.find(schema, Find(where, keys=frozenset({"objectId"}))):
+            await self.delete(MASTER, "_Session", session["objectId"])
 
     async def delete(self, auth: Auth, class_name: str, object_id: str) -> None:
         if not isinstance(object_id, str):

@@ -19,10 +19,20 @@ from app.storage.base import Find, Storage
 class Authenticator:
     """Turns a session token into an `Auth` with the user's roles, inherited through parent roles."""
 
-    def __init__(self, storage: Storage, schemas: SchemaRegistry, *, cache_ttl: float = 5.0) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        schemas: SchemaRegistry,
+        *,
+        cache_ttl: float = 5.0,
+        extend_session_on_use: bool = False,
+        session_length: float | None = None,
+    ) -> None:
         self.storage = storage
         self.schemas = schemas
         self.cache_ttl = cache_ttl
+        self.extend_session_on_use = extend_session_on_use
+        self.session_length = session_length
         self._cache: dict[str, tuple[float, str, frozenset[str]]] = {}
 
     def forget(self, token: str | None = None) -> None:
@@ -55,6 +65,16 @@ class Authenticator:
             self._cache[token] = (now, user_id, roles)
         return Auth(user_id=user_id, roles=roles, session_token=token, installation_id=installation_id)
 
+    async def auth_for_legacy(self, token: str, installation_id: str | None = None) -> Auth:
+        """The caller behind a legacy session token (one kept on the user by Parse.com, not in `_Session`)."""
+        users = await self.storage.find(
+            await self.schemas.require("_User"), Find({"sessionToken": token}, limit=1, keys=frozenset({"objectId"}))
+        )
+        if not users:
+            raise InvalidSessionTokenError("invalid legacy session token")
+        user_id = str(users[0]["objectId"])
+        return Auth(user_id=user_id, roles=await self.roles_of(user_id), installation_id=installation_id)
+
     async def _user_for(self, token: str) -> str:
         # The class may not be in _SCHEMA yet (sessions written directly): its default fields suffice.
         schema = await self.schemas.get("_Session") or ClassSchema.build("_Session", {})
@@ -65,6 +85,7 @@ class Authenticator:
         expires = session.get("expiresAt")
         if isinstance(expires, datetime) and expires < utc_now():
             raise InvalidSessionTokenError("Session token is expired.")
+        await self._extend(schema, session)
         user = session.get("user")
         if not isinstance(user, Pointer):
             raise InvalidSessionTokenError("Invalid session token")
@@ -75,6 +96,18 @@ class Authenticator:
         if not users:
             raise InvalidSessionTokenError("Invalid session token")
         return user.object_id
+
+    async def _extend(self, schema: ClassSchema, session: dict[str, Any]) -> None:
+        """Parse's `extendSessionOnUse`: a session used once half its length has passed since it was last written
+        lasts a whole `session_length` from now (writing only then keeps the database quiet)."""
+        length = self.session_length
+        if not self.extend_session_on_use or length is None or not isinstance(session.get("expiresAt"), datetime):
+            return
+        updated, now = session.get("updatedAt"), utc_now()
+        if isinstance(updated, datetime) and updated > now - timedelta(seconds=length / 2):
+            return
+        changes = {"expiresAt": now + timedelta(seconds=length), "updatedAt": now}
+        await self.storage.update(schema, session["objectId"], {}, changes, None)
 
     async def roles_of(self, user_id: str) -> frozenset[str]:
         """`role:<name>` for each role naming the user, and every role containing those, transitively."""
@@ -103,7 +136,10 @@ def new_session(
     session: dict[str, Any] = {
         "sessionToken": "r:" + secrets.token_hex(16),
         "user": Pointer("_User", user_id),
-        "createdWith": {"action": action, "authProvider": provider} if action != "create" else {"action": action},
+        # Sessions a client asks for, and upgraded legacy ones, name no provider (as Parse Server writes them).
+        "createdWith": {"action": action}
+        if action in ("create", "upgrade")
+        else {"action": action, "authProvider": provider},
     }
     if length is not None:
         session["expiresAt"] = utc_now() + timedelta(seconds=length)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pwdlib import PasswordHash
@@ -18,6 +21,7 @@ from app.domain.values import Record, utc_now
 from app.errors import AppError, OperationForbiddenError, ValidationError, denied
 
 _EMAIL = re.compile(r"^.+@.+$")
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
 class PasswordHasher:
@@ -125,3 +129,25 @@ def duplicate_user_error(field: str | None) -> AppError:
     if field == "email":
         return AppError("Account already exists for this email address.", code=203)
     return AppError("A duplicate value for a field with unique values was provided", code=137)
+
+
+def random_token(size: int = 25) -> str:
+    """A token for an emailed link, as Parse Server makes them: 25 letters and digits."""
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(size))
+
+
+def email_verify_fields(validity: float | None) -> dict[str, Any]:
+    """What a user gets when its email must be verified: a new token (expiring after `validity` seconds, if
+    given), and `emailVerified` false until the link is followed."""
+    fields: dict[str, Any] = {"_email_verify_token": random_token(), "emailVerified": False}
+    if validity:
+        fields["_email_verify_token_expires_at"] = utc_now() + timedelta(seconds=validity)
+    return fields
+
+
+def needs_email_verification(values: Mapping[str, Any]) -> bool:
+    """Whether a write to `_User` sets an email that must be verified: one given as text, by a user who does not
+    sign in through a provider (Parse lets `anonymous` pass)."""
+    auth_data = values.get("authData")
+    providers = [name for name, data in auth_data.items() if data] if isinstance(auth_data, Mapping) else []
+    return isinstance(values.get("email"), str) and bool(values["email"]) and providers in ([], ["anonymous"])

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from app.domain.account_mail import AccountMail
 from app.domain.accounts import AccountService
 from app.domain.acl import Auth
 from app.domain.config import ConfigService
@@ -37,6 +38,7 @@ class Services:
     authenticator: Authenticator
     accounts: AccountService
     config: ConfigService
+    mail: AccountMail
     live: LiveHub
     bus: EventBus | None = None
     """Writes shared with other instances, when Redis is configured."""
@@ -82,7 +84,12 @@ def ip_allowed(ip: str | None, allowed: list[str]) -> bool:
 
 
 async def authenticate(
-    services: Services, credentials: Credentials, client_ip: str | None, *, use_session: bool = True
+    services: Services,
+    credentials: Credentials,
+    client_ip: str | None,
+    *,
+    use_session: bool = True,
+    legacy_session: bool = False,
 ) -> Auth:
     """The caller behind these credentials; 403 for a wrong application id or a master key from afar."""
     settings = services.settings
@@ -97,6 +104,9 @@ async def authenticate(
             if not ip_allowed(client_ip, settings.master_key_ips):
                 raise UnauthorizedError("unauthorized")
             return Auth(master=True, read_only=True, installation_id=credentials.installation_id)
+    token = credentials.session_token
+    if legacy_session and token and not token.startswith("r:"):
+        return await services.authenticator.auth_for_legacy(token, credentials.installation_id)
     if use_session and credentials.session_token:
         return await services.authenticator.auth_for(credentials.session_token, credentials.installation_id)
     return Auth(installation_id=credentials.installation_id)

@@ -118,8 +118,13 @@ class RestEndpoint:
                     method = override.upper()
             credentials = _credentials(request, body)
             client = request.client.host if request.client else None
+            route = path.rstrip("/")
             auth = await authenticate(
-                self.services, credentials, client, use_session=path.rstrip("/") not in _TOKENLESS
+                self.services,
+                credentials,
+                client,
+                use_session=route not in _TOKENLESS,
+                legacy_session=route == "/upgradeToRevocableSession",
             )
             try:
                 handler, params = self.router.match(method, path.rstrip("/") or "/")

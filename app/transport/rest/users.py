@@ -1,4 +1,5 @@
-"""`/login`, `/logout`, `/users/me` and `/sessions`: signing in and out, and the caller's own user and session."""
+"""`/login`, `/logout`, `/users/me`, `/sessions/me`, the emailed-link requests and the session upgrade: signing in
+and out, and the caller's own user and session."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ async def log_in(call: RestCall) -> RestResponse:
         # Query values arrive read as JSON (`123` a number); credentials are the text that was sent.
         given = {**{k: v if isinstance(v, str) else json.dumps(v) for k, v in call.query.items()}, **given}
     signed_in = await call.services.accounts.log_in(
-        call.auth, given.get("username"), given.get("email"), given.get("password")
+        call.auth,
+        given.get("username"),
+        given.get("email"),
+        given.get("password"),
+        ignore_email_verification=given.get("ignoreEmailVerification", False),
     )
     return RestResponse(call.encoder.object(signed_in.response))
 
@@ -39,3 +44,18 @@ async def current_session(call: RestCall) -> RestResponse:
     if not found.results:
         raise denied(ObjectNotFoundError, "Session token not found.")
     return RestResponse(call.encoder.object(found.results[0]))
+
+
+async def request_password_reset(call: RestCall) -> RestResponse:
+    await call.services.mail.request_password_reset(call.json_body().get("email"))
+    return RestResponse({})
+
+
+async def request_verification_email(call: RestCall) -> RestResponse:
+    await call.services.mail.request_verification_email(call.json_body().get("email"))
+    return RestResponse({})
+
+
+async def upgrade_to_revocable_session(call: RestCall) -> RestResponse:
+    session = await call.services.accounts.upgrade_session(call.auth)
+    return RestResponse(call.encoder.object(session))
