@@ -72,8 +72,9 @@ class RedisBus:
                 await pubsub.subscribe(self.channel)
                 self._ready.set()
                 log.info("listening for other instances' writes on Redis channel %s", self.channel)
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+                    if message is not None and message.get("type") == "message":
                         await self._receive(message["data"])
             except RedisError as error:
                 log.error("Redis subscription lost (%s); retrying in %.0f s", error, _RETRY_SECONDS)
