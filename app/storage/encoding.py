@@ -245,7 +245,8 @@ def translate_where(schema: ClassSchema, where: Mapping[str, Any], *, count: boo
     result: dict[str, Any] = {}
     for key, constraint in where.items():
         if key in ("$or", "$and", "$nor"):
-            result[key] = [translate_where(schema, sub, count=count) for sub in constraint]
+            # Extend: a `$containedBy` may already have put a clause under `$nor`.
+            result.setdefault(key, []).extend(translate_where(schema, sub, count=count) for sub in constraint)
             continue
         if key in ("_rperm", "_wperm") or key in INTERNAL_FIELDS:
             result[key] = constraint

@@ -36,7 +36,9 @@ class Server:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def server(database_server: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
-    settings = make_settings(database_server, "graphql_ws", tmp_path_factory.mktemp("data"))
+    settings = make_settings(
+        database_server, "graphql_ws", tmp_path_factory.mktemp("data"), live_query_max_subscriptions=3
+    )
     async with serving(settings) as (_, client, address):
         api = Api(client)
         for name, fields in {
@@ -230,3 +232,16 @@ async def test_the_legacy_protocol_refuses_bad_keys_with_connection_error(server
     async with open_socket(f"ws://{server.address}/graphql", ["graphql-ws"]) as socket:
         await socket.send({"type": "connection_init", "payload": {"applicationId": "other"}})
         assert await socket.next() == {"type": "connection_error", "payload": {"message": "Forbidden"}}
+
+
+async def test_a_connection_holds_a_limited_number_of_subscriptions(server: Server) -> None:
+    async with graphql_socket(server.address) as socket:
+        for op_id in ("1", "2", "3"):
+            await socket.subscribe(op_id, PAGE)
+        assert [op_id for op_id, _ in await socket.results()] == ["1", "2", "3"]
+        await socket.subscribe("4", PAGE)
+        (refused,) = await socket.drain()
+        assert refused["type"] == "error" and refused["payload"][0]["extensions"]["code"] == 155
+        await socket.complete("1")
+        await socket.subscribe("4", PAGE)
+        assert [op_id for op_id, _ in await socket.results()] == ["4"]

@@ -188,6 +188,9 @@ class _Connection:
         try:
             operation = operation_from(payload)
             schema, document, chosen = await self.endpoint.prepare(operation, "POST", reveal)
+            limit = self.services.settings.live_query_max_subscriptions
+            if chosen.operation == OperationType.SUBSCRIPTION and len(self.operations) >= limit:
+                raise AppError(f"A connection may hold at most {limit} subscriptions.", code=155)
             if chosen.operation != OperationType.SUBSCRIPTION:
                 body = await self.endpoint.run(schema, document, operation, context, reveal)
                 self._next(op_id, orjson.dumps(body).decode())
