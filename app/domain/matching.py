@@ -13,7 +13,6 @@ equivalent is refused when compiling, with UnsupportedInLiveQueryError (an Inval
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 import warnings
@@ -23,6 +22,7 @@ from typing import Any, Final
 
 from app.domain.acl import ACL
 from app.domain.classes import ClassSchema
+from app.domain.geometry import great_circle, is_convex, point_of, polygon_side, ring_side, rings_of
 from app.domain.values import File, GeoPoint, ParseObject, Pointer, Polygon, Relation
 from app.errors import InvalidQueryError
 
@@ -619,94 +619,6 @@ def _pcre_anchors(pattern: str) -> str:
 
 # Geometry ----------------------------------------------------------------------------------------
 
-_Ring = list[tuple[float, float]]
-
-
-def _point_of(value: Any) -> tuple[float, float] | None:
-    """A stored value read as a point, as the database reads one: `[x, y]`, `{x, y}`-like maps, GeoJSON."""
-    if isinstance(value, dict):
-        if isinstance(value.get("type"), str):
-            if value["type"] != "Point":
-                return None
-            value = value.get("coordinates")
-        else:
-            for x, y in (("x", "y"), ("lng", "lat"), ("longitude", "latitude")):
-                if x in value and y in value:
-                    return _pair(value[x], value[y])
-            return None
-    if isinstance(value, list) and len(value) == 2:
-        return _pair(value[0], value[1])
-    return None
-
-
-def _pair(x: Any, y: Any) -> tuple[float, float] | None:
-    try:
-        return float(x), float(y)
-    except (TypeError, ValueError):
-        return None
-
-
-def _rings_of(value: Any) -> list[_Ring] | None:
-    """A stored GeoJSON Polygon as its shell and holes."""
-    if not (isinstance(value, dict) and value.get("type") == "Polygon"):
-        return None
-    coordinates = value.get("coordinates")
-    if not isinstance(coordinates, list) or not coordinates:
-        return None
-    rings: list[_Ring] = []
-    for ring in coordinates:
-        if not isinstance(ring, list) or len(ring) < 4:
-            return None
-        points = [_point_of(point) if isinstance(point, list) else None for point in ring]
-        if any(point is None for point in points):
-            return None
-        rings.append([point for point in points if point is not None])
-    return rings
-
-
-def _side(x: float, y: float, ring: _Ring) -> int:
-    """1 inside a closed ring, 0 on its boundary, -1 outside (planar, even-odd)."""
-    inside = False
-    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
-        cross = (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1)
-        if cross == 0 and min(x1, x2) <= x <= max(x1, x2) and min(y1, y2) <= y <= max(y1, y2):
-            return 0
-        if (y1 > y) != (y2 > y) and x < (x2 - x1) * (y - y1) / (y2 - y1) + x1:
-            inside = not inside
-    return 1 if inside else -1
-
-
-def _polygon_side(x: float, y: float, rings: list[_Ring]) -> int:
-    """Where a point lies against a polygon with holes: 1 interior, 0 boundary, -1 exterior."""
-    side = _side(x, y, rings[0])
-    if side != 1:
-        return side
-    for hole in rings[1:]:
-        inner = _side(x, y, hole)
-        if inner != -1:
-            return -inner
-    return 1
-
-
-def _is_convex(ring: _Ring) -> bool:
-    signs = set()
-    points = ring[:-1]
-    for i, (x1, y1) in enumerate(points):
-        x2, y2 = points[(i + 1) % len(points)]
-        x3, y3 = points[(i + 2) % len(points)]
-        cross = (x2 - x1) * (y3 - y2) - (y2 - y1) * (x3 - x2)
-        if cross:
-            signs.add(cross > 0)
-    return len(signs) <= 1
-
-
-def _great_circle(lng_a: float, lat_a: float, lng_b: float, lat_b: float) -> float:
-    """The haversine angle between two points, in radians (the database's formula, clamp included)."""
-    phi_a, phi_b = math.radians(lat_a), math.radians(lat_b)
-    d_phi, d_lambda = phi_b - phi_a, math.radians(lng_b - lng_a)
-    h = math.sin(d_phi / 2.0) ** 2 + math.cos(phi_a) * math.cos(phi_b) * math.sin(d_lambda / 2.0) ** 2
-    return 2.0 * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
-
 
 def _near_sphere(center: GeoPoint, max_distance: float | None) -> _Test:
     """`$nearSphere` membership (order is the database's business): points within `max_distance` radians."""
@@ -714,12 +626,12 @@ def _near_sphere(center: GeoPoint, max_distance: float | None) -> _Test:
 
     def test(values: list[Any]) -> bool:
         for value in values:
-            point = _point_of(value)
+            point = point_of(value)
             if point is None:
                 continue
             if limit is None:
                 return True
-            distance = _great_circle(center.longitude, center.latitude, *point) * _EARTH_RADIUS_METERS
+            distance = great_circle(center.longitude, center.latitude, *point) * _EARTH_RADIUS_METERS
             if distance <= limit:
                 return True
         return False
@@ -733,7 +645,7 @@ def _geo_within(key: str, shape: Mapping[str, Any], field_type: str | None) -> _
         center, radius = shape["$centerSphere"]
 
         def in_cap(x: float, y: float) -> bool:
-            return bool(_great_circle(center.longitude, center.latitude, x, y) <= radius)
+            return bool(great_circle(center.longitude, center.latitude, x, y) <= radius)
 
         return _within(in_cap, lambda x, y: in_cap(x, y))
     if "$box" in shape:
@@ -747,12 +659,12 @@ def _geo_within(key: str, shape: Mapping[str, Any], field_type: str | None) -> _
     ring = [(point.longitude, point.latitude) for point in shape["$polygon"]]
     if ring[0] != ring[-1]:
         ring.append(ring[0])
-    convex = _is_convex(ring)
+    convex = is_convex(ring)
     if not convex and field_type == "Polygon":
         raise UnsupportedInLiveQueryError(
             f"$geoWithin with a concave $polygon on the Polygon field {key} is not supported in live queries."
         )
-    return _within(lambda x, y: _side(x, y, ring) == 1, lambda x, y: _side(x, y, ring) >= 0)
+    return _within(lambda x, y: ring_side(x, y, ring) == 1, lambda x, y: ring_side(x, y, ring) >= 0)
 
 
 def _within(strictly_inside: Callable[[float, float], bool], in_closure: Callable[[float, float], bool]) -> _Test:
@@ -760,12 +672,12 @@ def _within(strictly_inside: Callable[[float, float], bool], in_closure: Callabl
 
     def test(values: list[Any]) -> bool:
         for value in values:
-            point = _point_of(value)
+            point = point_of(value)
             if point is not None:
                 if strictly_inside(*point):
                     return True
                 continue
-            rings = _rings_of(value)
+            rings = rings_of(value)
             if rings is not None and all(in_closure(x, y) for x, y in rings[0]):
                 return True
         return False
@@ -779,12 +691,12 @@ def _geo_intersects(point: GeoPoint) -> _Test:
 
     def test(values: list[Any]) -> bool:
         for value in values:
-            rings = _rings_of(value)
+            rings = rings_of(value)
             if rings is not None:
-                if _polygon_side(x, y, rings) >= 0:
+                if polygon_side(x, y, rings) >= 0:
                     return True
                 continue
-            if _point_of(value) == (x, y):
+            if point_of(value) == (x, y):
                 return True
         return False
 

@@ -72,9 +72,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 async def test_a_write_on_one_instance_reaches_subscribers_on_the_other(
     database_server: str, tmp_path: Path, redis_url: str
 ) -> None:
-    one = make_settings(
-        database_server, "two_instances", tmp_path / "one", redis_url=redis_url, allow_client_class_creation=True
-    )
+    one = make_settings(database_server, "two_instances", tmp_path / "one", redis_url=redis_url, schema_cache_ttl=0.2)
     other = one.replace(data_dir=str(tmp_path / "other"))
     async with serving(one) as (_, client_one, _), serving(other) as (_, client_other, address_other):
         api_one, api_other = Api(client_one), Api(client_other)
