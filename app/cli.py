@@ -123,6 +123,8 @@ def serve(settings: Settings) -> int:
                 workers=settings.workers,
                 log_level="warning",
                 timeout_graceful_shutdown=10,
+                ws_ping_interval=settings.websocket_timeout,
+                ws_ping_timeout=settings.websocket_timeout,
             )
         else:
             from app.asgi import create_app
@@ -134,6 +136,8 @@ def serve(settings: Settings) -> int:
                     port=settings.port,
                     log_level="warning",
                     timeout_graceful_shutdown=10,
+                    ws_ping_interval=settings.websocket_timeout,
+                    ws_ping_timeout=settings.websocket_timeout,
                 )
             )
             if database is not None:

@@ -235,6 +235,9 @@ class Settings:
     live_query_max_subscriptions: int = setting(
         100, _in_range(int, 1, 100_000), "subscriptions one websocket connection may hold"
     )
+    websocket_timeout: float = setting(
+        10.0, _in_range(float, 0, 3600), "seconds between websocket pings; a client silent that long is dropped"
+    )
     live_query_queue_size: int = setting(
         1000, _in_range(int, 1, 1_000_000), "events queued for a slow websocket client before it is disconnected"
     )

@@ -11,7 +11,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -143,33 +144,69 @@ async def test_a_client_that_stops_reading_is_closed_and_the_others_keep_up(
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
 
 
-async def test_stopping_the_server_closes_live_sockets_as_going_away(database_server: str, tmp_path: Path) -> None:
+@asynccontextmanager
+async def cli_server(
+    database_server: str, tmp_path: Path, *flags: str
+) -> AsyncIterator[tuple[subprocess.Popen[bytes], int]]:
+    """`parseql serve` in a child process, as `make run` starts it, on the test database server."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARSEQL_")}
-    database_uri = make_settings(database_server, "shutdown", tmp_path).database_uri or ""
+    database_uri = make_settings(database_server, "cli", tmp_path).database_uri or ""
+    command = [
+        sys.executable,
+        "-m",
+        "app",
+        "--port",
+        str(port),
+        "--database-uri",
+        database_uri,
+        "--master-key",
+        "master",
+    ]
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", "--port", str(port), "--database-uri", database_uri, "--master-key", "master"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
+        [*command, *flags], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
     )
     try:
         deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
-            try:
-                async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient() as client:
+            while True:
+                assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+                try:
                     if (await client.get(f"http://127.0.0.1:{port}/parse/health")).status_code == 200:
                         break
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+async def test_stopping_the_server_closes_live_sockets_as_going_away(database_server: str, tmp_path: Path) -> None:
+    async with cli_server(database_server, tmp_path) as (process, port):
         async with live_query(f"127.0.0.1:{port}") as live:
             process.send_signal(signal.SIGTERM)
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await asyncio.wait_for(live.connection.recv(), WAIT)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
         assert await asyncio.to_thread(process.wait, 20) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
+
+
+async def test_a_client_that_stops_answering_pings_is_dropped(database_server: str, tmp_path: Path) -> None:
+    async with cli_server(database_server, tmp_path, "--websocket-timeout", "1") as (_, port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            f"GET /parse HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        first = await asyncio.wait_for(reader.readexactly(2), WAIT)
+        assert first[0] & 0x0F == 0x9  # a ping, which this client never answers
+        # Then the server gives up on it: the connection ends within the timeout, not later.
+        started = time.monotonic()
+        while await asyncio.wait_for(reader.read(1024), WAIT):
+            pass
+        assert time.monotonic() - started < WAIT
+        writer.close()
