@@ -189,3 +189,16 @@ async def test_unsubscribing_what_was_never_subscribed_is_error_2(server: Server
         await client.send({"op": "unsubscribe", "requestId": 9})
         answer = await client.next()
         assert answer["code"] == 2 and "subscriptionId 9" in answer["error"]
+
+
+async def test_a_client_that_reconnects_and_resubscribes_gets_each_event_once(server: Server) -> None:
+    async with live_query(server.address, installationId="phone") as first:
+        await first.subscribe(1, "Again", {"n": {"$gte": 0}})
+    # The first socket is gone (as when a phone loses its network); the SDK reconnects and subscribes again.
+    async with live_query(server.address, installationId="phone") as second:
+        await second.subscribe(1, "Again", {"n": {"$gte": 0}})
+        await server.api.post("/classes/Again", {"n": 1}, master=True)
+        events = await second.drain()
+        assert [(event["op"], event["requestId"], event["installationId"]) for event in events] == [
+            ("create", 1, "phone")
+        ]
