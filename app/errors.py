@@ -13,12 +13,15 @@
      ├── IncorrectTypeError             111
      ├── OperationForbiddenError        119
      ├── InvalidNestedKeyError          121
+     ├── InvalidFileNameError           122
      ├── InvalidACLError                123
+     ├── FileSaveError                  130  an upload refused or failed
      ├── RequiredFieldError             135
      ├── ImmutableFieldError            136
      ├── DuplicateValueError            137
      ├── ScriptFailedError              141
      ├── ValidationError                142
+     ├── FileDeleteError                153
      ├── InvalidSessionTokenError       209
      ├── InvalidSchemaOperationError    255
      ├── UnauthorizedError             none  403  {"error": "unauthorized"}, as Parse answers
@@ -101,8 +104,16 @@ class InvalidNestedKeyError(AppError):
     code = 121
 
 
+class InvalidFileNameError(AppError):
+    code = 122
+
+
 class InvalidACLError(AppError):
     code = 123
+
+
+class FileSaveError(AppError):
+    code = 130
 
 
 class RequiredFieldError(AppError):
@@ -123,6 +134,10 @@ class ScriptFailedError(AppError):
 
 class ValidationError(AppError):
     code = 142
+
+
+class FileDeleteError(AppError):
+    code = 153
 
 
 class InvalidSessionTokenError(AppError):

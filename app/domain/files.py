@@ -1,0 +1,225 @@
+"""Files: the `FileStore` seam every backend implements, and Parse's rules for naming, permitting and sizing uploads.
+
+Bytes move as async iterators of chunks in both directions, so no file is ever held whole in memory.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from app.domain import media_types
+from app.domain.acl import Auth
+from app.errors import (
+    AppError,
+    FileDeleteError,
+    FileSaveError,
+    InvalidFileNameError,
+    PayloadTooLargeError,
+    UnauthorizedError,
+)
+
+# Parse Server 9's default allow-list: everything but the extensions browsers render as active content.
+DEFAULT_FILE_EXTENSIONS = (
+    r"^(?!([xXsS]?[hH][tT][mM][lL]?(\+[xX][mM][lL])?|[xX][hH][tT]|[sS][vV][gG]([zZ]|\+[xX][mM][lL])?|[xX][mM][lL]"
+    r"|[xX][sS][lL][tT]?(\+[xX][mM][lL])?|[xX][sS][dD]|[rR][nN][gG]|[rR][dD][fF](\+[xX][mM][lL])?|[oO][wW][lL]"
+    r"|[mM][aA][tT][hH][mM][lL](\+[xX][mM][lL])?)$)",
+)
+_NAME = re.compile(r"[_a-zA-Z0-9][a-zA-Z0-9@. ~_-]*")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~A-Za-z0-9]+")
+FALLBACK_TYPE = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A stored file as its store describes it; `ref` is the store's own handle for reading it."""
+
+    name: str
+    length: int
+    content_type: str | None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    ref: Any = None
+
+
+class FileStore(Protocol):
+    """Where file bytes live (GridFS, a directory, S3): one contract, tested against each."""
+
+    async def save(
+        self, name: str, chunks: AsyncIterator[bytes], content_type: str | None, metadata: Mapping[str, Any]
+    ) -> None:
+        """Store the chunks under `name`; if the iterator raises, nothing stays stored and the error propagates."""
+
+    async def find(self, name: str) -> StoredFile | None:
+        """The newest file of that name, or None."""
+
+    def read(self, file: StoredFile, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes `start` (inclusive) to `end` (exclusive) of a file `find` returned, in chunks."""
+        ...
+
+    async def delete(self, name: str) -> bool:
+        """Remove every file of that name; False when there was none."""
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRules:
+    """Parse Server's `fileUpload`, `maxUploadSize` and `preserveFileName` options."""
+
+    max_size: int = 20 * 1024**2
+    for_public: bool = False
+    for_anonymous_users: bool = False
+    for_authenticated_users: bool = True
+    extensions: tuple[str, ...] = DEFAULT_FILE_EXTENSIONS
+    preserve_file_name: bool = False
+
+
+def check_name(name: str) -> None:
+    """Parse's default filename rule, refused with code 122."""
+    if not name:
+        raise InvalidFileNameError("Filename not provided.")
+    if len(name) > 128:
+        raise InvalidFileNameError("Filename too long.")
+    if not _NAME.fullmatch(name):
+        raise InvalidFileNameError("Filename contains invalid characters.")
+
+
+def stored_name(name: str, content_type: str | None, *, preserve: bool = False) -> tuple[str, str | None]:
+    """The name a file is stored under and the type it is stored with.
+
+    A name without an extension gets the content type's, a known extension decides the type, and a random
+    32-hex prefix keeps names unique (unless `preserve`).
+    """
+    extension = media_types.extension_of(name)
+    if not extension:
+        suffix = media_types.extension_for(content_type)
+        if suffix:
+            name = f"{name}{'' if name.endswith('.') else '.'}{suffix}"
+    else:
+        content_type = media_types.type_for(name) or content_type
+    if not preserve:
+        name = f"{secrets.token_hex(16)}_{name}"
+    return name, content_type
+
+
+def served_type(file: StoredFile) -> str:
+    """The Content-Type a download answers with: the extension's, else the stored one, else octet-stream."""
+    media_type = media_types.type_for(file.name) or file.content_type or FALLBACK_TYPE
+    bare = media_type.split(";", 1)[0].strip().lower()
+    textual = bare.startswith("text/") or bare in ("application/json", "application/javascript")
+    # As Express sends them, so clients decode text the same way.
+    if textual and "charset" not in media_type.lower():
+        media_type = f"{media_type}; charset=utf-8"
+    return media_type
+
+
+class FileService:
+    """Uploads, downloads and deletes under Parse's rules; every transport goes through here."""
+
+    def __init__(self, store: FileStore, rules: UploadRules, is_anonymous: Callable[[str], Awaitable[bool]]) -> None:
+        self.store = store
+        self.rules = rules
+        self._is_anonymous = is_anonymous
+        self._extensions = [re.compile(pattern) for pattern in rules.extensions if pattern != "*"]
+        self._any_extension = "*" in rules.extensions
+
+    async def require_upload_allowed(self, auth: Auth, name: str, content_type: str | None) -> None:
+        """Refuse, in Parse's words and order, an upload this caller may not make."""
+        if auth.read_only:
+            raise UnauthorizedError("read-only masterKey isn't allowed to create a file.")
+        if not auth.master:
+            anonymous = auth.user_id is not None and await self._is_anonymous(auth.user_id)
+            if anonymous and not self.rules.for_anonymous_users:
+                raise FileSaveError("File upload by anonymous user is disabled.")
+            if auth.user_id and not anonymous and not self.rules.for_authenticated_users:
+                raise FileSaveError("File upload by authenticated user is disabled.")
+            if auth.user_id is None and not self.rules.for_public:
+                raise FileSaveError("File upload by public is disabled.")
+        check_name(name)
+        if not auth.master:
+            self._require_extension(name, content_type)
+
+    def _allows(self, extension: str) -> bool:
+        return self._any_extension or any(pattern.search(extension) for pattern in self._extensions)
+
+    def _require_extension(self, name: str, content_type: str | None) -> None:
+        extension = re.sub(r"\s+", "", media_types.extension_of(name).split(";", 1)[0])
+        if extension and not self._allows(extension):
+            raise FileSaveError(f"File upload of extension {extension} is disabled.")
+        if self._any_extension or not content_type or (extension and media_types.type_for(name)):
+            return
+        # The stored type is the client's when the extension says nothing, so the type is checked instead.
+        kind, slash, rest = content_type.partition("/")
+        subtype = rest.split(";", 1)[0].strip()
+        if not slash or not _TOKEN.fullmatch(kind.strip()) or not _TOKEN.fullmatch(subtype):
+            bare = re.sub(r"\s+", "", content_type.split(";", 1)[0] if not slash else kind)
+            if bare and not self._allows(bare):
+                raise FileSaveError(f"File upload of extension {bare} is disabled.")
+            raise FileSaveError("Invalid Content-Type.")
+        if not self._allows(subtype):
+            raise FileSaveError(f"File upload of extension {subtype} is disabled.")
+
+    async def create(
+        self,
+        auth: Auth,
+        name: str,
+        content_type: str | None,
+        chunks: AsyncIterator[bytes],
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        too_large: Callable[[int], AppError] | None = None,
+    ) -> str:
+        """Store an upload and return its stored name; an empty or oversized body stores nothing."""
+        await self.require_upload_allowed(auth, name, content_type)
+        first = b""
+        async for chunk in chunks:
+            if chunk:
+                first = chunk
+                break
+        if not first:
+            raise FileSaveError("Invalid file upload.")
+        final_name, final_type = stored_name(name, content_type, preserve=self.rules.preserve_file_name)
+        limit = self.rules.max_size
+        error = too_large or (lambda _: PayloadTooLargeError("request entity too large"))
+
+        async def limited() -> AsyncIterator[bytes]:
+            size = 0
+            pending: bytes | None = first
+            while pending is not None:
+                size += len(pending)
+                if size > limit:
+                    raise error(limit)
+                yield pending
+                pending = await anext(chunks, None)
+
+        try:
+            await self.store.save(final_name, limited(), final_type, dict(metadata or {}))
+        except AppError:
+            raise
+        except Exception as failure:
+            raise FileSaveError(f"Could not store file: {final_name}.") from failure
+        return final_name
+
+    async def find(self, name: str) -> StoredFile | None:
+        return await self.store.find(name)
+
+    def read(self, file: StoredFile, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        return self.store.read(file, start, file.length if end is None else end)
+
+    async def delete(self, auth: Auth, name: str) -> None:
+        """Master key only (the transport checks it, as Parse does before anything else)."""
+        if auth.read_only:
+            raise UnauthorizedError("read-only masterKey isn't allowed to delete a file.")
+        if not await self.store.delete(name):
+            raise FileDeleteError("FileNotFound")
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def limited_error(limit: int) -> FileSaveError:
+    """The refusal of a streamed upload past the size limit (Parse's stream mode and GraphQL)."""
+    return FileSaveError(f"File size exceeds maximum allowed: {limit} bytes.")
