@@ -7,7 +7,7 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[1] / "app"
 WEB = ("starlette", "strawberry", "uvicorn", "httpx", "websockets")
-DRIVERS = ("pymongo", "bson", "motor")
+DRIVERS = ("pymongo", "bson", "motor", "gridfs", "obstore")
 
 
 def imports_of(path: Path) -> set[str]:
