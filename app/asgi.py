@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,11 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from app.domain.account_mail import AccountMail, EmailSettings
 from app.domain.accounts import AccountService, EmailGate, Lockout
+from app.domain.acl import MASTER
 from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.config import ConfigService
 from app.domain.events import Subscribers, WriteEvent
+from app.domain.files import FileService, FileStore, UploadRules
 from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
 from app.domain.objects import ObjectService, ObjectSettings
@@ -28,12 +30,15 @@ from app.domain.users import PasswordPolicy
 from app.errors import AppError
 from app.settings import Settings, with_master_key
 from app.storage.bus import RedisBus
+from app.storage.filesystem import FileSystemStore
+from app.storage.gridfs import GridFSStore
 from app.storage.mongo import MongoStorage
 from app.transport.context import Services
 from app.transport.graphql.view import GraphQLEndpoint
 from app.transport.livequery import LiveQueryEndpoint
 from app.transport.pages import PagesEndpoint
 from app.transport.rest.endpoint import RestEndpoint
+from app.transport.rest.files import FilesEndpoint
 from app.transport.rest.routes import build_router
 from app.transport.sockets import close_all as close_all_sockets
 
@@ -113,9 +118,55 @@ def build_services(settings: Settings) -> Services:
 
         bus = RedisBus(settings.redis_url, settings.app_id, replay)
         events.sinks.append(bus)
+    files = FileService(file_store(settings, storage), upload_rules(settings), is_anonymous_user(objects))
     return Services(
-        settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage), mail, live, bus=bus
+        settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage), mail, live, files, bus=bus
     )
+
+
+def file_store(settings: Settings, storage: MongoStorage) -> FileStore:
+    """The files adapter the settings name (GridFS unless told otherwise, as Parse Server)."""
+    if settings.files_adapter == "filesystem":
+        return FileSystemStore(settings.files_dir or Path(settings.data_dir) / "files")
+    if settings.files_adapter == "s3":
+        if not settings.s3_bucket:
+            raise StartupError("files_adapter s3 needs s3_bucket")
+        # Imported here so that servers without S3 need not install obstore.
+        from app.storage.s3 import S3Config, S3FileStore
+
+        return S3FileStore(
+            S3Config(
+                bucket=settings.s3_bucket,
+                region=settings.s3_region,
+                endpoint=settings.s3_endpoint,
+                access_key_id=settings.s3_access_key_id,
+                secret_access_key=settings.s3_secret_access_key,
+                prefix=settings.s3_prefix,
+            )
+        )
+    return GridFSStore(storage.db)
+
+
+def upload_rules(settings: Settings) -> UploadRules:
+    return UploadRules(
+        max_size=settings.max_upload_size,
+        for_public=settings.file_upload_for_public,
+        for_anonymous_users=settings.file_upload_for_anonymous_users,
+        for_authenticated_users=settings.file_upload_for_authenticated_users,
+        extensions=tuple(settings.file_upload_extensions),
+        preserve_file_name=settings.preserve_file_name,
+    )
+
+
+def is_anonymous_user(objects: ObjectService) -> Callable[[str], Awaitable[bool]]:
+    """Whether a user signed up anonymously (and has not linked another provider since)."""
+
+    async def check(user_id: str) -> bool:
+        user = await objects.get(MASTER, "_User", user_id)
+        auth_data = user.get("authData")
+        return isinstance(auth_data, dict) and isinstance(auth_data.get("anonymous"), dict)
+
+    return check
 
 
 def check_email_settings(settings: Settings) -> None:
@@ -209,6 +260,7 @@ def create_app(settings: Settings) -> Starlette:
             if services.bus is not None:
                 await services.bus.close()
             await services.live.close()
+            await services.files.close()
             await services.storage.close()
 
     graphql = GraphQLEndpoint(services)
@@ -218,6 +270,8 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/parse", live_query),
             WebSocketRoute("/parse/", live_query),
             Mount("/parse/apps", app=PagesEndpoint(services)),
+            Route("/parse/files", FilesEndpoint(services), methods=["POST", "OPTIONS"]),
+            Mount("/parse/files", app=FilesEndpoint(services)),
             Mount("/parse", app=RestEndpoint(services, build_router())),
             Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"]),
             WebSocketRoute("/graphql", graphql),

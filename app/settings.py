@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.domain.files import DEFAULT_FILE_EXTENSIONS
+
 ENV_PREFIX = "PARSEQL_"
 CONFIG_FILE = "parseql.toml"
 
@@ -127,6 +129,30 @@ def _smtp_url(value: Any) -> str | None:
     return text
 
 
+def _files_adapter(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in FILES_ADAPTERS:
+        raise ValueError(f"expected one of {', '.join(FILES_ADAPTERS)}")
+    return text
+
+
+def _patterns(value: Any) -> list[str]:
+    """Regular expressions (or `*`), each checked when the settings load."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)  # a JSON list, for patterns that hold commas
+        except ValueError as error:
+            raise ValueError(f"not JSON: {error}") from None
+    entries = value if isinstance(value, list) else _list(value)
+    for entry in entries:
+        if entry != "*":
+            _pattern(entry)
+    return [str(entry) for entry in entries]
+
+
+FILES_ADAPTERS = ("gridfs", "filesystem", "s3")
+
+
 def setting(default: Any, convert: Any, help: str, *, factory: Any = None) -> Any:
     metadata = {"convert": convert, "help": help}
     if factory is not None:
@@ -221,7 +247,29 @@ class Settings:
     reset_password_success_on_invalid_email: bool = setting(
         True, _bool, "answer a password reset request for an unknown address as a success"
     )
-    max_upload_size: int = setting(20 * 1024**2, _size, "largest request body (e.g. 20mb)")
+    max_upload_size: int = setting(20 * 1024**2, _size, "largest request body and file upload (e.g. 20mb)")
+    files_adapter: str = setting("gridfs", _files_adapter, "where files are stored: gridfs, filesystem or s3")
+    files_dir: str | None = setting(
+        None, _optional_str, "directory of the filesystem files adapter (default: files/ in the data dir)"
+    )
+    s3_bucket: str | None = setting(None, _optional_str, "bucket of the s3 files adapter")
+    s3_region: str | None = setting(None, _optional_str, "region of the S3 bucket (default: AWS_REGION)")
+    s3_endpoint: str | None = setting(None, _optional_str, "URL of an S3-compatible server (MinIO, R2, …); unset: AWS")
+    s3_access_key_id: str | None = setting(
+        None, _optional_str, "S3 access key id (unset: the AWS credential chain, e.g. AWS_ACCESS_KEY_ID)"
+    )
+    s3_secret_access_key: str | None = setting(None, _optional_str, "S3 secret access key")
+    s3_prefix: str = setting("", str, "prefix of every file's key in the bucket, e.g. parse/")
+    file_upload_for_public: bool = setting(False, _bool, "callers without a session may upload files")
+    file_upload_for_anonymous_users: bool = setting(False, _bool, "anonymous users may upload files")
+    file_upload_for_authenticated_users: bool = setting(True, _bool, "signed-in users may upload files")
+    file_upload_extensions: list[str] = setting(
+        None,
+        _patterns,
+        "regular expressions a file's extension must match (`*`: any); default: Parse 9's, refusing html, svg, xml…",
+        factory=lambda: list(DEFAULT_FILE_EXTENSIONS),
+    )
+    preserve_file_name: bool = setting(False, _bool, "store files under the uploaded name, without a random prefix")
     schema_cache_ttl: float = setting(5.0, float, "seconds a cached class schema is trusted")
     database_timeout: float | None = setting(
         None,

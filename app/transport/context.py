@@ -15,6 +15,7 @@ from app.domain.acl import Auth
 from app.domain.config import ConfigService
 from app.domain.encoding import Encoder
 from app.domain.events import EventBus
+from app.domain.files import FileService
 from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
 from app.domain.schemas import SchemaRegistry
@@ -40,6 +41,7 @@ class Services:
     config: ConfigService
     mail: AccountMail
     live: LiveHub
+    files: FileService
     bus: EventBus | None = None
     """Writes shared with other instances, when Redis is configured."""
     started: bool = False

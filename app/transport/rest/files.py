@@ -1,0 +1,189 @@
+"""`/parse/files`: uploads streamed into the file store, downloads streamed out (byte ranges too), deletes.
+
+Mounted ahead of the JSON REST endpoint because a file body is raw bytes, read chunk by chunk, never whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from app.domain.files import limited_error, served_type
+from app.errors import AppError, InvalidJSONError, PayloadTooLargeError, UnauthorizedError
+from app.transport.context import Credentials, Services, authenticate, file_encoder
+from app.transport.http import CORS_HEADERS, error_response, header_credentials, json_response, parse_mount_url
+from app.transport.wire import parse_json
+
+log = logging.getLogger("app.files")
+
+MOUNT = "/parse/files"
+_RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*")
+_NOT_FOUND = "File not found."
+
+
+class Unsatisfiable(Exception):
+    """A byte range that starts past the end of the file: 416."""
+
+
+def byte_range(header: str | None, length: int) -> tuple[int, int] | None:
+    """The [start, end) a `Range: bytes=…` header asks for; None to send the whole file (RFC 9110 §14)."""
+    found = _RANGE.fullmatch(header or "")
+    if not found or not (found.group(1) or found.group(2)):
+        return None  # absent, several ranges, or not bytes: answered whole, as the RFC allows
+    first, last = found.group(1), found.group(2)
+    if not first:
+        suffix = int(last)
+        if suffix == 0:
+            raise Unsatisfiable
+        return max(0, length - suffix), length
+    start = int(first)
+    if last and int(last) < start:
+        return None  # an invalid range is ignored
+    if start >= length:
+        raise Unsatisfiable
+    return start, min(length, int(last) + 1) if last else length
+
+
+async def _request_chunks(request: Request) -> AsyncIterator[bytes]:
+    async for chunk in request.stream():
+        if chunk:
+            yield chunk
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+class FilesEndpoint:
+    """The ASGI app mounted at /parse/files."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await self.handle(request)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        path = request.url.path[len(MOUNT) :].lstrip("/")
+        try:
+            if request.method == "OPTIONS":
+                return Response(b"OK", 200, CORS_HEADERS, "text/plain; charset=utf-8")
+            if request.method in ("GET", "HEAD") and "/" in path:
+                app_id, name = path.split("/", 1)
+                if app_id != self.services.settings.app_id:
+                    raise UnauthorizedError("Permission denied")
+                if name.startswith("metadata/"):
+                    return await self.metadata(name[len("metadata/") :])
+                return await self.download(request, name)
+            if request.method == "POST" and "/" not in path.rstrip("/"):
+                return await self.upload(request, path.rstrip("/"))
+            if request.method == "DELETE" and path:
+                return await self.delete(request, path)
+        except AppError as error:
+            return error_response(error)
+        except Exception:
+            log.exception("unexpected error on %s %s", request.method, request.url.path)
+            return json_response({"code": 1, "message": "Internal server error."}, 500)
+        return Response(f"Cannot {request.method} {request.url.path}", 404, CORS_HEADERS, "text/plain; charset=utf-8")
+
+    async def upload(self, request: Request, name: str) -> Response:
+        settings = self.services.settings
+        limit = settings.max_upload_size
+        streamed = request.headers.get("x-parse-upload-mode") == "stream"
+        too_large = limited_error if streamed else (lambda _: PayloadTooLargeError("request entity too large"))
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > limit:
+            raise too_large(limit)
+        credentials = header_credentials(request.headers)
+        content_type = request.headers.get("content-type")
+        metadata: dict[str, Any] = {}
+        chunks = _request_chunks(request)
+        if credentials.app_id is None:
+            # The JS SDK sends files as JSON ({base64, _ContentType, fileData}) with its keys in the body.
+            credentials, content_type, metadata, data = await self._json_upload(request, limit)
+            chunks = _one(data)
+        client = request.client.host if request.client else None
+        auth = await authenticate(self.services, credentials, client)
+        stored = await self.services.files.create(auth, name, content_type, chunks, metadata, too_large=too_large)
+        url = file_encoder(parse_mount_url(request, settings), settings.app_id).file_url(stored)
+        return json_response({"url": url, "name": stored}, 201, {"Location": url})
+
+    async def _json_upload(self, request: Request, limit: int) -> tuple[Credentials, str | None, dict[str, Any], bytes]:
+        parts, size = [], 0
+        async for chunk in request.stream():
+            parts.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLargeError("request entity too large")
+        try:
+            body = parse_json(b"".join(parts))
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("_ApplicationId"), str):
+            raise UnauthorizedError("unauthorized")
+        credentials = Credentials(app_id=body["_ApplicationId"])
+        for field, attribute in (
+            ("_SessionToken", "session_token"),
+            ("_MasterKey", "master_key"),
+            ("_InstallationId", "installation_id"),
+        ):
+            value = body.get(field)
+            if value is not None and not isinstance(value, str):
+                raise UnauthorizedError("unauthorized")
+            setattr(credentials, attribute, value)
+        content_type = body.get("_ContentType")
+        encoded = body.get("base64") or ""
+        if not isinstance(encoded, str) or not (content_type is None or isinstance(content_type, str)):
+            raise UnauthorizedError("unauthorized")
+        file_data = body.get("fileData")
+        metadata = file_data.get("metadata") if isinstance(file_data, dict) else None
+        if metadata is not None and not isinstance(metadata, dict):
+            raise InvalidJSONError("Invalid JSON in fileData.metadata.")
+        try:
+            data = base64.b64decode(encoded)
+        except (binascii.Error, ValueError):
+            raise InvalidJSONError("The file's base64 data is not valid base64.") from None
+        return credentials, content_type, metadata or {}, data
+
+    async def download(self, request: Request, name: str) -> Response:
+        files = self.services.files
+        found = await files.find(name)
+        if found is None:
+            return Response(_NOT_FOUND, 404, CORS_HEADERS, "text/plain; charset=utf-8")
+        headers = {**CORS_HEADERS, "X-Content-Type-Options": "nosniff", "Accept-Ranges": "bytes"}
+        media_type = served_type(found)
+        try:
+            wanted = byte_range(request.headers.get("range"), found.length)
+        except Unsatisfiable:
+            headers["Content-Range"] = f"bytes */{found.length}"
+            return Response(b"", 416, headers, media_type)
+        start, end, status = 0, found.length, 200
+        if wanted is not None:
+            (start, end), status = wanted, 206
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{found.length}"
+        headers["Content-Length"] = str(end - start)
+        if request.method == "HEAD":
+            return Response(b"", status, headers, media_type)
+        return StreamingResponse(files.read(found, start, end), status, headers, media_type)
+
+    async def metadata(self, name: str) -> Response:
+        found = await self.services.files.find(name)
+        return json_response({"metadata": dict(found.metadata)} if found is not None else {})
+
+    async def delete(self, request: Request, name: str) -> Response:
+        client = request.client.host if request.client else None
+        auth = await authenticate(self.services, header_credentials(request.headers), client)
+        if not auth.master:
+            raise UnauthorizedError("Permission denied")
+        await self.services.files.delete(auth, name)
+        return Response(b"", 200, CORS_HEADERS)

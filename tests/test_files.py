@@ -1,0 +1,318 @@
+"""Files over REST: one contract, run against every files adapter (GridFS, a directory, an S3 server)."""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+import pytest_asyncio
+from pymongo import AsyncMongoClient
+
+from app.domain.files import FileStore
+from tests.conftest import APP_ID, MASTER_KEY, Api, make_settings, running
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+LIMIT = 256 * 1024  # a small max_upload_size, so the limit is cheap to pass
+HEX_NAME = re.compile(r"[0-9a-f]{32}_(.+)")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible HTTP server (moto's), on a free loopback port of this process."""
+    server_module = pytest.importorskip(
+        "moto.server", reason="moto[server] is not installed: no local S3-compatible server to test against"
+    )
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def s3_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+
+
+@dataclass
+class Files:
+    """A running server with one files adapter, and a way to list what its store holds."""
+
+    api: Api
+    client: httpx.AsyncClient
+    store: FileStore
+    adapter: str
+    listing: Any
+
+    async def stored(self) -> set[str]:
+        return set(await self.listing())
+
+    async def upload(
+        self, name: str, data: bytes | Any, content_type: str | None = "text/plain", **headers: str
+    ) -> httpx.Response:
+        sent = {"X-Parse-Application-Id": APP_ID, **headers}
+        if content_type is not None:
+            sent["Content-Type"] = content_type
+        return await self.client.post(f"/parse/files/{name}", content=data, headers=sent)
+
+    async def upload_as_master(self, name: str, data: bytes, content_type: str | None = "text/plain") -> str:
+        response = await self.upload(name, data, content_type, **{"X-Parse-Master-Key": MASTER_KEY})
+        assert response.status_code == 201, response.text
+        name = response.json()["name"]
+        assert isinstance(name, str)
+        return name
+
+    async def download(self, name: str, **headers: str) -> httpx.Response:
+        return await self.client.get(f"/parse/files/{APP_ID}/{name}", headers=headers)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=["gridfs", "filesystem", "s3"])
+async def files(
+    request: pytest.FixtureRequest, database_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Files]:
+    adapter: str = request.param
+    data_dir = tmp_path_factory.mktemp(f"files-{adapter}")
+    overrides: dict[str, Any] = {"files_adapter": adapter, "max_upload_size": LIMIT}
+    if adapter == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        bucket = f"parse-{uuid.uuid4().hex[:12]}"
+        s3_client(endpoint).create_bucket(Bucket=bucket)
+        overrides.update(
+            s3_bucket=bucket,
+            s3_endpoint=endpoint,
+            s3_region="us-east-1",
+            s3_access_key_id="test",
+            s3_secret_access_key="test",
+            s3_prefix="files/",
+        )
+    settings = make_settings(database_server, f"files_{adapter}", data_dir, **overrides)
+    async with running(settings) as (app, client):
+        store = app.state.services.files.store
+
+        async def listing() -> list[str]:
+            if adapter == "gridfs":
+                mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.database_uri)
+                try:
+                    return [d["filename"] async for d in mongo.get_default_database()["fs.files"].find()]
+                finally:
+                    await mongo.close()
+            if adapter == "filesystem":
+                root = data_dir / "files"
+                return [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.parts[-2][0] != "."]
+            listed = s3_client(overrides["s3_endpoint"]).list_objects_v2(Bucket=overrides["s3_bucket"])
+            return [item["Key"].removeprefix("files/") for item in listed.get("Contents", [])]
+
+        yield Files(Api(client), client, store, adapter, listing)
+
+
+async def test_an_upload_gets_a_random_prefix_and_is_served_with_its_type(files: Files) -> None:
+    response = await files.upload("hello.txt", b"hello world!!", **{"X-Parse-Master-Key": MASTER_KEY})
+    assert response.status_code == 201
+    body = response.json()
+    assert HEX_NAME.fullmatch(body["name"]).group(1) == "hello.txt"  # type: ignore[union-attr]
+    assert body == {"url": f"http://127.0.0.1:1337/parse/files/{APP_ID}/{body['name']}", "name": body["name"]}
+    assert response.headers["location"] == body["url"]
+    assert body["name"] in await files.stored()
+
+    served = await files.download(body["name"])
+    assert served.status_code == 200
+    assert served.content == b"hello world!!"
+    assert served.headers["content-type"] == "text/plain; charset=utf-8"
+    assert served.headers["content-length"] == "13"
+    assert served.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_byte_ranges_answer_206_with_the_range_and_416_past_the_end(files: Files) -> None:
+    name = await files.upload_as_master("range.txt", b"hello world!!")
+    expected = {
+        "bytes=0-4": (b"hello", "bytes 0-4/13"),
+        "bytes=2-": (b"llo world!!", "bytes 2-12/13"),
+        "bytes=-3": (b"d!!", "bytes 10-12/13"),
+        "bytes=5-100": (b" world!!", "bytes 5-12/13"),
+        "bytes=0-0": (b"h", "bytes 0-0/13"),
+    }
+    for header, (content, content_range) in expected.items():
+        response = await files.download(name, Range=header)
+        assert response.status_code == 206, header
+        assert response.content == content, header
+        assert response.headers["content-range"] == content_range
+        assert response.headers["content-length"] == str(len(content))
+        assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    past = await files.download(name, Range="bytes=20-30")
+    assert past.status_code == 416 and past.headers["content-range"] == "bytes */13" and past.content == b""
+    for ignored in ("bytes=4-2", "bytes=abc", "bytes=0-1,3-4"):
+        whole = await files.download(name, Range=ignored)
+        assert whole.status_code == 200 and whole.content == b"hello world!!", ignored
+
+
+async def test_only_the_master_key_deletes_and_a_deleted_file_is_not_found(files: Files) -> None:
+    name = await files.upload_as_master("doomed.txt", b"bye")
+    user = (await files.api.post("/users", {"username": f"del-{files.adapter}", "password": "p"})).json()
+    for refused in (
+        await files.api.delete(f"/files/{name}"),
+        await files.api.delete(f"/files/{name}", token=user["sessionToken"]),
+    ):
+        assert refused.status_code == 403 and refused.json() == {"error": "Permission denied"}
+    assert name in await files.stored()
+    deleted = await files.api.delete(f"/files/{name}", master=True)
+    assert deleted.status_code == 200 and deleted.content == b""
+    assert name not in await files.stored()
+    again = await files.api.delete(f"/files/{name}", master=True)
+    assert again.status_code == 400 and again.json() == {"code": 153, "error": "FileNotFound"}
+    gone = await files.download(name)
+    assert gone.status_code == 404 and gone.text == "File not found."
+    assert gone.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+async def test_upload_permissions_follow_parse_defaults_and_refusals_store_nothing(files: Files) -> None:
+    before = await files.stored()
+    public = await files.upload("public.txt", b"x")
+    assert public.status_code == 400 and public.json() == {"code": 130, "error": "File upload by public is disabled."}
+    anonymous = await files.api.post("/users", {"authData": {"anonymous": {"id": str(uuid.uuid4())}}})
+    refused = await files.upload("anon.txt", b"x", **{"X-Parse-Session-Token": anonymous.json()["sessionToken"]})
+    assert refused.json() == {"code": 130, "error": "File upload by anonymous user is disabled."}
+    user = (await files.api.post("/users", {"username": f"up-{files.adapter}", "password": "p"})).json()
+    token = {"X-Parse-Session-Token": user["sessionToken"]}
+    for name, content_type, message in (
+        ("page.html", "text/html", "File upload of extension html is disabled."),
+        ("page.HTM", "text/plain", "File upload of extension HTM is disabled."),
+        ("logo.svg", "image/svg+xml", "File upload of extension svg is disabled."),
+        ("page", "text/html", "File upload of extension html is disabled."),
+        ("data.zzq", "text/xml", "File upload of extension xml is disabled."),
+        ("data.zzq", "nonsense", "Invalid Content-Type."),
+    ):
+        response = await files.upload(name, b"<x/>", content_type, **token)
+        assert response.status_code == 400 and response.json() == {"code": 130, "error": message}, name
+    assert await files.stored() == before
+    allowed = await files.upload("notes.txt", b"mine", **token)
+    assert allowed.status_code == 201
+    # The master key may store what users may not.
+    assert HEX_NAME.fullmatch(await files.upload_as_master("page.html", b"<p>", "text/html"))
+
+
+async def test_names_are_checked_and_completed_as_parse_does(files: Files) -> None:
+    before = await files.stored()
+    master = {"X-Parse-Master-Key": MASTER_KEY}
+    for name, message in (
+        ("a$b.txt", "Filename contains invalid characters."),
+        ("%C3%A9t%C3%A9.txt", "Filename contains invalid characters."),  # Parse allows ASCII names only
+        ("_" * 129, "Filename too long."),
+    ):
+        response = await files.upload(name, b"x", **master)
+        assert response.status_code == 400 and response.json() == {"code": 122, "error": message}, name
+    missing = await files.client.post(
+        "/parse/files", content=b"x", headers={"X-Parse-Application-Id": APP_ID, **master}
+    )
+    assert missing.json() == {"code": 122, "error": "Filename not provided."}
+    empty = await files.upload("empty.txt", b"", **master)
+    assert empty.json() == {"code": 130, "error": "Invalid file upload."}
+    assert await files.stored() == before
+
+    photo = await files.upload_as_master("photo", b"\xff\xd8", "image/jpeg")
+    assert HEX_NAME.fullmatch(photo).group(1) == "photo.jpg"  # type: ignore[union-attr]
+    assert (await files.download(photo)).headers["content-type"] == "image/jpeg"
+    spaced = await files.upload("my file.txt", b"x", **master)
+    assert spaced.json()["url"].endswith("_my%20file.txt") and spaced.json()["name"].endswith("_my file.txt")
+    assert (await files.download(spaced.json()["name"])).content == b"x"
+
+
+async def test_the_stored_content_type_serves_a_name_that_says_none(files: Files) -> None:
+    custom = await files.upload_as_master("blob", b"\x00\x01", "application/x-parseql-test")
+    assert HEX_NAME.fullmatch(custom).group(1) == "blob"  # type: ignore[union-attr]
+    assert (await files.download(custom)).headers["content-type"] == "application/x-parseql-test"
+    untyped = await files.upload_as_master("raw", b"\x00", None)
+    assert (await files.download(untyped)).headers["content-type"] == "application/octet-stream"
+    # The extension decides over what the client said, as in Parse.
+    named = await files.upload_as_master("data.json", b"{}", "text/plain")
+    assert (await files.download(named)).headers["content-type"] == "application/json; charset=utf-8"
+
+
+async def test_unicode_names_are_stored_and_served(files: Files) -> None:
+    # Uploads refuse them (Parse's rule), but a store may hold them: files Parse Server or a tool wrote.
+    async def body() -> AsyncIterator[bytes]:
+        yield "grüße, 世界".encode()
+
+    name = f"{uuid.uuid4().hex}_été 世界.txt"
+    await files.store.save(name, body(), "text/plain", {})
+    served = await files.client.get(f"/parse/files/{APP_ID}/{quote(name)}")
+    assert served.status_code == 200 and served.text == "grüße, 世界"
+    assert (await files.download("%C3%A9t%C3%A9.txt")).status_code == 404
+
+
+async def test_uploads_past_the_size_limit_are_refused_and_store_nothing(files: Files) -> None:
+    before = await files.stored()
+    master = {"X-Parse-Master-Key": MASTER_KEY}
+    over = b"x" * (LIMIT + 1)
+    declared = await files.upload("big.bin", over, "application/octet-stream", **master)
+    assert declared.status_code == 413 and declared.json() == {"error": "request entity too large"}
+    streamed = await files.upload(
+        "big.bin", over, "application/octet-stream", **master, **{"X-Parse-Upload-Mode": "stream"}
+    )
+    assert streamed.status_code == 400
+    assert streamed.json() == {"code": 130, "error": f"File size exceeds maximum allowed: {LIMIT} bytes."}
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: the limit is found while storing
+        for _ in range(LIMIT // 1024 + 1):
+            yield b"y" * 1024
+
+    undeclared = await files.upload("big.bin", chunked(), "application/octet-stream", **master)
+    assert undeclared.status_code == 413
+    assert await files.stored() == before
+    exactly = await files.upload_as_master("max.bin", b"z" * LIMIT, "application/octet-stream")
+    assert len((await files.download(exactly)).content) == LIMIT
+
+
+async def test_the_js_sdk_json_upload_and_its_metadata(files: Files) -> None:
+    body = {
+        "_ApplicationId": APP_ID,
+        "_MasterKey": MASTER_KEY,
+        "_ContentType": "text/plain",
+        "base64": base64.b64encode(b"from the sdk").decode(),
+        "fileData": {"metadata": {"owner": "sdk"}, "tags": {}},
+    }
+    response = await files.client.post(
+        "/parse/files/sdk.txt",
+        content=httpx.Request("POST", "/", json=body).content,
+        headers={"Content-Type": "text/plain"},
+    )
+    assert response.status_code == 201, response.text
+    name = response.json()["name"]
+    assert (await files.download(name)).text == "from the sdk"
+    metadata = await files.client.get(f"/parse/files/{APP_ID}/metadata/{name}")
+    assert metadata.json() == {"metadata": {"owner": "sdk"}}
+    assert (await files.client.get(f"/parse/files/{APP_ID}/metadata/nothing.txt")).json() == {}
+    keyless = await files.client.post(
+        "/parse/files/sdk.txt", content=b"not json", headers={"Content-Type": "text/plain"}
+    )
+    assert keyless.status_code == 403 and keyless.json() == {"error": "unauthorized"}
+
+
+async def test_a_download_under_another_app_id_is_refused(files: Files) -> None:
+    name = await files.upload_as_master("mine.txt", b"x")
+    response = await files.client.get(f"/parse/files/other/{name}")
+    assert response.status_code == 403 and response.json() == {"error": "Permission denied"}
+
+
+async def test_an_object_holds_a_file_and_answers_its_url(files: Files) -> None:
+    name = await files.upload_as_master("attached.txt", b"attached")
+    created = await files.api.post("/classes/Note", {"file": {"__type": "File", "name": name}}, master=True)
+    assert created.status_code == 201, created.text
+    read = await files.api.get(f"/classes/Note/{created.json()['objectId']}", master=True)
+    assert read.json()["file"] == {
+        "__type": "File",
+        "name": name,
+        "url": f"http://127.0.0.1:1337/parse/files/{APP_ID}/{name}",
+    }
