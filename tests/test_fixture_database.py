@@ -155,3 +155,17 @@ async def test_alice_and_bob_log_in_with_the_passwords_parse_hashed(served: tupl
     assert {PUBLIC_POST, PRIVATE_POST} <= {post["objectId"] for post in posts.json()["results"]}
     wrong = await api.post("/login", {"username": "alice", "password": "bob-password"})
     assert wrong.status_code == 404 and wrong.json() == {"code": 101, "error": "Invalid username/password."}
+
+
+async def test_the_file_parse_wrote_to_gridfs_is_served(served: tuple[Api, str]) -> None:
+    api, _ = served
+    url = "/parse/files/app/c2f57cadc3443c8754f07a8ae5b7caa1_notes.txt"
+    whole = await api.client.get(url)
+    assert whole.status_code == 200
+    assert whole.content == b"fixture file\n"
+    assert whole.headers["content-type"] == "text/plain; charset=utf-8"
+    part = await api.client.get(url, headers={"Range": "bytes=0-6"})
+    assert part.status_code == 206 and part.content == b"fixture"
+    assert part.headers["content-range"] == "bytes 0-6/13"
+    metadata = await api.client.get("/parse/files/app/metadata/c2f57cadc3443c8754f07a8ae5b7caa1_notes.txt")
+    assert metadata.json() == {"metadata": {}}
