@@ -29,10 +29,11 @@ async def test_a_multipart_request_puts_each_file_where_its_map_says(database_se
             form = {"operations": json.dumps(upload), "map": json.dumps(mapping)}
             return await client.post("/graphql", headers=HEADERS, data=form, files=file)
 
-        # The file took the place of the null: createFile ran (and answers that files come with issue 6).
+        # The file took the place of the null: createFile ran, and refused the public as Parse's REST route does.
         stored = await send({"0": ["variables.f"]})
         assert stored.status_code == 200
         assert stored.json()["errors"][0]["extensions"] == {"code": 130}
+        assert stored.json()["errors"][0]["message"] == "File upload by public is disabled."
         # Without the map, the required upload is null and nothing runs.
         assert (await send({})).json()["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
         lost = await send({"0": ["variables.nowhere"]})

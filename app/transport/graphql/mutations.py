@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from app.domain.encoding import decode_object
+from app.domain.files import limited_error
 from app.domain.queries import QueryOptions
 from app.domain.values import Record
 from app.errors import AppError, IncorrectTypeError
 from app.transport.graphql import translate
 from app.transport.graphql.ids import object_id_for
 from app.transport.graphql.request import Context, Info, Resolver, keys_and_include, node, selected_paths
+from app.transport.graphql.uploads import Upload
 
 if TYPE_CHECKING:
     from app.transport.graphql.builder import ClassTypes, SchemaBuilder
@@ -40,7 +42,7 @@ async def fields_to_parse(
         elif kind == "Polygon":
             result[key] = {"__type": "Polygon", "coordinates": [[p["latitude"], p["longitude"]] for p in value]}
         elif kind == "File":
-            result[key] = _file_input(value)
+            result[key] = await _file_input(context, value)
         elif kind in ("Pointer", "Relation") and isinstance(value, Mapping) and target in builder.types:
             to_parse = _pointer_input if kind == "Pointer" else _relation_input
             result[key] = await to_parse(context, builder, key, target, value)
@@ -49,13 +51,23 @@ async def fields_to_parse(
     return result
 
 
-def _file_input(value: Mapping[str, Any]) -> dict[str, Any]:
+async def _file_input(context: Context, value: Mapping[str, Any]) -> dict[str, Any]:
     if value.get("upload") is not None:
-        raise AppError("Uploading a file needs the files feature, which this server does not have yet.", code=130)
+        name = await store_upload(context, value["upload"])
+        return {"__type": "File", "name": name, "url": context.encoder.file_url(name)}
     file_value = value.get("file")
     if isinstance(file_value, Mapping) and file_value.get("name"):
         return {"__type": "File", "name": file_value["name"], "url": file_value.get("url")}
     raise AppError("Invalid file upload.", code=130)
+
+
+async def store_upload(context: Context, upload: Any) -> str:
+    """Store a multipart request's file under the caller's upload rights; its stored name."""
+    if not isinstance(upload, Upload):
+        raise AppError("Invalid file upload.", code=130)
+    return await context.services.files.create(
+        context.auth, upload.filename, upload.content_type, upload.chunks(), too_large=limited_error
+    )
 
 
 async def _pointer_input(

@@ -148,8 +148,13 @@ def serialize_file(value: Any) -> str:
 
 
 def _parse_file_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> Any:
-    if isinstance(node, StringValueNode | ObjectValueNode):
+    if isinstance(node, StringValueNode):
         return parse_file_value(_literal(node, variables))
+    if isinstance(node, ObjectValueNode):
+        try:
+            return parse_file_value(_literal(node, variables))
+        except InvalidScalarError:
+            raise _invalid(_kind(node), "File") from None  # graphql-js names the literal's kind, not its value
     raise _invalid(_kind(node), "File")
 
 

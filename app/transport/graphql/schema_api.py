@@ -37,6 +37,7 @@ from app.errors import (
 )
 from app.transport.graphql import outputs
 from app.transport.graphql.mutations import fields_to_parse as object_fields_to_parse
+from app.transport.graphql.mutations import store_upload
 from app.transport.graphql.relay import relay_mutation
 from app.transport.graphql.request import Context, Info, keys_and_include, node, selected_paths
 from app.transport.graphql.scalars import OBJECT, UPLOAD
@@ -367,7 +368,9 @@ async def _challenge(root: Any, info: Info, input: dict[str, Any]) -> dict[str, 
 
 
 async def _create_file(root: Any, info: Info, input: dict[str, Any]) -> dict[str, Any]:
-    raise AppError("This server does not store files yet.", code=130)
+    context = info.context
+    name = await store_upload(context, input["upload"])
+    return {"fileInfo": {"name": name, "url": context.encoder.file_url(name)}}
 
 
 async def _cloud_config(root: Any, info: Info, paramName: str) -> dict[str, Any]:

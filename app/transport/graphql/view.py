@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from inspect import isawaitable
 from types import CoroutineType
@@ -49,6 +50,7 @@ from app.transport.graphql import ws
 from app.transport.graphql.builder import SchemaBuilder
 from app.transport.graphql.messages import js_message, redacted
 from app.transport.graphql.request import Context
+from app.transport.graphql.uploads import Upload
 from app.transport.http import (
     CORS_HEADERS,
     error_response,
@@ -84,15 +86,6 @@ class Operation:
     query: str
     variables: dict[str, Any] | None
     operation_name: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Upload:
-    """A file of a multipart request, where the operation's `Upload` variable was."""
-
-    filename: str
-    content_type: str | None
-    data: bytes
 
 
 _SAFE_INTEGER = 2**53
@@ -209,9 +202,11 @@ class GraphQLEndpoint:
             return error_response(error)
         reveal = auth.master or self.services.settings.graphql_public_introspection
         try:
-            operation = await self._operation(request)
-            encoder = file_encoder(parse_mount_url(request, self.services.settings), self.services.settings.app_id)
-            result = await self._execute(operation, Context(self.services, auth, encoder), request.method, reveal)
+            async with AsyncExitStack() as stack:  # holds a multipart request's files open while it runs
+                operation = await self._operation(request, stack)
+                encoder = file_encoder(parse_mount_url(request, self.services.settings), self.services.settings.app_id)
+                context = Context(self.services, auth, encoder)
+                result = await self._execute(operation, context, request.method, reveal)
         except RequestError as error:
             return json_response({"errors": error.errors}, error.status)
         except AppError as error:  # a body too large, or not JSON
@@ -220,7 +215,7 @@ class GraphQLEndpoint:
             )
         return json_response(result)
 
-    async def _operation(self, request: Request) -> Operation:
+    async def _operation(self, request: Request, stack: AsyncExitStack) -> Operation:
         if request.method == "GET":
             params = request.query_params
             variables = params.get("variables")
@@ -234,7 +229,7 @@ class GraphQLEndpoint:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         limit = self.services.settings.max_upload_size
         if content_type == "multipart/form-data":
-            return await _multipart_operation(request, limit)
+            return await _multipart_operation(request, limit, stack)
         if content_type != "application/json":
             raise RequestError.of(_BAD_BODY)
         raw = await read_body(request, limit)
@@ -383,28 +378,30 @@ def _json_param(value: str, name: str) -> Any:
         raise RequestError.of(f"The {name} search parameter contains invalid JSON.") from None
 
 
-async def _multipart_operation(request: Request, limit: int) -> Operation:
-    """The GraphQL multipart request spec: `operations`, a `map` of files to variable paths, then the files."""
+async def _multipart_operation(request: Request, limit: int, stack: AsyncExitStack) -> Operation:
+    """The GraphQL multipart request spec: `operations`, a `map` of files to variable paths, then the files.
+
+    The files stay on disk (spooled) for the resolvers to stream; `stack` closes them after the response.
+    """
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
         raise PayloadTooLargeError("request entity too large")
-    async with request.form(max_files=100, max_fields=100, max_part_size=limit) as form:
-        operations = form.get("operations")
-        mapping = form.get("map")
-        if not isinstance(operations, str) or not isinstance(mapping, str):
-            raise RequestError.of("A multipart GraphQL request needs `operations` and `map` fields.")
-        body = _json_param(operations, "operations")
-        paths = _json_param(mapping, "map")
-        if not isinstance(body, dict) or not isinstance(paths, dict):
-            raise RequestError.of("`operations` must be one operation and `map` an object.")
-        for key, targets in paths.items():
-            upload = form.get(key)
-            if not isinstance(upload, UploadFile) or not isinstance(targets, list):
-                raise RequestError.of(f"File {key} of the map is missing from the request.")
-            data = await upload.read()
-            value = Upload(upload.filename or "file", upload.content_type, data)
-            for target in targets:
-                _place(body, str(target), value)
+    form = await stack.enter_async_context(request.form(max_files=100, max_fields=100, max_part_size=limit))
+    operations = form.get("operations")
+    mapping = form.get("map")
+    if not isinstance(operations, str) or not isinstance(mapping, str):
+        raise RequestError.of("A multipart GraphQL request needs `operations` and `map` fields.")
+    body = _json_param(operations, "operations")
+    paths = _json_param(mapping, "map")
+    if not isinstance(body, dict) or not isinstance(paths, dict):
+        raise RequestError.of("`operations` must be one operation and `map` an object.")
+    for key, targets in paths.items():
+        upload = form.get(key)
+        if not isinstance(upload, UploadFile) or not isinstance(targets, list):
+            raise RequestError.of(f"File {key} of the map is missing from the request.")
+        value = Upload(upload.filename or "file", upload.content_type, upload)
+        for target in targets:
+            _place(body, str(target), value)
     return operation_from(body)
 
 
