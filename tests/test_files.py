@@ -85,7 +85,7 @@ async def files(
 ) -> AsyncIterator[Files]:
     adapter: str = request.param
     data_dir = tmp_path_factory.mktemp(f"files-{adapter}")
-    overrides: dict[str, Any] = {"files_adapter": adapter, "max_upload_size": LIMIT}
+    overrides: dict[str, Any] = {"files_adapter": adapter, "max_upload_size": LIMIT, "read_only_master_key": "ro"}
     if adapter == "s3":
         endpoint = request.getfixturevalue("s3_endpoint")
         bucket = f"parse-{uuid.uuid4().hex[:12]}"
@@ -316,3 +316,16 @@ async def test_an_object_holds_a_file_and_answers_its_url(files: Files) -> None:
         "name": name,
         "url": f"http://127.0.0.1:1337/parse/files/{APP_ID}/{name}",
     }
+
+
+async def test_the_read_only_master_key_may_neither_upload_nor_delete(files: Files) -> None:
+    name = await files.upload_as_master("kept.txt", b"kept")
+    upload = await files.upload("new.txt", b"x", **{"X-Parse-Master-Key": "ro"})
+    assert upload.status_code == 403
+    assert upload.json() == {"error": "read-only masterKey isn't allowed to create a file."}
+    delete = await files.client.delete(
+        f"/parse/files/{name}", headers={"X-Parse-Application-Id": APP_ID, "X-Parse-Master-Key": "ro"}
+    )
+    assert delete.status_code == 403
+    assert delete.json() == {"error": "read-only masterKey isn't allowed to delete a file."}
+    assert (await files.download(name)).content == b"kept"

@@ -62,3 +62,35 @@ def test_master_key_addresses_must_be_addresses_or_ranges() -> None:
     assert Settings.load({"master_key_ips": "10.0.0.0/8, ::1"}, env={}).master_key_ips == ["10.0.0.0/8", "::1"]
     with pytest.raises(SettingsError, match="--master-key-ips"):
         Settings.load({"master_key_ips": "localhost"}, env={})
+
+
+def test_files_settings_load_from_each_source_and_refuse_what_cannot_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no parseql.toml here
+    defaults = Settings.load({}, env={})
+    assert (defaults.files_adapter, defaults.file_upload_for_public) == ("gridfs", False)
+    assert defaults.file_upload_for_authenticated_users is True
+    assert defaults.file_upload_extensions[0].startswith("^(?!(")
+    env = {
+        "PARSEQL_FILES_ADAPTER": "S3",
+        "PARSEQL_S3_BUCKET": "media",
+        "PARSEQL_FILE_UPLOAD_EXTENSIONS": '["^(jpg|png)$", "^t{1,2}xt$"]',
+    }
+    settings = Settings.load({"file_upload_for_public": True}, env=env)
+    assert (settings.files_adapter, settings.s3_bucket) == ("s3", "media")
+    assert settings.file_upload_extensions == ["^(jpg|png)$", "^t{1,2}xt$"]
+    assert settings.file_upload_for_public is True
+    assert Settings.load({"file_upload_extensions": "jpg, png"}, env={}).file_upload_extensions == ["jpg", "png"]
+    with pytest.raises(SettingsError, match="PARSEQL_FILES_ADAPTER: expected one of gridfs, filesystem, s3"):
+        Settings.load({}, env={"PARSEQL_FILES_ADAPTER": "ftp"})
+    with pytest.raises(SettingsError, match="--file-upload-extensions: not a regular expression"):
+        Settings.load({"file_upload_extensions": "(unclosed"}, env={})
+
+
+def test_the_s3_adapter_needs_a_bucket(tmp_path: Path) -> None:
+    from app.asgi import StartupError, create_app
+
+    settings = Settings(database_uri="mongodb://127.0.0.1:1/x", data_dir=str(tmp_path), files_adapter="s3")
+    with pytest.raises(StartupError, match="files_adapter s3 needs s3_bucket"):
+        create_app(settings)
