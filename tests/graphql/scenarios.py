@@ -1588,5 +1588,98 @@ ERRORS: list[Scenario] = [
     },
 ]
 
+# --- files over REST, as the SDKs upload and browsers download ----------------------------------
 
-SCENARIOS: list[Scenario] = [*BASICS, *FINDING, *WHERE, *MUTATIONS, *SELECTIONS, *SCHEMA, *USERS, *CLOUD, *ERRORS]
+_TEXT = {"Content-Type": "text/plain"}
+_DOWNLOAD = ["content-type", "content-length", "x-content-type-options"]
+_RANGE = ["content-type", "content-length", "content-range"]
+_FILE = "/parse/files/app/{fname}"
+
+
+def _upload(name: str, body: str, content_type: str = "text/plain", **options: Any) -> Step:
+    return step("POST", f"/parse/files/{name}", raw_body=body, headers={"Content-Type": content_type}, **options)
+
+
+def _as(token_name: str) -> dict[str, str]:
+    return {"X-Parse-Session-Token": f"{{{token_name}}}"}
+
+
+FILES: list[Scenario] = [
+    {
+        "name": "files_upload_download_delete",
+        "steps": [
+            _upload("hello.txt", "hello world!!"),
+            _upload("hello.txt", "hello world!!", master=True, save={"fname": "name"}),
+            step(
+                "POST",
+                "/parse/users",
+                {"username": "files_scenario_user", "password": "p"},
+                save={"tok": "sessionToken"},
+            ),
+            step("POST", "/parse/files/page.html", raw_body="<p>", headers={**_as("tok"), "Content-Type": "text/html"}),
+            step("POST", "/parse/files/page", raw_body="<p>", headers={**_as("tok"), "Content-Type": "text/html"}),
+            step(
+                "POST",
+                "/parse/files/logo.svg",
+                raw_body="<svg/>",
+                headers={**_as("tok"), "Content-Type": "image/svg+xml"},
+            ),
+            step("POST", "/parse/files/data.zzq", raw_body="x", headers={**_as("tok"), "Content-Type": "nonsense"}),
+            step("POST", "/parse/files/notes.txt", raw_body="mine", headers={**_as("tok"), **_TEXT}),
+            _upload("a$b.txt", "x", master=True),
+            _upload("%C3%A9t%C3%A9.txt", "x", master=True),
+            _upload("n" * 129, "x", master=True),
+            step("POST", "/parse/files", raw_body="x", headers=_TEXT, master=True),
+            _upload("empty.txt", "", master=True),
+            _upload("photo", "jpeg bytes", "image/jpeg", master=True, save={"photo": "name"}),
+            _upload("page.html", "<p>", "text/html", master=True),
+            step("GET", _FILE, response_headers=_DOWNLOAD),
+            step("GET", "/parse/files/app/{photo}", response_headers=_DOWNLOAD),
+            step("GET", _FILE, headers={"Range": "bytes=0-4"}, response_headers=["content-type", "content-length"]),
+            step("GET", _FILE, headers={"Range": "bytes=-3"}, response_headers=["content-type", "content-length"]),
+            step("GET", _FILE, headers={"Range": "bytes=0-4"}, response_headers=_RANGE),
+            step("GET", _FILE, headers={"Range": "bytes=20-30"}, response_headers=_RANGE),
+            step("GET", "/parse/files/app/nothing.txt", response_headers=["content-type"]),
+            step("GET", "/parse/files/other/{fname}"),
+            step("GET", "/parse/files/app/metadata/{fname}"),
+            step("GET", "/parse/files/app/metadata/nothing.txt"),
+            step(
+                "POST",
+                "/parse/files/sdk.txt",
+                raw_body=json.dumps(
+                    {
+                        "_ApplicationId": "app",
+                        "_MasterKey": "master",
+                        "_ContentType": "text/plain",
+                        "base64": "ZnJvbSB0aGUgc2Rr",
+                        "fileData": {"metadata": {"owner": "sdk"}, "tags": {}},
+                    }
+                ),
+                headers=_TEXT,
+                no_app_id=True,
+                save={"sdk": "name"},
+            ),
+            step("GET", "/parse/files/app/metadata/{sdk}"),
+            step("POST", "/parse/files/x.txt", raw_body="not json", headers=_TEXT, no_app_id=True),
+            step("DELETE", "/parse/files/{fname}"),
+            step("DELETE", "/parse/files/{fname}", headers=_as("tok")),
+            step("DELETE", "/parse/files/{fname}", master=True),
+            step("DELETE", "/parse/files/{fname}", master=True),
+            step("GET", _FILE),
+        ],
+    },
+]
+
+
+SCENARIOS: list[Scenario] = [
+    *BASICS,
+    *FINDING,
+    *WHERE,
+    *MUTATIONS,
+    *SELECTIONS,
+    *SCHEMA,
+    *USERS,
+    *CLOUD,
+    *ERRORS,
+    *FILES,
+]

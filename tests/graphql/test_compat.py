@@ -71,6 +71,10 @@ DELIBERATE: dict[str, dict[int, tuple[int, str]]] = {
             "Parse reads its own refusal as the file and reports FileInfo.name null",
         )
     },
+    "files_upload_download_delete": {
+        20: (206, "Content-Range names the last byte (RFC 9110: `bytes 0-4/13`); Parse names the one after it"),
+        21: (416, "a range past the end is unsatisfiable (416, `bytes */13`); Parse answers 206 with no bytes"),
+    },
 }
 
 # Scenarios that need a feature of a later issue; each must fail where the feature is first used.
