@@ -20,7 +20,7 @@ from app.domain.acl import MASTER
 from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.config import ConfigService
 from app.domain.events import Subscribers, WriteEvent
-from app.domain.files import FileService, FileStore, UploadRules
+from app.domain.files import DownloadRules, FileService, FileStore, UploadRules
 from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
 from app.domain.objects import ObjectService, ObjectSettings
@@ -118,7 +118,12 @@ def build_services(settings: Settings) -> Services:
 
         bus = RedisBus(settings.redis_url, settings.app_id, replay)
         events.sinks.append(bus)
-    files = FileService(file_store(settings, storage), upload_rules(settings), is_anonymous_user(objects))
+    downloads = DownloadRules(
+        for_public=settings.file_download_for_public,
+        for_anonymous_users=settings.file_download_for_anonymous_users,
+        for_authenticated_users=settings.file_download_for_authenticated_users,
+    )
+    files = FileService(file_store(settings, storage), upload_rules(settings), is_anonymous_user(objects), downloads)
     return Services(
         settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage), mail, live, files, bus=bus
     )

@@ -269,6 +269,9 @@ class Settings:
         "regular expressions a file's extension must match (`*`: any); default: Parse 9's, refusing html, svg, xml…",
         factory=lambda: list(DEFAULT_FILE_EXTENSIONS),
     )
+    file_download_for_public: bool = setting(True, _bool, "callers without a session may download files")
+    file_download_for_anonymous_users: bool = setting(True, _bool, "anonymous users may download files")
+    file_download_for_authenticated_users: bool = setting(True, _bool, "signed-in users may download files")
     preserve_file_name: bool = setting(False, _bool, "store files under the uploaded name, without a random prefix")
     schema_cache_ttl: float = setting(5.0, float, "seconds a cached class schema is trusted")
     database_timeout: float | None = setting(

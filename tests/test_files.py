@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -329,3 +330,25 @@ async def test_the_read_only_master_key_may_neither_upload_nor_delete(files: Fil
     assert delete.status_code == 403
     assert delete.json() == {"error": "read-only masterKey isn't allowed to delete a file."}
     assert (await files.download(name)).content == b"kept"
+
+
+async def test_downloads_may_be_closed_to_the_public(database_server: str, tmp_path: Path) -> None:
+    settings = make_settings(database_server, "files_private", tmp_path, file_download_for_public=False)
+    async with running(settings) as (_, client):
+        api = Api(client)
+        upload = await client.post(
+            "/parse/files/private.txt",
+            content=b"members only",
+            headers={"X-Parse-Application-Id": APP_ID, "X-Parse-Master-Key": MASTER_KEY, "Content-Type": "text/plain"},
+        )
+        name = upload.json()["name"]
+        refused = await client.get(f"/parse/files/{APP_ID}/{name}")
+        assert refused.status_code == 400
+        assert refused.json() == {"code": 119, "error": "File download by public is disabled."}
+        metadata = await client.get(f"/parse/files/{APP_ID}/metadata/{name}")
+        assert metadata.status_code == 403 and metadata.json()["code"] == 119
+        user = (await api.post("/users", {"username": "member", "password": "p"})).json()
+        allowed = await client.get(
+            f"/parse/files/{APP_ID}/{name}", headers={"X-Parse-Session-Token": user["sessionToken"]}
+        )
+        assert allowed.status_code == 200 and allowed.content == b"members only"

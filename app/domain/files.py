@@ -18,6 +18,7 @@ from app.errors import (
     FileDeleteError,
     FileSaveError,
     InvalidFileNameError,
+    OperationForbiddenError,
     PayloadTooLargeError,
     UnauthorizedError,
 )
@@ -77,6 +78,19 @@ class UploadRules:
     preserve_file_name: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class DownloadRules:
+    """Parse Server's `fileDownload` option: who may download (everyone, by default)."""
+
+    for_public: bool = True
+    for_anonymous_users: bool = True
+    for_authenticated_users: bool = True
+
+    @property
+    def open_to_all(self) -> bool:
+        return self.for_public and self.for_anonymous_users and self.for_authenticated_users
+
+
 def check_name(name: str) -> None:
     """Parse's default filename rule, refused with code 122."""
     if not name:
@@ -119,9 +133,16 @@ def served_type(file: StoredFile) -> str:
 class FileService:
     """Uploads, downloads and deletes under Parse's rules; every transport goes through here."""
 
-    def __init__(self, store: FileStore, rules: UploadRules, is_anonymous: Callable[[str], Awaitable[bool]]) -> None:
+    def __init__(
+        self,
+        store: FileStore,
+        rules: UploadRules,
+        is_anonymous: Callable[[str], Awaitable[bool]],
+        downloads: DownloadRules | None = None,
+    ) -> None:
         self.store = store
         self.rules = rules
+        self.downloads = downloads or DownloadRules()
         self._is_anonymous = is_anonymous
         self._extensions = [re.compile(pattern) for pattern in rules.extensions if pattern != "*"]
         self._any_extension = "*" in rules.extensions
@@ -202,6 +223,18 @@ class FileService:
         except Exception as failure:
             raise FileSaveError(f"Could not store file: {final_name}.") from failure
         return final_name
+
+    async def require_download_allowed(self, auth: Auth) -> None:
+        """Refuse, in Parse's words, a download this caller may not make (code 119)."""
+        if auth.master or self.downloads.open_to_all:
+            return
+        anonymous = auth.user_id is not None and await self._is_anonymous(auth.user_id)
+        if anonymous and not self.downloads.for_anonymous_users:
+            raise OperationForbiddenError("File download by anonymous user is disabled.")
+        if auth.user_id and not anonymous and not self.downloads.for_authenticated_users:
+            raise OperationForbiddenError("File download by authenticated user is disabled.")
+        if auth.user_id is None and not self.downloads.for_public:
+            raise OperationForbiddenError("File download by public is disabled.")
 
     async def find(self, name: str) -> StoredFile | None:
         return await self.store.find(name)

@@ -83,7 +83,13 @@ class FilesEndpoint:
                 if app_id != self.services.settings.app_id:
                     raise UnauthorizedError("Permission denied")
                 if name.startswith("metadata/"):
+                    try:
+                        await self._require_download_allowed(request)
+                    except AppError as refused:
+                        # Parse answers this route's refusals with 403, the download's with 400.
+                        return json_response({"code": refused.code, "error": refused.message}, 403)
                     return await self.metadata(name[len("metadata/") :])
+                await self._require_download_allowed(request)
                 return await self.download(request, name)
             if request.method == "POST" and "/" not in path.rstrip("/"):
                 return await self.upload(request, path.rstrip("/"))
@@ -154,6 +160,16 @@ class FilesEndpoint:
         except (binascii.Error, ValueError):
             raise InvalidJSONError("The file's base64 data is not valid base64.") from None
         return credentials, content_type, metadata or {}, data
+
+    async def _require_download_allowed(self, request: Request) -> None:
+        files = self.services.files
+        if files.downloads.open_to_all:
+            return  # Parse's default: no session is looked up for a download
+        # The app id is in the path, so a browser's plain GET (no Parse headers) still counts as the public.
+        credentials = header_credentials(request.headers)
+        credentials.app_id = self.services.settings.app_id
+        client = request.client.host if request.client else None
+        await files.require_download_allowed(await authenticate(self.services, credentials, client))
 
     async def download(self, request: Request, name: str) -> Response:
         files = self.services.files
