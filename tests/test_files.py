@@ -214,6 +214,10 @@ async def test_names_are_checked_and_completed_as_parse_does(files: Files) -> No
     ):
         response = await files.upload(name, b"x", **master)
         assert response.status_code == 400 and response.json() == {"code": 122, "error": message}, name
+    slashed = await files.upload("dir%2Fname.txt", b"x", **master)
+    assert slashed.json() == {"code": 122, "error": "Filename contains invalid characters."}
+    assert (await files.download("a%00b.txt")).status_code == 404
+    assert (await files.api.delete("/files/a%00b.txt", master=True)).json() == {"code": 153, "error": "FileNotFound"}
     missing = await files.client.post(
         "/parse/files", content=b"x", headers={"X-Parse-Application-Id": APP_ID, **master}
     )
@@ -294,6 +298,19 @@ async def test_the_js_sdk_json_upload_and_its_metadata(files: Files) -> None:
     assert (await files.download(name)).text == "from the sdk"
     metadata = await files.client.get(f"/parse/files/{APP_ID}/metadata/{name}")
     assert metadata.json() == {"metadata": {"owner": "sdk"}}
+    streamed = await files.upload(
+        "streamed.txt",
+        b"s",
+        **{"X-Parse-Master-Key": MASTER_KEY, "X-Parse-Upload-Mode": "stream", "X-Parse-File-Metadata": '{"k": "v"}'},
+    )
+    streamed_metadata = await files.client.get(f"/parse/files/{APP_ID}/metadata/{streamed.json()['name']}")
+    assert streamed_metadata.json() == {"metadata": {"k": "v"}}  # S3 keeps strings only
+    bad = await files.upload(
+        "bad.txt",
+        b"s",
+        **{"X-Parse-Master-Key": MASTER_KEY, "X-Parse-Upload-Mode": "stream", "X-Parse-File-Metadata": "[1]"},
+    )
+    assert bad.json() == {"code": 107, "error": "Invalid JSON in X-Parse-File-Metadata header."}
     assert (await files.client.get(f"/parse/files/{APP_ID}/metadata/nothing.txt")).json() == {}
     keyless = await files.client.post(
         "/parse/files/sdk.txt", content=b"not json", headers={"Content-Type": "text/plain"}

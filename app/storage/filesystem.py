@@ -28,6 +28,8 @@ class FileSystemStore:
 
     def _path(self, name: str, under: Path | None = None) -> Path:
         base = under or self.root
+        if "\x00" in name:
+            raise FileNotFoundError(name)
         path = (base / name).resolve()
         # A name is a path below the directory, never one that climbs out of it.
         if not name or name.startswith(".") or not path.is_relative_to(base) or path == base:

@@ -62,7 +62,7 @@ class S3FileStore:
         try:
             # A zero-length read answers the object's size and attributes in one request.
             result = await obstore.get_async(self.store, self.prefix + name, options={"head": True})
-        except FileNotFoundError:
+        except (FileNotFoundError, ValueError):  # ValueError: a name no object key can have
             return None
         attributes = dict(result.attributes)
         content_type = attributes.pop("Content-Type", None)
@@ -87,7 +87,7 @@ class S3FileStore:
     async def delete(self, name: str) -> bool:
         try:
             await obstore.head_async(self.store, self.prefix + name)
-        except FileNotFoundError:
+        except (FileNotFoundError, ValueError):
             return False
         await obstore.delete_async(self.store, self.prefix + name)
         return True

@@ -17,7 +17,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from app.domain.files import limited_error, served_type
-from app.errors import AppError, InvalidJSONError, PayloadTooLargeError, UnauthorizedError
+from app.errors import AppError, InvalidFileNameError, InvalidJSONError, PayloadTooLargeError, UnauthorizedError
 from app.transport.context import Credentials, Services, authenticate, file_encoder
 from app.transport.http import CORS_HEADERS, error_response, header_credentials, json_response, parse_mount_url
 from app.transport.wire import parse_json
@@ -62,6 +62,17 @@ async def _one(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
+def _metadata_header(value: str) -> dict[str, Any]:
+    """`X-Parse-File-Metadata`: the metadata of a streamed upload, a JSON object."""
+    try:
+        metadata = parse_json(value)
+    except ValueError:
+        metadata = None
+    if not isinstance(metadata, dict):
+        raise InvalidJSONError("Invalid JSON in X-Parse-File-Metadata header.")
+    return metadata
+
+
 class FilesEndpoint:
     """The ASGI app mounted at /parse/files."""
 
@@ -91,8 +102,11 @@ class FilesEndpoint:
                     return await self.metadata(name[len("metadata/") :])
                 await self._require_download_allowed(request)
                 return await self.download(request, name)
-            if request.method == "POST" and "/" not in path.rstrip("/"):
-                return await self.upload(request, path.rstrip("/"))
+            if request.method == "POST":
+                name = path.rstrip("/")
+                if "/" in name:  # an encoded slash; Parse's route reads it into the name and refuses it
+                    raise InvalidFileNameError("Filename contains invalid characters.")
+                return await self.upload(request, name)
             if request.method == "DELETE" and path:
                 return await self.delete(request, path)
         except AppError as error:
@@ -118,6 +132,8 @@ class FilesEndpoint:
             # The JS SDK sends files as JSON ({base64, _ContentType, fileData}) with its keys in the body.
             credentials, content_type, metadata, data = await self._json_upload(request, limit)
             chunks = _one(data)
+        if streamed and request.headers.get("x-parse-file-metadata"):
+            metadata = _metadata_header(request.headers["x-parse-file-metadata"])
         client = request.client.host if request.client else None
         auth = await authenticate(self.services, credentials, client)
         stored = await self.services.files.create(auth, name, content_type, chunks, metadata, too_large=too_large)
