@@ -15,6 +15,8 @@ from app.domain.acl import Auth
 from app.domain.config import ConfigService
 from app.domain.encoding import Encoder
 from app.domain.events import EventBus
+from app.domain.hooks import Hooks
+from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
 from app.domain.schemas import SchemaRegistry
@@ -42,6 +44,9 @@ class Services:
     live: LiveHub
     bus: EventBus | None = None
     """Writes shared with other instances, when Redis is configured."""
+    hooks: Hooks | None = None
+    """Cloud code, when there is any."""
+    jobs: JobRunner | None = None
     started: bool = False
 
 

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from app.domain.encoding import Encoder
+from app.domain.hooks import LiveHooks
 from app.domain.live import Delivery, LiveHub, Subscription
 from app.domain.values import Record
 from app.errors import AppError
@@ -133,9 +134,11 @@ class _Client:
         )
         # A wrong key or token fails here, not at the first subscription.
         try:
-            await authenticate(self.services, self.credentials, self.client_ip)
+            auth = await authenticate(self.services, self.credentials, self.client_ip)
         except AppError as error:
             raise ProtocolError(4, "Key in request is not valid") if error.code is None else error from None
+        if self.services.hooks is not None:
+            await LiveHooks(self.services.hooks).before_connect(auth)
         self.id = str(uuid.uuid4())
         self.installation_id = message.get("installationId")
         self.socket.send(self._envelope("connected"))
@@ -158,13 +161,18 @@ class _Client:
             )
         auth = await authenticate(self.services, credentials, self.client_ip)
         subscription = await self.hub.subscribe(
-            auth, query["className"], query["where"], self, tag=request_id, watch=tuple(query.get("watch") or ())
+            auth,
+            query["className"],
+            query["where"],
+            self,
+            tag=request_id,
+            watch=tuple(query.get("watch") or ()),
+            keys=tuple(query["keys"]) if query.get("keys") else None,
         )
         previous = self.subscriptions.pop(request_id, None)
         if previous is not None:
             self.hub.unsubscribe(previous[0])
-        keys = tuple(query["keys"]) if query.get("keys") else None
-        self.subscriptions[request_id] = (subscription, keys)
+        self.subscriptions[request_id] = (subscription, subscription.keys)
         self.socket.send(self._envelope("subscribed", request_id))
 
     def unsubscribe(self, request_id: int | float) -> None:
