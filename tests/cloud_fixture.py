@@ -203,3 +203,16 @@ def hide_or_label(request: LiveQueryRequest) -> None:
         request.send_event = False
     else:
         request.object.set("label", f"{request.event}!")
+
+
+@cloud.before_password_reset_request()
+def no_reset_when_frozen(request: ObjectRequest) -> None:
+    if request.object.get("frozen"):
+        raise CloudError("this account cannot reset its password")
+
+
+@cloud.after_find("Vault")
+def put_back_the_secret(request: FindRequest) -> list[Any]:
+    for vault in request.objects:
+        vault.set("secret", "from the hook")
+    return request.objects

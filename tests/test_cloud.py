@@ -14,7 +14,7 @@ import pytest_asyncio
 
 from tests.conftest import EXAMPLE_CLOUD, Api, make_settings, running, serving
 from tests.graphql.helpers import Gql
-from tests.realtime.clients import live_query
+from tests.realtime.clients import live_query, open_socket
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -36,6 +36,7 @@ async def server(database_server: str, tmp_path_factory: pytest.TempPathFactory)
         tmp_path_factory.mktemp("data"),
         cloud=str(FIXTURE),
         allow_client_class_creation=True,
+        app_name="Cloud tests",  # password reset requests need email on (the mail goes to the log)
     )
     async with serving(settings) as (_, client, address):
         api = Api(client)
@@ -153,6 +154,23 @@ async def test_before_find_narrows_a_query_and_after_find_changes_its_results(se
     assert [edge["node"]["label"] for edge in graphql.json()["data"]["shelves"]["edges"]] == ["open"]
 
 
+async def test_what_after_find_adds_passes_the_same_field_rules(server: Server) -> None:
+    """A hook cannot hand a client a field its class protects from that client."""
+    await server.api.post(
+        "/schemas/Vault",
+        {
+            "fields": {"secret": {"type": "String"}},
+            "classLevelPermissions": {"find": {"*": True}, "get": {"*": True}, "protectedFields": {"*": ["secret"]}},
+        },
+        master=True,
+    )
+    await server.api.post("/classes/Vault", {"secret": "stored"}, master=True)
+    (public,) = (await server.api.get("/classes/Vault")).json()["results"]
+    assert "secret" not in public
+    (master,) = (await server.api.get("/classes/Vault", master=True)).json()["results"]
+    assert master["secret"] == "from the hook"
+
+
 # Accounts ---------------------------------------------------------------------------------------------------
 
 
@@ -170,6 +188,19 @@ async def test_before_login_can_refuse_and_the_log_in_and_out_hooks_run(server: 
     await server.api.post("/logout", {}, token=logged_in["sessionToken"])
     last = (await hook_log(server))[-1]
     assert last["what"] == "afterLogout" and last["user"]["objectId"] == logged_in["objectId"]
+
+
+async def test_before_password_reset_request_can_refuse(server: Server) -> None:
+    frozen = (await server.api.post("/users", {"username": "ice", "password": "pw", "email": "ice@x.test"})).json()
+    await server.api.put(f"/users/{frozen['objectId']}", {"frozen": True}, master=True)
+    refused = await server.api.post("/requestPasswordReset", {"email": "ice@x.test"})
+    assert refused.json() == {"code": 141, "error": "this account cannot reset its password"}
+    await server.api.post("/users", {"username": "sun", "password": "pw", "email": "sun@x.test"})
+    assert (await server.api.post("/requestPasswordReset", {"email": "sun@x.test"})).json() == {}
+    stored = await server.api.get(
+        "/users", master=True, params={"where": {"username": "ice"}, "keys": "_perishable_token"}
+    )
+    assert "_perishable_token" not in stored.json()["results"][0]
 
 
 def _user(object_id: str) -> dict[str, str]:
@@ -327,3 +358,10 @@ async def test_the_example_cloud_code_answers_as_the_peers_cloud_js(database_ser
         assert (await api.get(f"/classes/Order/{created['objectId']}")).json()["status"] == "shipped"
         plain = (await api.post("/classes/Order", {"total": 1})).json()
         assert plain["status"] == "pending"  # cloud.js marks every new order pending
+
+
+async def test_before_connect_refuses_a_graphql_socket_too(server: Server) -> None:
+    async with open_socket(f"ws://{server.address}/graphql", ["graphql-transport-ws"]) as socket:
+        init = {"X-Parse-Application-Id": "app", "X-Parse-Installation-Id": "stranger"}
+        await socket.send({"type": "connection_init", "payload": init})
+        assert await socket.closed_with() == (4403, "strangers may not connect")

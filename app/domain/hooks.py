@@ -46,6 +46,13 @@ TRIGGERS = (
 )
 
 
+_TRIGGER_NAMES = {
+    "before_login": "beforeLogin",
+    "after_login": "afterLogin",
+    "before_password_reset_request": "beforePasswordResetRequest",
+}
+
+
 class CloudError(AppError):
     """Raised by cloud code to refuse an operation: the client gets `message` with `code` (141 by default)."""
 
@@ -502,10 +509,10 @@ class Hooks:
     # Accounts -------------------------------------------------------------------------------------------
 
     async def on_user(self, trigger: str, auth: Auth, user: Record) -> None:
-        """`before_login` (raise to refuse the log-in) and `after_login`."""
+        """`before_login` (raise to refuse the log-in), `after_login`, `before_password_reset_request`."""
         registration = self.registry.trigger(trigger, "_User")
         if registration is not None:
-            name = "beforeLogin" if trigger == "before_login" else "afterLogin"
+            name = _TRIGGER_NAMES[trigger]
             obj = CloudObject("_User", user, existed=True)
             request = ObjectRequest(**request_fields(name, auth, obj, self.data_for(auth)), object=obj)
             await run(registration, request, name)

@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from app.domain.acl import Auth
+from app.domain.hooks import LiveHooks
 from app.domain.live import Delivery, Subscription
 from app.errors import AppError
 from app.transport.context import Credentials, authenticate, file_encoder
@@ -159,7 +160,11 @@ class _Connection:
         self.init_received = True
         credentials = _credentials(payload, self.websocket.headers)
         try:
-            self.auth = await authenticate(self.services, credentials, self.client_ip)
+            auth = await authenticate(self.services, credentials, self.client_ip)
+            if self.services.hooks is not None:
+                # Cloud code's before_connect decides for GraphQL sockets too, as for LiveQuery ones.
+                await LiveHooks(self.services.hooks).before_connect(auth)
+            self.auth = auth
         except AppError as error:
             message = "Forbidden" if error.code is None else error.message
             if self.legacy:
