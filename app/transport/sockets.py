@@ -101,7 +101,7 @@ class QueuedSocket:
             if text is None:
                 continue
             try:
-                await self.websocket.send_text(text)
+                await self.websocket.send({"type": "websocket.send", "text": text})
             except Exception:
                 return  # the client is gone; the receive side ends the connection
 
