@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import logging
 import re
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,13 +16,17 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route, WebSocketRoute
 
+from app.cloud import Cloud, merge
 from app.domain.account_mail import AccountMail, EmailSettings
 from app.domain.accounts import AccountService, EmailGate, Lockout
-from app.domain.acl import MASTER
+from app.domain.acl import MASTER, Auth
 from app.domain.auth_providers import AuthConfigError, AuthProviders
+from app.domain.cloud_data import CloudData
 from app.domain.config import ConfigService
 from app.domain.events import Subscribers, WriteEvent
 from app.domain.files import DownloadRules, FileService, FileStore, UploadRules
+from app.domain.hooks import CloudObject, HookRegistry, Hooks
+from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
 from app.domain.objects import ObjectService, ObjectSettings
@@ -124,9 +130,21 @@ def build_services(settings: Settings) -> Services:
         for_authenticated_users=settings.file_download_for_authenticated_users,
     )
     files = FileService(file_store(settings, storage), upload_rules(settings), is_anonymous_user(objects), downloads)
-    return Services(
+    services = Services(
         settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage), mail, live, files, bus=bus
     )
+    registry = load_cloud(Path(settings.cloud))
+    if registry.triggers or registry.functions or registry.jobs:
+
+        async def load_user(auth: Auth) -> CloudObject | None:
+            try:
+                return CloudObject("_User", await objects.get(MASTER, "_User", auth.user_id or ""), existed=True)
+            except AppError:
+                return None
+
+        objects.hooks = services.hooks = Hooks(registry, load_user, lambda auth: CloudData(objects, auth))
+        services.jobs = JobRunner(registry, objects)
+    return services
 
 
 def file_store(settings: Settings, storage: MongoStorage) -> FileStore:
@@ -172,6 +190,36 @@ def is_anonymous_user(objects: ObjectService) -> Callable[[str], Awaitable[bool]
         return isinstance(auth_data, dict) and isinstance(auth_data.get("anonymous"), dict)
 
     return check
+
+
+def load_cloud(path: Path) -> HookRegistry:
+    """The cloud code in `path` (every `Cloud` it defines); none when the file does not exist."""
+    if not path.is_file():
+        log.info("no cloud code: %s does not exist", path)
+        return HookRegistry()
+    name = f"parseql_cloud_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise StartupError(f"{path}: cannot be loaded as Python")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent.resolve()))  # so cloud code can import its sibling modules
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        log.exception("loading cloud code from %s failed", path)
+        raise StartupError(f"{path}: {type(error).__name__}: {error}") from None
+    finally:
+        sys.path.remove(str(path.parent.resolve()))
+    clouds = [value for value in vars(module).values() if isinstance(value, Cloud)]
+    registry = merge(clouds)
+    log.info(
+        "cloud code from %s: %d functions, %d triggers, %d jobs",
+        path,
+        len(registry.functions),
+        len(registry.triggers),
+        len(registry.jobs),
+    )
+    return registry
 
 
 def check_email_settings(settings: Settings) -> None:

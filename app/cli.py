@@ -186,7 +186,9 @@ async def _schema_sdl(settings: Settings) -> str:
     services = build_services(settings)
     try:
         await services.schemas.ensure_system_classes()  # what the server does at start
-        return print_schema(SchemaBuilder(await services.schemas.all()).build()) + "\n"
+        hooks = services.hooks
+        functions = hooks.registry.functions if hooks else None
+        return print_schema(SchemaBuilder(await services.schemas.all(), functions).build()) + "\n"
     finally:
         await services.storage.close()
 

@@ -23,6 +23,8 @@ from app.settings import Settings
 
 APP_ID = "app"
 MASTER_KEY = "master"
+EXAMPLE_CLOUD = Path(__file__).resolve().parents[1] / "cloud" / "main.py"
+"""The cloud code the project ships: the same hooks as the Parse Server peer's cloud.js."""
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +55,7 @@ def make_settings(server: str, label: str, tmp: Path, **overrides: Any) -> Setti
         "database_uri": fresh_uri(server, label),
         "data_dir": str(tmp),
         "schema_dir": str(tmp / "no-schema"),
+        "cloud": str(tmp / "no-cloud.py"),
         "master_key_ips": ["0.0.0.0/0", "::/0"],
     }
     values.update(overrides)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from app.domain.acl import MASTER
+from app.domain.acl import MASTER, Auth
 from app.domain.classes import ClassSchema
 from app.domain.events import WriteEvent
 from app.domain.mail import Mailer, MailMessage
@@ -186,6 +186,11 @@ class AccountMail:
                 return
             raise ObjectNotFoundError("A user with that email does not exist.")
         user = found[0]
+        hooks = self.objects.hooks
+        if hooks is not None and hooks.has("before_password_reset_request", "_User"):
+            # Cloud code may refuse the request (Parse's beforePasswordResetRequest); no link is made then.
+            shown = {key: value for key, value in user.items() if not key.startswith("_") and key != "password"}
+            await hooks.on_user("before_password_reset_request", Auth(), shown)
         token, expires = user.get("_perishable_token"), user.get("_perishable_token_expires_at")
         reusable = (
             self.settings.reset_token_reuse

@@ -139,8 +139,15 @@ class AccountService:
         user_id = await self.authenticate(
             auth, username, email, password, ignore_email_verification=ignore_email_verification
         )
+        hooks = self.objects.hooks
+        as_user = Auth(user_id=user_id, installation_id=auth.installation_id)
+        if hooks is not None and hooks.has("before_login", "_User"):
+            # After the password is checked and before a session exists: the hook may refuse the log-in.
+            await hooks.on_user("before_login", as_user, await self.objects.get(MASTER, "_User", user_id))
         token = await self.create_session(user_id, "login", auth.installation_id)
         user = await self.objects.get(Auth(user_id=user_id), "_User", user_id)
+        if hooks is not None and hooks.has("after_login", "_User"):
+            await hooks.on_user("after_login", as_user, user)
         return SignedIn(token, user, {**user, "sessionToken": token}, created=False)
 
     async def authenticate(
@@ -227,6 +234,9 @@ class AccountService:
             if not sessions:
                 raise InvalidSessionTokenError("Session token not found.")
             await self.objects.delete(MASTER, "_Session", sessions[0]["objectId"])
+            if self.objects.hooks is not None:
+                session = {key: value for key, value in sessions[0].items() if not key.startswith("_")}
+                await self.objects.hooks.after_logout(auth, session)
         self.authenticator.forget(token)
 
     async def upgrade_session(self, auth: Auth) -> Record:

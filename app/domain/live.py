@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 from app.domain.acl import Auth
 from app.domain.classes import ClassSchema
 from app.domain.events import WriteEvent
+from app.domain.hooks import LiveHooks
 from app.domain.matching import compile_where, equality_keys
 from app.domain.objects import ObjectService
 from app.domain.values import Record
@@ -62,6 +63,8 @@ class Subscription:
     """The transport's name for it (a LiveQuery requestId, a GraphQL operation id)."""
     watch: tuple[str, ...] = ()
     """Send creates and updates only when one of these fields changed."""
+    keys: tuple[str, ...] | None = None
+    """The fields a LiveQuery client asked for (after `before_subscribe`, which may change them)."""
 
     def wants(self, event: WriteEvent, name: EventName) -> bool:
         if not self.watch or name not in ("create", "update"):
@@ -174,21 +177,28 @@ class LiveHub:
         *,
         tag: Any = None,
         watch: tuple[str, ...] = (),
+        keys: tuple[str, ...] | None = None,
     ) -> Subscription:
         """Follow `where` on a class as `auth`; refused (AppError) as a find would be, or when an
-        operator cannot be matched in memory."""
+        operator cannot be matched in memory, or by cloud code's `before_subscribe`."""
+        if self.objects.hooks is not None:
+            where, new_keys, new_watch = await LiveHooks(self.objects.hooks).before_subscribe(
+                auth, class_name, where, list(keys) if keys is not None else None, list(watch)
+            )
+            keys = tuple(new_keys) if new_keys is not None else None
+            watch = tuple(new_watch or ())
         schema, parsed, op = await self.objects.live_query(auth, class_name, where, watch)
         principal = _principal(auth)
         key = (class_name, _canonical(parsed), op, principal)
         group = self._groups.get(key)
         if group is None:
             matches = compile_where(parsed, schema)
-            keys = equality_keys(parsed, schema)
-            index = ("objectId", keys["objectId"]) if "objectId" in keys else next(iter(keys.items()), None)
+            required = equality_keys(parsed, schema)
+            index = ("objectId", required["objectId"]) if "objectId" in required else next(iter(required.items()), None)
             group = _Group(key, class_name, op, matches, principal, auth, time.monotonic(), index)
             self._groups[key] = group
             self._classes.setdefault(class_name, _ClassIndex()).add(group)
-        subscription = Subscription(listener, group, tag, tuple(watch))
+        subscription = Subscription(listener, group, tag, tuple(watch), keys)
         group.members[subscription] = None
         return subscription
 
@@ -261,6 +271,7 @@ class LiveHub:
                 views[memo_key] = self.objects.event_view(event.schema, auth, record, group.op)
             return views[memo_key]
 
+        hooks = LiveHooks(self.objects.hooks) if self.objects.hooks is not None else None
         for group in list(index.candidates((event.after, event.before))):
             was = event.before is not None and group.matches(event.before)
             now = event.after is not None and group.matches(event.after)
@@ -272,6 +283,14 @@ class LiveHub:
             delivery = _decide(event, before, after, functools.partial(view, group, auth))
             if delivery is None:
                 continue
+            if hooks is not None and hooks.hooks.has("after_event", event.schema.name):
+                # Once per group (one caller, one query), not once per socket as in Parse Server.
+                changed = await hooks.after_event(
+                    auth, event.schema.name, delivery.event, delivery.object, delivery.original
+                )
+                if changed is None:
+                    continue
+                delivery.object, delivery.original = changed
             for subscription in list(group.members):
                 if subscription.wants(event, delivery.event):
                     self.delivered += 1

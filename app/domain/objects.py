@@ -19,6 +19,7 @@ from app.domain.classes import (
     is_valid_field_name,
 )
 from app.domain.events import EventSink, WriteEvent
+from app.domain.hooks import CloudQuery, Hooks
 from app.domain.includes import pointers_at, replace_pointers, sub_exclude, sub_keys
 from app.domain.operations import ECHOED, Delete, RelationChange, apply_changes, value_on_create
 from app.domain.queries import (
@@ -108,7 +109,10 @@ class ObjectService:
         hasher: PasswordHasher | None = None,
         password_policy: PasswordPolicy | None = None,
         auth_providers: AuthProviders | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
+        self.hooks = hooks
+        """Cloud code; set by the app once the services it needs exist."""
         self.storage = storage
         self.schemas = schemas
         self.settings = settings
@@ -133,6 +137,9 @@ class ObjectService:
         """Objects matching `where` that `auth` may read; `capped=False` lifts the server's max_limit for
         internal reads of a known set of ids."""
         permissions.require_class_access("get" if op == "get" else "find", class_name, auth)
+        hooked = depth == 0 and self.hooks is not None and self._find_hooked(class_name)
+        if hooked:
+            where, options = await self._before_find(auth, class_name, where, options, op)
         redirected = None
         if options.redirect_key:
             # Query the target class of a relation (the JS SDK's relation.query() asks this way).
@@ -189,7 +196,43 @@ class ObjectService:
                 schema, permissions.pointer_fields_for(schema, auth, "count"), auth
             )
             count = await self.storage.count(schema, Find(_and(parsed, constraint), acl=acl))
+        if hooked and self.hooks is not None and self.hooks.has("after_find", class_name):
+            query = CloudQuery(class_name, dict(where or {}), options.limit, options.skip, list(options.order))
+            # What the hook answers passes the same field rules as what the database answered.
+            results = [
+                self._visible(schema, auth, record) for record in await self.hooks.after_find(auth, query, results)
+            ]
         return FindResult(results, count)
+
+    def _find_hooked(self, class_name: str) -> bool:
+        assert self.hooks is not None
+        return self.hooks.has("before_find", class_name) or self.hooks.has("after_find", class_name)
+
+    async def _before_find(
+        self, auth: Auth, class_name: str, where: Any, options: QueryOptions, op: str
+    ) -> tuple[Any, QueryOptions]:
+        """`before_find` may change the constraints, order, paging, keys and includes of a find."""
+        assert self.hooks is not None
+        if not self.hooks.has("before_find", class_name):
+            return where, options
+        query = CloudQuery(
+            class_name,
+            dict(where) if isinstance(where, Mapping) else {},
+            options.limit,
+            options.skip,
+            list(options.order),
+            list(options.keys) if options.keys is not None else None,
+            list(options.include),
+        )
+        query = await self.hooks.before_find(auth, query, count=options.count, is_get=op == "get")
+        return query.where, replace(
+            options,
+            limit=query.limit,
+            skip=query.skip,
+            order=tuple(query.order),
+            keys=tuple(query.keys) if query.keys is not None else None,
+            include=tuple(query.include),
+        )
 
     async def get(self, auth: Auth, class_name: str, object_id: str, options: QueryOptions | None = None) -> Record:
         options = replace(options or QueryOptions(), limit=None)
@@ -550,6 +593,9 @@ class ObjectService:
         if class_name == "_Session":
             data = self._session_to_create(auth, data)
         schema = await self._schema_for(auth, class_name)
+        changed_by_hook: list[str] = []
+        if self.hooks is not None and self.hooks.has("before_save", class_name):
+            data, changed_by_hook = await self.hooks.before_save(auth, class_name, data, None)
         values = {k: v for k, v in data.items() if k not in ("objectId", "id") or self.settings.allow_custom_object_id}
         values.pop("objectId", None)
         schema = await self._ensure_fields(auth, class_name, schema, values, updating=False)
@@ -613,6 +659,13 @@ class ObjectService:
         for name in schema.relation_fields:
             stored[name] = Relation(schema.fields[name].target_class or "")
         await self._emit(WriteEvent("create", schema, stored, None, auth))
+        hidden = permissions.protected_fields(schema, auth, stored) if changed_by_hook else set()
+        for name in changed_by_hook:
+            # A field the hook set is echoed, unless the caller may not read it.
+            if stored.get(name) is not None and name not in hidden and not name.startswith("_"):
+                response[name] = stored[name]
+        if self.hooks is not None:
+            await self.hooks.after_save(auth, class_name, stored, None)
         if class_name == "_Session" and not auth.master:
             # A client's new session is answered whole, so the client learns its token.
             return WriteResult(stored, {**data, "objectId": stored["objectId"]})
@@ -631,6 +684,16 @@ class ObjectService:
             permissions.session_constraint(class_name, auth),
         )
         values = dict(data)
+        changed_by_hook: list[str] = []
+        if self.hooks is not None and self.hooks.has("before_save", class_name):
+            # What the hook sees as `original`: the object this caller may write, or the write fails here.
+            groups = None if auth.master else auth.groups
+            where = _and({"objectId": object_id}, constraint)
+            original = await self.storage.find(schema, Find(where, limit=1, acl=groups, for_write=True))
+            if not original:
+                raise ObjectNotFoundError("Object not found.")
+            visible = self._visible(schema, MASTER, dict(original[0]))
+            values, changed_by_hook = await self.hooks.before_save(auth, class_name, values, visible)
         if class_name == "_Session":
             _check_session_update(auth, values)
         if "objectId" in values and values.pop("objectId") != object_id:
@@ -691,7 +754,14 @@ class ObjectService:
                 if result is not _MISSING and result is not None:
                     _expand_path(response, name.split("."), result)
         response["updatedAt"] = now
+        hidden = permissions.protected_fields(schema, auth, after) if changed_by_hook else set()
+        for name in changed_by_hook:
+            # Parse answers with the time, then what the hook changed (unless the caller may not read it).
+            if after.get(name) is not None and name not in hidden and not name.startswith("_"):
+                response[name] = after[name]
         await self._emit(WriteEvent("update", schema, after, before, auth))
+        if self.hooks is not None:
+            await self.hooks.after_save(auth, class_name, after, before)
         if class_name == "_User" and "_hashed_password" in values:
             token = await self._after_password_change(auth, object_id)
             if token is not None:
@@ -737,10 +807,14 @@ class ObjectService:
         )
         if not found:
             raise ObjectNotFoundError("Object not found for delete.")
+        if self.hooks is not None:
+            await self.hooks.before_delete(auth, class_name, self._visible(schema, MASTER, dict(found[0])))
         # The ACL is checked on the write ACL at delete time; reading it above only fetched the object.
         if not await self.storage.delete(schema, object_id, constraint, acl):
             raise ObjectNotFoundError("Object not found.")
         await self._emit(WriteEvent("delete", schema, None, found[0], auth))
+        if self.hooks is not None:
+            await self.hooks.after_delete(auth, class_name, self._visible(schema, MASTER, dict(found[0])))
 
     async def _link_auth_data(self, schema: ClassSchema, user_id: str, auth_data: Any) -> None:
         """Linking a provider to a user: its data must prove the id, and no other user may hold that id.

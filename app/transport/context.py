@@ -16,6 +16,8 @@ from app.domain.config import ConfigService
 from app.domain.encoding import Encoder
 from app.domain.events import EventBus
 from app.domain.files import FileService
+from app.domain.hooks import Hooks
+from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
 from app.domain.schemas import SchemaRegistry
@@ -44,6 +46,9 @@ class Services:
     files: FileService
     bus: EventBus | None = None
     """Writes shared with other instances, when Redis is configured."""
+    hooks: Hooks | None = None
+    """Cloud code, when there is any."""
+    jobs: JobRunner | None = None
     started: bool = False
 
 

@@ -19,7 +19,8 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from app.domain.encoding import Encoder
-from app.domain.live import Delivery, LiveHub, Subscription
+from app.domain.hooks import LiveHooks
+from app.domain.live import EVENT_NAMES, Delivery, LiveHub, Subscription
 from app.domain.values import Record
 from app.errors import AppError
 from app.transport.context import Credentials, Services, authenticate, file_encoder
@@ -91,6 +92,7 @@ class _Client:
         self.installation_id: str | None = None
         self.credentials = Credentials()
         self.subscriptions: dict[int | float, tuple[Subscription, tuple[str, ...] | None]] = {}
+        self._prefixes: dict[tuple[str, int | float], str] = {}
 
     # Incoming -----------------------------------------------------------------------------------------
 
@@ -133,11 +135,14 @@ class _Client:
         )
         # A wrong key or token fails here, not at the first subscription.
         try:
-            await authenticate(self.services, self.credentials, self.client_ip)
+            auth = await authenticate(self.services, self.credentials, self.client_ip)
         except AppError as error:
             raise ProtocolError(4, "Key in request is not valid") if error.code is None else error from None
+        if self.services.hooks is not None:
+            await LiveHooks(self.services.hooks).before_connect(auth)
         self.id = str(uuid.uuid4())
         self.installation_id = message.get("installationId")
+        self._prefixes.clear()
         self.socket.send(self._envelope("connected"))
 
     async def subscribe(self, message: dict[str, Any], *, replace: bool = False) -> None:
@@ -158,13 +163,18 @@ class _Client:
             )
         auth = await authenticate(self.services, credentials, self.client_ip)
         subscription = await self.hub.subscribe(
-            auth, query["className"], query["where"], self, tag=request_id, watch=tuple(query.get("watch") or ())
+            auth,
+            query["className"],
+            query["where"],
+            self,
+            tag=request_id,
+            watch=tuple(query.get("watch") or ()),
+            keys=tuple(query["keys"]) if query.get("keys") else None,
         )
         previous = self.subscriptions.pop(request_id, None)
         if previous is not None:
             self.hub.unsubscribe(previous[0])
-        keys = tuple(query["keys"]) if query.get("keys") else None
-        self.subscriptions[request_id] = (subscription, keys)
+        self.subscriptions[request_id] = (subscription, subscription.keys)
         self.socket.send(self._envelope("subscribed", request_id))
 
     def unsubscribe(self, request_id: int | float) -> None:
@@ -178,6 +188,8 @@ class _Client:
                 "Make sure you subscribe to live query server before unsubscribing.",
             )
         self.hub.unsubscribe(found[0])
+        for op in EVENT_NAMES:
+            self._prefixes.pop((op, request_id), None)
         self.socket.send(self._envelope("unsubscribed", request_id))
 
     def unsubscribe_all(self) -> None:
@@ -192,17 +204,21 @@ class _Client:
         if entry is None or entry[0] is not subscription:
             return
         keys = entry[1]
-        envelope = self._envelope(delivery.event, subscription.tag)[:-1]
+        # The object's JSON is made once per group and key list, however many clients share it; each client
+        # gets one string, so a write fanned out to thousands allocates nothing else per client.
+        memo_key = ("livequery", keys)
+        body = delivery.memo.get(memo_key)
+        if body is None:
+            body = delivery.memo[memo_key] = self._event_body(delivery, keys)
+        self.socket.send(self._prefix(delivery.event, subscription.tag) + body)
 
-        async def render() -> str:
-            # The object's JSON is made once per group and key list, however many clients share it.
-            memo_key = ("livequery", keys)
-            body = delivery.memo.get(memo_key)
-            if body is None:
-                body = delivery.memo[memo_key] = self._event_body(delivery, keys)
-            return envelope + body
-
-        self.socket.send(render)
+    def _prefix(self, op: str, request_id: int | float) -> str:
+        """`{"op":…,"clientId":…,"installationId":…,"requestId":…` for an event, made once per kind."""
+        key = (op, request_id)
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            prefix = self._prefixes[key] = self._envelope(op, request_id)[:-1]
+        return prefix
 
     def _event_body(self, delivery: Delivery, keys: tuple[str, ...] | None) -> str:
         class_name = delivery.schema.name

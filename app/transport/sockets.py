@@ -18,8 +18,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 log = logging.getLogger("app.sockets")
 
-Outgoing = str | Callable[[], Awaitable[str | None]]
-"""A message, or a coroutine function that renders it when its turn comes (None: nothing to send)."""
+Outgoing = str | tuple[str, "asyncio.Future[str]", str] | Callable[[], Awaitable[str | None]]
+"""A message; or its head, a body being rendered (shared by many sockets) and its tail; or a coroutine
+function that renders it when its turn comes (None: nothing to send)."""
 
 GOING_AWAY = 1001
 TRY_AGAIN_LATER = 1013
@@ -94,14 +95,23 @@ class QueuedSocket:
             if message is None:
                 continue
             try:
-                text = message if isinstance(message, str) else await message()
+                if isinstance(message, str):
+                    text: str | None = message
+                elif isinstance(message, tuple):
+                    head, body, tail = message
+                    # Shielded: this socket closing must not cancel a rendering other sockets wait for.
+                    text = head + await asyncio.shield(body) + tail
+                else:
+                    text = await message()
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 log.exception("rendering a websocket message failed")
                 continue
             if text is None:
                 continue
             try:
-                await self.websocket.send_text(text)
+                await self.websocket.send({"type": "websocket.send", "text": text})
             except Exception:
                 return  # the client is gone; the receive side ends the connection
 

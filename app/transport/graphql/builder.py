@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,17 @@ from graphql import (
 from pluralizer import Pluralizer
 
 from app.domain.classes import ClassSchema, FieldType
-from app.transport.graphql import connections, inputs, mutations, outputs, resolvers, schema_api, subscriptions
+from app.domain.hooks import Registration
+from app.transport.graphql import (
+    connections,
+    functions,
+    inputs,
+    mutations,
+    outputs,
+    resolvers,
+    schema_api,
+    subscriptions,
+)
 from app.transport.graphql.ids import graphql_class_name
 from app.transport.graphql.relay import relay_mutation
 from app.transport.graphql.scalars import BYTES, DATE, OBJECT, SCALARS
@@ -91,7 +101,8 @@ class ClassTypes:
 class SchemaBuilder:
     """Builds one immutable GraphQL schema from the class schemas of the moment."""
 
-    def __init__(self, classes: list[ClassSchema]) -> None:
+    def __init__(self, classes: list[ClassSchema], functions: Mapping[str, Registration] | None = None) -> None:
+        self.functions: Mapping[str, Registration] = functions or {}
         self.classes = sorted(
             (c for c in classes if c.name != "_Join" and not c.name.startswith("_Join:")), key=class_order
         )
@@ -385,6 +396,8 @@ class SchemaBuilder:
             self._class_operations(types, queries, writes)
         queries.update(schema_api.queries(self))
         writes.update(schema_api.mutations(self))
+        queries.update(functions.typed_fields(self.functions, "query", set(queries)))
+        writes.update(functions.typed_fields(self.functions, "mutation", set(writes)))
         query = GraphQLObjectType("Query", queries, description="Reads.")
         mutation = GraphQLObjectType("Mutation", writes, description="Writes.")
         live = subscriptions.fields(self, taken)

@@ -35,7 +35,7 @@ from app.errors import (
     OperationForbiddenError,
     denied,
 )
-from app.transport.graphql import outputs
+from app.transport.graphql import functions, outputs
 from app.transport.graphql.mutations import fields_to_parse as object_fields_to_parse
 from app.transport.graphql.mutations import store_upload
 from app.transport.graphql.relay import relay_mutation
@@ -524,6 +524,7 @@ def mutations(builder: SchemaBuilder) -> dict[str, GraphQLField]:
             _challenge,
             "Asks auth providers for a challenge.",
         )
+    result.update(functions.call_cloud_code(builder.functions))
     class_payload = {"class": GraphQLField(GraphQLNonNull(CLASS), description="The class.")}
     name_input = {"name": string("The class's name.")}
     fields_input = {"schemaFields": GraphQLInputField(SCHEMA_FIELDS_INPUT, description="Fields to add or remove.")}

@@ -44,6 +44,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from app.domain.hooks import CALL, Call
 from app.errors import AppError, InvalidJSONError, PayloadTooLargeError
 from app.transport.context import Services, authenticate, file_encoder
 from app.transport.graphql import ws
@@ -148,7 +149,8 @@ class SchemaCache:
         await registry.fresh()  # so another instance's changes show up too
         if self.schema is None or registry.version != self.version:
             self.version = registry.version
-            self.schema = SchemaBuilder(registry.cached()).build()
+            hooks = self.services.hooks
+            self.schema = SchemaBuilder(registry.cached(), hooks.registry.functions if hooks else None).build()
             self.documents.clear()
             log.debug("GraphQL schema built for class schema version %s", self.version)
         return self.schema
@@ -197,6 +199,7 @@ class GraphQLEndpoint:
         try:
             credentials = header_credentials(request.headers)
             client = request.client.host if request.client else None
+            CALL.set(Call(request.headers, client, credentials.context if credentials.context is not None else {}))
             auth = await authenticate(self.services, credentials, client)
         except AppError as error:
             return error_response(error)

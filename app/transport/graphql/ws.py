@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from app.domain.acl import Auth
+from app.domain.hooks import LiveHooks
 from app.domain.live import Delivery, Subscription
 from app.errors import AppError
 from app.transport.context import Credentials, authenticate, file_encoder
@@ -159,7 +160,11 @@ class _Connection:
         self.init_received = True
         credentials = _credentials(payload, self.websocket.headers)
         try:
-            self.auth = await authenticate(self.services, credentials, self.client_ip)
+            auth = await authenticate(self.services, credentials, self.client_ip)
+            if self.services.hooks is not None:
+                # Cloud code's before_connect decides for GraphQL sockets too, as for LiveQuery ones.
+                await LiveHooks(self.services.hooks).before_connect(auth)
+            self.auth = auth
         except AppError as error:
             message = "Forbidden" if error.code is None else error.message
             if self.legacy:
@@ -248,6 +253,7 @@ class _Running:
         self.reveal = reveal
         self.subscription: Subscription | None = None
         self.memo_key = ("graphql", id(document), operation.operation_name, orjson.dumps(operation.variables or {}))
+        self.envelope = connection.envelope(op_id)
         self.on: frozenset[str] | None = None
         self.include: tuple[str, ...] = ()
         self.live: LiveField | None = None
@@ -332,16 +338,11 @@ class _Running:
             return
         if self.on is not None and delivery.event not in self.on:
             return
-        envelope = self.connection.envelope(self.op_id)
-
-        async def render() -> str:
-            return envelope + await self._shared(delivery) + "}"
-
-        self.connection.socket.send(render)
+        self.connection.socket.send((self.envelope, self._rendering(delivery), "}"))
 
     def _queue_refresh(self, delivery: Delivery | None) -> None:
         self.queued = True
-        envelope = self.connection.envelope(self.op_id)
+        envelope = self.envelope
 
         async def refresh() -> str | None:
             self.queued = False
@@ -355,14 +356,17 @@ class _Running:
 
         self.connection.socket.send(refresh)
 
-    async def _shared(self, delivery: Delivery | None) -> str:
+    def _rendering(self, delivery: Delivery) -> asyncio.Future[str]:
         """The result for a delivery, executed once for every identical subscription of its group."""
-        if delivery is None:
-            return await self._execute(None)
-        future = delivery.memo.get(self.memo_key)
+        future: asyncio.Future[str] | None = delivery.memo.get(self.memo_key)
         if future is None:
             future = delivery.memo[self.memo_key] = asyncio.ensure_future(self._execute(delivery))
-        return str(await asyncio.shield(future))
+        return future
+
+    async def _shared(self, delivery: Delivery | None) -> str:
+        if delivery is None:
+            return await self._execute(None)
+        return await asyncio.shield(self._rendering(delivery))
 
     async def _execute(self, delivery: Delivery | None) -> str:
         from app.transport.graphql.view import RequestError

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from app.domain.hooks import CALL, Call
 from app.errors import AppError, InvalidJSONError
 from app.transport.context import Credentials, Services, authenticate, file_encoder
 from app.transport.http import (
@@ -118,6 +119,7 @@ class RestEndpoint:
                     method = override.upper()
             credentials = _credentials(request, body)
             client = request.client.host if request.client else None
+            CALL.set(Call(request.headers, client, credentials.context if credentials.context is not None else {}))
             route = path.rstrip("/")
             auth = await authenticate(
                 self.services,

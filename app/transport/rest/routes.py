@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.transport.rest import aggregate, batch, classes, config, schemas, server, users
+from app.transport.rest import aggregate, batch, classes, config, functions, schemas, server, users
 from app.transport.rest.router import Handler, RestCall, RestResponse, Route, Router
 
 
@@ -58,6 +58,8 @@ def build_router() -> Router:
             Route("GET", "/aggregate/:class_name", aggregate.aggregate),
             Route("GET", "/config", config.read_config),
             Route("PUT", "/config", config.update_config),
+            Route("POST", "/functions/:name", functions.call_function),
+            Route("POST", "/jobs/:name", functions.start_job),
             Route("GET", "/health", server.health),
             Route("GET", "/serverInfo", server.server_info),
             Route("POST", "/batch", batch.make_batch(lambda: router)),

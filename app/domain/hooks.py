@@ -1,0 +1,619 @@
+"""Cloud code as the domain runs it: what was registered (triggers, functions, jobs), and running it.
+
+`app.cloud` is the API cloud code sees; this module holds the registry it fills and the runner the
+object service, the accounts and the transports call at Parse's points: before and after a save, a
+delete, a find, a log-in and a log-out, a function call, a job, a live query connection and
+subscription and event. A hook that raises `CloudError` stops the operation with its code (141 by
+default) and nothing is written; any other exception is code 141 with its message, logged once.
+Synchronous handlers run in a worker thread, so a slow one never holds up other requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.domain.acl import Auth
+from app.domain.operations import OPERATIONS, Add, AddUnique, Delete, Increment, Remove, apply, value_on_create
+from app.domain.values import ParseObject, Record
+from app.errors import AppError, ScriptFailedError, ValidationError
+
+log = logging.getLogger("app.cloud")
+
+Handler = Callable[..., Any]
+
+TRIGGERS = (
+    "before_save",
+    "after_save",
+    "before_delete",
+    "after_delete",
+    "before_find",
+    "after_find",
+    "before_login",
+    "after_login",
+    "after_logout",
+    "before_password_reset_request",
+    "before_connect",
+    "before_subscribe",
+    "after_event",
+)
+
+
+_TRIGGER_NAMES = {
+    "before_login": "beforeLogin",
+    "after_login": "afterLogin",
+    "before_password_reset_request": "beforePasswordResetRequest",
+}
+
+
+class CloudError(AppError):
+    """Raised by cloud code to refuse an operation: the client gets `message` with `code` (141 by default)."""
+
+    code = 141
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Where a request came from, for the hooks it reaches: set once per request by its transport."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    ip: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+CALL: contextvars.ContextVar[Call] = contextvars.ContextVar("parseql_call", default=Call())  # noqa: B039
+"""The current request's origin; a context variable so every service it calls sees the same one."""
+
+
+# Objects cloud code handles ---------------------------------------------------------------------------
+
+
+class CloudObject:
+    """An object as a hook sees it: its stored fields, and the changes of the write it is part of.
+
+    `get` answers with the value the object will have once the write is done (an increment applied);
+    `set`, `unset`, `increment`, `add`, `add_unique` and `remove` change what will be written.
+    """
+
+    def __init__(
+        self,
+        class_name: str,
+        stored: Record | None = None,
+        changes: Mapping[str, Any] | None = None,
+        *,
+        existed: bool = False,
+    ) -> None:
+        self.class_name = class_name
+        self._stored: Record = dict(stored or {})
+        self._changes: dict[str, Any] = dict(changes or {})
+        self._existed = existed
+
+    @property
+    def id(self) -> str | None:
+        value = self._changes.get("objectId", self._stored.get("objectId"))
+        return value if isinstance(value, str) else None
+
+    def existed(self) -> bool:
+        return self._existed
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self._changes:
+            change = self._changes[key]
+            if isinstance(change, OPERATIONS):
+                value = apply(change, self._stored.get(key)) if self._existed else value_on_create(change)
+            else:
+                value = change
+        else:
+            value = self._stored.get(key)
+        return default if value is None else value
+
+    def has(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def set(self, key: str, value: Any) -> None:
+        self._changes[key] = value
+
+    def unset(self, key: str) -> None:
+        self._changes[key] = Delete()
+
+    def increment(self, key: str, amount: int | float = 1) -> None:
+        current = self._changes.get(key)
+        self._changes[key] = Increment(current.amount + amount if isinstance(current, Increment) else amount)
+
+    def add(self, key: str, *items: Any) -> None:
+        self._changes[key] = Add(tuple(items))
+
+    def add_unique(self, key: str, *items: Any) -> None:
+        self._changes[key] = AddUnique(tuple(items))
+
+    def remove(self, key: str, *items: Any) -> None:
+        self._changes[key] = Remove(tuple(items))
+
+    def dirty(self, key: str) -> bool:
+        return key in self._changes
+
+    def dirty_keys(self) -> list[str]:
+        return list(self._changes)
+
+    def to_dict(self) -> Record:
+        """Every field as it will be after the write."""
+        keys = dict.fromkeys([*self._stored, *self._changes])
+        return {key: value for key in keys if (value := self.get(key)) is not None}
+
+    @property
+    def changes(self) -> dict[str, Any]:
+        """What the write will set: the request's fields and operations, with the hooks' changes."""
+        return self._changes
+
+    def __repr__(self) -> str:
+        return f"CloudObject({self.class_name!r}, {self.to_dict()!r})"
+
+
+@dataclass(slots=True)
+class CloudQuery:
+    """A find as `before_find` may change it: constraints (Parse's `where`), order, paging, keys, includes."""
+
+    class_name: str
+    where: dict[str, Any]
+    limit: int | None = None
+    skip: int = 0
+    order: list[str] = field(default_factory=list)
+    keys: list[str] | None = None
+    include: list[str] = field(default_factory=list)
+
+
+# Requests ----------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Request:
+    """What every hook is told: who calls, from where, and the context the client sent."""
+
+    trigger_name: str
+    master: bool
+    user: CloudObject | None
+    installation_id: str | None
+    headers: Mapping[str, str]
+    ip: str | None
+    context: dict[str, Any]
+    data: Any = None
+    """Finds and writes as this caller (`await request.data.find("Class", {...})`), or with
+    `request.data.master()` as the master key: a `CloudData`."""
+
+
+@dataclass(slots=True)
+class ObjectRequest(Request):
+    """`before_save`, `after_save`, `before_delete`, `after_delete`, and the log-in and log-out hooks."""
+
+    object: CloudObject = field(default_factory=lambda: CloudObject(""))
+    original: CloudObject | None = None
+
+
+@dataclass(slots=True)
+class FindRequest(Request):
+    query: CloudQuery = field(default_factory=lambda: CloudQuery("", {}))
+    count: bool = False
+    is_get: bool = False
+    objects: list[CloudObject] = field(default_factory=list)
+    """The results, for `after_find` (return a list to replace them)."""
+
+
+@dataclass(slots=True)
+class FunctionRequest(Request):
+    function_name: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class JobRequest(Request):
+    job_name: str = ""
+    job_id: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+    def message(self, text: str) -> None:
+        """Record progress: it becomes the job status's `message`."""
+        self.messages.append(str(text))
+
+
+@dataclass(slots=True)
+class LiveQueryRequest(Request):
+    """`before_connect`, `before_subscribe` (may change `query`, `keys`, `watch`) and `after_event`."""
+
+    query: CloudQuery | None = None
+    keys: list[str] | None = None
+    watch: list[str] | None = None
+    event: str | None = None
+    object: CloudObject | None = None
+    original: CloudObject | None = None
+    send_event: bool = True
+
+
+# Validators ----------------------------------------------------------------------------------------------
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "String": (str,),
+    "Number": (int, float),
+    "Boolean": (bool,),
+    "Array": (list,),
+    "Object": (dict,),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A field a validator checks: its type, whether it must be there, a default, the values allowed."""
+
+    type: str | None = None
+    required: bool = False
+    default: Any = None
+    options: tuple[Any, ...] | Callable[[Any], bool] | None = None
+    constant: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Validator:
+    """Parse's validator object: checked before the handler; failures are code 142."""
+
+    require_user: bool = False
+    require_master: bool = False
+    validate_master_key: bool = False
+    skip_with_master_key: bool = False
+    fields: Mapping[str, Field] | tuple[str, ...] = ()
+    require_user_keys: tuple[str, ...] = ()
+    rate_limit: tuple[int, float] | None = None
+    """At most N calls per window of seconds, per caller (user, else address)."""
+
+    def check(self, request: Request, values: Mapping[str, Any], set_value: Callable[[str, Any], None]) -> None:
+        if request.master and not self.validate_master_key:
+            return
+        if self.require_master and not request.master:
+            raise ValidationError("Validation failed. Master key is required to complete this request.")
+        if (self.require_user or self.require_user_keys) and request.user is None and not request.master:
+            raise ValidationError("Validation failed. Please login to continue.")
+        for key in self.require_user_keys:
+            if request.user is not None and request.user.get(key) is None:
+                raise ValidationError(f"Validation failed. Please set data for {key} on your account.")
+        specs = {name: Field(required=True) for name in self.fields} if isinstance(self.fields, tuple) else self.fields
+        for name, spec in specs.items():
+            value = values.get(name)
+            if value is None and spec.default is not None:
+                value = spec.default() if callable(spec.default) else spec.default
+                set_value(name, value)
+            if value is None:
+                if spec.required:
+                    raise ValidationError(spec.error or f"Validation failed. Please specify data for {name}.")
+                continue
+            if spec.type is not None:
+                allowed = _TYPES.get(spec.type, ())
+                if not isinstance(value, allowed) or (spec.type == "Number" and isinstance(value, bool)):
+                    raise ValidationError(
+                        spec.error or f"Validation failed. Invalid type for {name}. Expected: {spec.type.lower()}"
+                    )
+            if spec.options is not None:
+                ok = spec.options(value) if callable(spec.options) else value in spec.options
+                if not ok:
+                    expected = "" if callable(spec.options) else ": " + ", ".join(str(o) for o in spec.options)
+                    raise ValidationError(
+                        spec.error or f"Validation failed. Invalid option for {name}. Expected{expected}"
+                    )
+
+
+class RateLimiter:
+    """Calls per caller in a sliding window, in this process (each instance counts its own)."""
+
+    def __init__(self, count: int, window: float) -> None:
+        self.count, self.window = count, window
+        self.calls: dict[str, deque[float]] = {}
+
+    def check(self, caller: str) -> None:
+        now = time.monotonic()
+        calls = self.calls.setdefault(caller, deque())
+        while calls and now - calls[0] > self.window:
+            calls.popleft()
+        if len(calls) >= self.count:
+            raise AppError("Too many requests.", code=155)
+        calls.append(now)
+
+
+# The registry ------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Registration:
+    handler: Handler
+    validator: Validator | None = None
+    limiter: RateLimiter | None = None
+    graphql: str | None = None
+    """For typed functions: "query" or "mutation", the GraphQL field the function also is."""
+
+
+@dataclass(slots=True)
+class HookRegistry:
+    """What cloud code registered, by trigger and class, by function name, by job name."""
+
+    triggers: dict[tuple[str, str], Registration] = field(default_factory=dict)
+    functions: dict[str, Registration] = field(default_factory=dict)
+    jobs: dict[str, Registration] = field(default_factory=dict)
+
+    def trigger(self, name: str, class_name: str) -> Registration | None:
+        return self.triggers.get((name, class_name))
+
+
+# Running ------------------------------------------------------------------------------------------------
+
+
+async def call_handler(registration: Registration, *args: Any, **kwargs: Any) -> Any:
+    """Run a handler: coroutines on the loop, plain functions in a worker thread."""
+    handler = registration.handler
+    if inspect.iscoroutinefunction(handler):
+        return await handler(*args, **kwargs)
+    context = contextvars.copy_context()
+    result = await asyncio.to_thread(context.run, handler, *args, **kwargs)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def as_app_error(error: Exception, where: str, default_code: int = 141) -> AppError:
+    """What a client sees of an exception in cloud code: its own code for CloudError, else 141."""
+    if isinstance(error, AppError):
+        return error
+    log.error("cloud code failed in %s", where, exc_info=error)
+    message = str(error) or "Script failed. Unknown error."
+    return ScriptFailedError(message, code=default_code) if default_code != 141 else ScriptFailedError(message)
+
+
+async def run(
+    registration: Registration,
+    request: Request,
+    where: str,
+    values: Mapping[str, Any] | None = None,
+    set_value: Callable[[str, Any], None] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Check the validator, then run the handler; every failure as an AppError."""
+    if registration.validator is not None:
+        validator = registration.validator
+        if request.master and validator.skip_with_master_key:
+            return None
+        validator.check(request, values or {}, set_value or (lambda key, value: None))
+    if registration.limiter is not None and not request.master:
+        caller = request.user.id if request.user is not None and request.user.id else (request.ip or "unknown")
+        registration.limiter.check(str(caller))
+    try:
+        return await call_handler(registration, request, **kwargs)
+    except Exception as error:
+        raise as_app_error(error, where) from None
+
+
+def request_fields(trigger_name: str, auth: Auth, user: CloudObject | None, data: Any = None) -> dict[str, Any]:
+    call = CALL.get()
+    return {
+        "data": data,
+        "trigger_name": trigger_name,
+        "master": auth.master,
+        "user": user,
+        "installation_id": auth.installation_id,
+        "headers": call.headers,
+        "ip": call.ip,
+        "context": call.context,
+    }
+
+
+UserLoader = Callable[[Auth], Awaitable[CloudObject | None]]
+
+
+class Hooks:
+    """The runner the services call; with no cloud code every method returns at once."""
+
+    def __init__(
+        self, registry: HookRegistry, load_user: UserLoader, data_for: Callable[[Auth], Any] | None = None
+    ) -> None:
+        self.registry = registry
+        self.load_user = load_user
+        self.data_for = data_for or (lambda auth: None)
+
+    def has(self, trigger_name: str, class_name: str) -> bool:
+        return (trigger_name, class_name) in self.registry.triggers
+
+    async def request_fields_for(self, trigger_name: str, auth: Auth) -> dict[str, Any]:
+        user = await self.load_user(auth) if auth.user_id else None
+        return request_fields(trigger_name, auth, user, self.data_for(auth))
+
+    # Saves and deletes ----------------------------------------------------------------------------------
+
+    async def before_save(
+        self, auth: Auth, class_name: str, changes: Mapping[str, Any], original: Record | None
+    ) -> tuple[dict[str, Any], list[str]]:
+        """The changes to write once `before_save` has run, and the keys the hook changed (Parse echoes them)."""
+        registration = self.registry.trigger("before_save", class_name)
+        if registration is None:
+            return dict(changes), []
+        obj = CloudObject(class_name, original, changes, existed=original is not None)
+        request = ObjectRequest(
+            **await self.request_fields_for("beforeSave", auth),
+            object=obj,
+            original=CloudObject(class_name, original, existed=True) if original is not None else None,
+        )
+        await run(registration, request, f"beforeSave {class_name}", obj.to_dict(), obj.set)
+        changed = [key for key, value in obj.changes.items() if key not in changes or changes[key] != value]
+        return obj.changes, changed
+
+    async def after_save(self, auth: Auth, class_name: str, after: Record, before: Record | None) -> None:
+        registration = self.registry.trigger("after_save", class_name)
+        if registration is None:
+            return
+        request = ObjectRequest(
+            **await self.request_fields_for("afterSave", auth),
+            object=CloudObject(class_name, after, existed=True),
+            original=CloudObject(class_name, before, existed=True) if before is not None else None,
+        )
+        try:
+            await run(registration, request, f"afterSave {class_name}")
+        except AppError as error:
+            # The object is saved: an afterSave failure is the server's to know, not the client's.
+            log.warning("afterSave %s failed: %s", class_name, error.message)
+
+    async def before_delete(self, auth: Auth, class_name: str, record: Record) -> None:
+        registration = self.registry.trigger("before_delete", class_name)
+        if registration is not None:
+            request = ObjectRequest(
+                **await self.request_fields_for("beforeDelete", auth),
+                object=CloudObject(class_name, record, existed=True),
+            )
+            await run(registration, request, f"beforeDelete {class_name}")
+
+    async def after_delete(self, auth: Auth, class_name: str, record: Record) -> None:
+        registration = self.registry.trigger("after_delete", class_name)
+        if registration is None:
+            return
+        request = ObjectRequest(
+            **await self.request_fields_for("afterDelete", auth), object=CloudObject(class_name, record, existed=True)
+        )
+        try:
+            await run(registration, request, f"afterDelete {class_name}")
+        except AppError as error:
+            log.warning("afterDelete %s failed: %s", class_name, error.message)
+
+    # Finds ----------------------------------------------------------------------------------------------
+
+    async def before_find(self, auth: Auth, query: CloudQuery, *, count: bool, is_get: bool) -> CloudQuery:
+        registration = self.registry.trigger("before_find", query.class_name)
+        if registration is None:
+            return query
+        request = FindRequest(
+            **await self.request_fields_for("beforeFind", auth), query=query, count=count, is_get=is_get
+        )
+        result = await run(registration, request, f"beforeFind {query.class_name}")
+        return result if isinstance(result, CloudQuery) else request.query
+
+    async def after_find(self, auth: Auth, query: CloudQuery, records: list[Record]) -> list[Record]:
+        registration = self.registry.trigger("after_find", query.class_name)
+        if registration is None:
+            return records
+        objects = [CloudObject(query.class_name, record, existed=True) for record in records]
+        request = FindRequest(**await self.request_fields_for("afterFind", auth), query=query, objects=objects)
+        result = await run(registration, request, f"afterFind {query.class_name}")
+        chosen = result if isinstance(result, list) else request.objects
+        return [item.to_dict() if isinstance(item, CloudObject) else item for item in chosen]
+
+    # Accounts -------------------------------------------------------------------------------------------
+
+    async def on_user(self, trigger: str, auth: Auth, user: Record) -> None:
+        """`before_login` (raise to refuse the log-in), `after_login`, `before_password_reset_request`."""
+        registration = self.registry.trigger(trigger, "_User")
+        if registration is not None:
+            name = _TRIGGER_NAMES[trigger]
+            obj = CloudObject("_User", user, existed=True)
+            request = ObjectRequest(**request_fields(name, auth, obj, self.data_for(auth)), object=obj)
+            await run(registration, request, name)
+
+    async def after_logout(self, auth: Auth, session: Record) -> None:
+        registration = self.registry.trigger("after_logout", "_Session")
+        if registration is None:
+            return
+        request = ObjectRequest(
+            **await self.request_fields_for("afterLogout", auth), object=CloudObject("_Session", session, existed=True)
+        )
+        try:
+            await run(registration, request, "afterLogout")
+        except AppError as error:
+            log.warning("afterLogout failed: %s", error.message)
+
+    # Functions ------------------------------------------------------------------------------------------
+
+    async def call_function(self, auth: Auth, name: str, params: dict[str, Any]) -> Any:
+        registration = self.registry.functions.get(name)
+        if registration is None:
+            raise ScriptFailedError(f'Invalid function: "{name}"')
+        request = FunctionRequest(**await self.request_fields_for(name, auth), function_name=name, params=params)
+        return await run(
+            registration,
+            request,
+            f"function {name}",
+            params,
+            params.__setitem__,
+            **typed_arguments(registration, params),
+        )
+
+
+def plain(value: Any) -> Any:
+    """A handler's result with its CloudObjects as objects a transport can encode."""
+    if isinstance(value, CloudObject):
+        return ParseObject(value.class_name, value.to_dict())
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    return value
+
+
+def typed_arguments(registration: Registration, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for a function declared with typed parameters after `request`."""
+    if registration.graphql is None:
+        return {}
+    signature = inspect.signature(registration.handler)
+    names = list(signature.parameters)[1:]
+    return {name: params[name] for name in names if name in params}
+
+
+class LiveHooks:
+    """The live query hooks, run by the hub and the LiveQuery transport."""
+
+    def __init__(self, hooks: Hooks) -> None:
+        self.hooks = hooks
+
+    async def before_connect(self, auth: Auth) -> None:
+        registration = self.hooks.registry.trigger("before_connect", "@Connect")
+        if registration is not None:
+            request = LiveQueryRequest(**await self.hooks.request_fields_for("beforeConnect", auth), event="connect")
+            await run(registration, request, "beforeConnect")
+
+    async def before_subscribe(
+        self, auth: Auth, class_name: str, where: Any, keys: list[str] | None, watch: list[str] | None
+    ) -> tuple[Any, list[str] | None, list[str] | None]:
+        """The query, keys and watched fields to subscribe with, once `before_subscribe` has seen them."""
+        registration = self.hooks.registry.trigger("before_subscribe", class_name)
+        if registration is None:
+            return where, keys, watch
+        query = CloudQuery(class_name, dict(where) if isinstance(where, Mapping) else {})
+        request = LiveQueryRequest(
+            **await self.hooks.request_fields_for("beforeSubscribe", auth),
+            query=query,
+            keys=list(keys) if keys is not None else None,
+            watch=list(watch) if watch is not None else None,
+        )
+        await run(registration, request, f"beforeSubscribe {class_name}")
+        assert request.query is not None
+        return request.query.where, request.keys, request.watch
+
+    async def after_event(
+        self, auth: Auth, class_name: str, event: str, obj: Record, original: Record | None
+    ) -> tuple[Record, Record | None] | None:
+        """The object (and original) to send, or None when the hook set `send_event` to False."""
+        registration = self.hooks.registry.trigger("after_event", class_name)
+        if registration is None:
+            return obj, original
+        request = LiveQueryRequest(
+            **await self.hooks.request_fields_for("afterEvent", auth),
+            event=event,
+            object=CloudObject(class_name, obj, existed=True),
+            original=CloudObject(class_name, original, existed=True) if original is not None else None,
+        )
+        try:
+            await run(registration, request, f"afterEvent {class_name}")
+        except AppError as error:
+            log.warning("afterEvent %s failed: %s", class_name, error.message)
+            return None
+        if not request.send_event or request.object is None:
+            return None
+        return request.object.to_dict(), request.original.to_dict() if request.original is not None else None

@@ -1,0 +1,56 @@
+"""Cloud code jobs: started with the master key, run in the background, their runs kept in `_JobStatus`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from app.domain.acl import MASTER, Auth
+from app.domain.cloud_data import CloudData
+from app.domain.hooks import HookRegistry, JobRequest, call_handler, request_fields
+from app.domain.objects import ObjectService
+from app.domain.values import utc_now
+from app.errors import ScriptFailedError
+
+log = logging.getLogger("app.cloud")
+
+
+class JobRunner:
+    def __init__(self, registry: HookRegistry, objects: ObjectService) -> None:
+        self.registry = registry
+        self.objects = objects
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def start(self, auth: Auth, name: str, params: dict[str, Any]) -> str:
+        """Record a run as `running` and start it; its `_JobStatus` id."""
+        registration = self.registry.jobs.get(name)
+        if registration is None:
+            raise ScriptFailedError("Invalid job.")
+        saved = await self.objects.create(
+            MASTER, "_JobStatus", {"jobName": name, "source": "api", "status": "running", "params": params}
+        )
+        job_id = str(saved.object["objectId"])
+        data = CloudData(self.objects, auth)
+        request = JobRequest(**request_fields(name, auth, None, data), job_name=name, job_id=job_id, params=params)
+        task = asyncio.get_running_loop().create_task(self._run(registration, request), name=f"job {name}")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return job_id
+
+    async def _run(self, registration: Any, request: JobRequest) -> None:
+        try:
+            result = await call_handler(registration, request)
+        except Exception as error:
+            log.error("job %s (%s) failed", request.job_name, request.job_id, exc_info=error)
+            final: dict[str, Any] = {"status": "failed", "message": str(error) or type(error).__name__}
+        else:
+            message = request.messages[-1] if request.messages else (str(result) if result is not None else "")
+            final = {"status": "succeeded", "message": message} if message else {"status": "succeeded"}
+        final["finishedAt"] = utc_now()
+        await self.objects.update(MASTER, "_JobStatus", request.job_id, final)
+
+    async def wait(self) -> None:
+        """Let running jobs finish (shutdown)."""
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
