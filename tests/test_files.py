@@ -239,7 +239,14 @@ async def test_the_stored_content_type_serves_a_name_that_says_none(files: Files
     assert HEX_NAME.fullmatch(custom).group(1) == "blob"  # type: ignore[union-attr]
     assert (await files.download(custom)).headers["content-type"] == "application/x-parseql-test"
     untyped = await files.upload_as_master("raw", b"\x00", None)
-    assert (await files.download(untyped)).headers["content-type"] == "application/octet-stream"
+    assert HEX_NAME.fullmatch(untyped).group(1) == "raw.txt"  # type: ignore[union-attr]  # as Parse: text/plain
+    assert (await files.download(untyped)).headers["content-type"] == "text/plain; charset=utf-8"
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"\x00"
+
+    await files.store.save("stored-untyped", body(), None, {})  # a file some other tool stored without a type
+    assert (await files.download("stored-untyped")).headers["content-type"] == "application/octet-stream"
     # The extension decides over what the client said, as in Parse.
     named = await files.upload_as_master("data.json", b"{}", "text/plain")
     assert (await files.download(named)).headers["content-type"] == "application/json; charset=utf-8"

@@ -134,6 +134,8 @@ class FilesEndpoint:
             chunks = _one(data)
         if streamed and request.headers.get("x-parse-file-metadata"):
             metadata = _metadata_header(request.headers["x-parse-file-metadata"])
+        # Parse builds a Parse.File from the upload, and a Parse.File without a type is text/plain.
+        content_type = content_type or "text/plain"
         client = request.client.host if request.client else None
         auth = await authenticate(self.services, credentials, client)
         stored = await self.services.files.create(auth, name, content_type, chunks, metadata, too_large=too_large)
