@@ -135,3 +135,14 @@ async def test_refused_uploads_store_neither_the_file_nor_the_object(gql: Client
     assert await gql.stored() == files_before
     notes = (await gql.api.get("/classes/Note", master=True, params={"count": 1, "limit": 0})).json()["count"]
     assert notes == notes_before
+
+
+async def test_an_upload_is_named_as_through_rest(gql: Client) -> None:
+    # Parse's GraphQL appends the type's extension again (photo.jpeg.jpg) or `.null`; REST's naming reads better.
+    for filename, content_type, stored in (
+        ("photo.jpeg", "image/jpeg", "photo.jpeg"),
+        ("blob", "application/x-unknown", "blob"),
+        ("noext", "image/png", "noext.png"),
+    ):
+        response = await gql.multipart(CREATE_FILE, (filename, b"abc", content_type), master=True)
+        assert response.json()["data"]["createFile"]["fileInfo"]["name"].split("_", 1)[1] == stored
