@@ -142,7 +142,9 @@ def build_services(settings: Settings) -> Services:
             except AppError:
                 return None
 
-        objects.hooks = services.hooks = Hooks(registry, load_user, lambda auth: CloudData(objects, auth))
+        objects.hooks = services.hooks = services.files.hooks = Hooks(
+            registry, load_user, lambda auth: CloudData(objects, auth)
+        )
         services.jobs = JobRunner(registry, objects)
     return services
 

@@ -13,6 +13,7 @@
     def hello(request):
         return f"Hello, {request.params.get('name') or 'world'}!"
 
+File hooks register on the class `"@File"` (`@cloud.before_save("@File")`), as Parse's `Parse.File` ones.
 Handlers may be `async def` or plain functions (those run in a worker thread). The server loads the
 file named by `--cloud` (default `cloud/main.py`) at start and uses every `Cloud` it defines.
 """
@@ -27,6 +28,8 @@ from app.domain.hooks import (
     CloudObject,
     CloudQuery,
     Field,
+    FileInfo,
+    FileRequest,
     FindRequest,
     FunctionRequest,
     HookRegistry,
@@ -45,6 +48,8 @@ __all__ = [
     "CloudObject",
     "CloudQuery",
     "Field",
+    "FileInfo",
+    "FileRequest",
     "FindRequest",
     "FunctionRequest",
     "JobRequest",

@@ -15,6 +15,7 @@ from app.cloud import (
     CloudError,
     CloudQuery,
     Field,
+    FileRequest,
     FindRequest,
     FunctionRequest,
     JobRequest,
@@ -216,3 +217,26 @@ def put_back_the_secret(request: FindRequest) -> list[Any]:
     for vault in request.objects:
         vault.set("secret", "from the hook")
     return request.objects
+
+
+@cloud.before_save("@File")
+def check_upload(request: FileRequest) -> None:
+    if request.file.name.startswith("forbidden"):
+        raise CloudError("no forbidden files")
+    request.file.metadata["checked"] = "yes"
+
+
+@cloud.after_save("@File")
+async def log_upload(request: FileRequest) -> None:
+    await log(request, "afterSaveFile", size=request.file.size, type=request.file.content_type)
+
+
+@cloud.before_delete("@File")
+def keep_kept_files(request: FileRequest) -> None:
+    if "_kept" in request.file.name:
+        raise CloudError("this file stays")
+
+
+@cloud.after_delete("@File")
+async def log_file_delete(request: FileRequest) -> None:
+    await log(request, "afterDeleteFile")

@@ -37,6 +37,7 @@ async def server(database_server: str, tmp_path_factory: pytest.TempPathFactory)
         cloud=str(FIXTURE),
         allow_client_class_creation=True,
         app_name="Cloud tests",  # password reset requests need email on (the mail goes to the log)
+        file_upload_for_public=True,
     )
     async with serving(settings) as (_, client, address):
         api = Api(client)
@@ -365,3 +366,23 @@ async def test_before_connect_refuses_a_graphql_socket_too(server: Server) -> No
         init = {"X-Parse-Application-Id": "app", "X-Parse-Installation-Id": "stranger"}
         await socket.send({"type": "connection_init", "payload": init})
         assert await socket.closed_with() == (4403, "strangers may not connect")
+
+
+async def test_file_hooks_can_refuse_an_upload_or_a_delete_and_see_what_was_stored(server: Server) -> None:
+    headers = {"X-Parse-Application-Id": "app", "Content-Type": "text/plain"}
+    refused = await server.api.client.post("/parse/files/forbidden.txt", content=b"no", headers=headers)
+    assert refused.status_code == 400 and refused.json() == {"code": 130, "error": "no forbidden files"}
+
+    saved = await server.api.client.post("/parse/files/kept.txt", content=b"hello", headers=headers)
+    assert saved.status_code == 201, saved.text
+    name = saved.json()["name"]
+    assert (await hook_log(server))[-1] == {"what": "afterSaveFile", "size": 5, "type": "text/plain"}
+    metadata = await server.api.client.get(f"/parse/files/app/metadata/{name}", headers=headers)
+    assert metadata.json()["metadata"] == {"checked": "yes"}
+
+    master = {**headers, "X-Parse-Master-Key": "master"}
+    kept = await server.api.client.delete(f"/parse/files/{name}", headers=master)
+    assert kept.status_code == 400 and kept.json() == {"code": 153, "error": "this file stays"}
+    other = (await server.api.client.post("/parse/files/gone.txt", content=b"bye", headers=headers)).json()["name"]
+    assert (await server.api.client.delete(f"/parse/files/{other}", headers=master)).status_code == 200
+    assert (await hook_log(server))[-1] == {"what": "afterDeleteFile"}

@@ -12,6 +12,8 @@ def test_the_public_cloud_api_is_pinned() -> None:
         "CloudObject",
         "CloudQuery",
         "Field",
+        "FileInfo",
+        "FileRequest",
         "FindRequest",
         "FunctionRequest",
         "JobRequest",

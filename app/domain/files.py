@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from app.domain import media_types
 from app.domain.acl import Auth
+from app.domain.hooks import FileInfo, Hooks
 from app.errors import (
     AppError,
     FileDeleteError,
@@ -142,6 +143,8 @@ class FileService:
     ) -> None:
         self.store = store
         self.rules = rules
+        self.hooks: Hooks | None = None
+        """Cloud code's file hooks; set by the app once cloud code is loaded."""
         self.downloads = downloads or DownloadRules()
         self._is_anonymous = is_anonymous
         self._extensions = [re.compile(pattern) for pattern in rules.extensions if pattern != "*"]
@@ -195,6 +198,10 @@ class FileService:
     ) -> str:
         """Store an upload and return its stored name; an empty or oversized body stores nothing."""
         await self.require_upload_allowed(auth, name, content_type)
+        if self.hooks is not None:
+            # Cloud code may refuse the upload or change its metadata before a byte is stored.
+            info = await self.hooks.on_file("before_save", auth, FileInfo(name, content_type, dict(metadata or {})))
+            metadata = info.metadata
         first = b""
         async for chunk in chunks:
             if chunk:
@@ -206,8 +213,10 @@ class FileService:
         limit = self.rules.max_size
         error = too_large or (lambda _: PayloadTooLargeError("request entity too large"))
 
+        size = 0
+
         async def limited() -> AsyncIterator[bytes]:
-            size = 0
+            nonlocal size
             pending: bytes | None = first
             while pending is not None:
                 size += len(pending)
@@ -222,6 +231,8 @@ class FileService:
             raise
         except Exception as failure:
             raise FileSaveError(f"Could not store file: {final_name}.") from failure
+        if self.hooks is not None:
+            await self.hooks.on_file("after_save", auth, FileInfo(final_name, final_type, dict(metadata or {}), size))
         return final_name
 
     async def require_download_allowed(self, auth: Auth) -> None:
@@ -246,8 +257,12 @@ class FileService:
         """Master key only (the transport checks it, as Parse does before anything else)."""
         if auth.read_only:
             raise UnauthorizedError("read-only masterKey isn't allowed to delete a file.")
+        if self.hooks is not None:
+            await self.hooks.on_file("before_delete", auth, FileInfo(name, None, {}))
         if not await self.store.delete(name):
             raise FileDeleteError("FileNotFound")
+        if self.hooks is not None:
+            await self.hooks.on_file("after_delete", auth, FileInfo(name, None, {}))
 
     async def close(self) -> None:
         await self.store.close()

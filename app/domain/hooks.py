@@ -46,6 +46,9 @@ TRIGGERS = (
 )
 
 
+FILE_CLASS = "@File"
+"""The class name file hooks register under, as Parse's `Parse.File` triggers do."""
+
 _TRIGGER_NAMES = {
     "before_login": "beforeLogin",
     "after_login": "afterLogin",
@@ -194,6 +197,24 @@ class ObjectRequest(Request):
 
     object: CloudObject = field(default_factory=lambda: CloudObject(""))
     original: CloudObject | None = None
+
+
+@dataclass(slots=True)
+class FileInfo:
+    """A file as its hooks see it: `metadata` may be changed by `before_save("@File")`."""
+
+    name: str
+    content_type: str | None
+    metadata: dict[str, Any]
+    size: int | None = None
+    """Known after the upload (in `after_save`); a streamed upload has no size before."""
+
+
+@dataclass(slots=True)
+class FileRequest(Request):
+    """The hooks of class `@File`: `before_save`, `after_save`, `before_delete`, `after_delete`."""
+
+    file: FileInfo = field(default_factory=lambda: FileInfo("", None, {}))
 
 
 @dataclass(slots=True)
@@ -528,6 +549,26 @@ class Hooks:
             await run(registration, request, "afterLogout")
         except AppError as error:
             log.warning("afterLogout failed: %s", error.message)
+
+    # Files ----------------------------------------------------------------------------------------------
+
+    async def on_file(self, trigger: str, auth: Auth, file: FileInfo) -> FileInfo:
+        """A file hook; `before_*` ones refuse with code 130 (save) or 153 (delete) unless they give another."""
+        registration = self.registry.trigger(trigger, FILE_CLASS)
+        if registration is None:
+            return file
+        name = {"before_save": "beforeSave", "after_save": "afterSave"}.get(trigger, trigger)
+        request = FileRequest(**await self.request_fields_for(name, auth), file=file)
+        try:
+            await call_handler(registration, request)
+        except Exception as error:
+            if trigger.startswith("after_"):
+                log.warning("%s of file %s failed: %s", trigger, file.name, error)
+                return file
+            if isinstance(error, CloudError) and "code" not in vars(error):  # no code given: Parse's default
+                raise AppError(error.message, code=130 if trigger == "before_save" else 153) from None
+            raise as_app_error(error, f"{trigger} file", 130 if trigger == "before_save" else 153) from None
+        return request.file
 
     # Functions ------------------------------------------------------------------------------------------
 
