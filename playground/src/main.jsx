@@ -50,8 +50,14 @@ function fetcherFor(urls, headers) {
   return fetcher;
 }
 
+// Without the master key the server refuses introspection (unless it was opened for development): ask for the
+// key instead of sending a query bound to fail.
+function canIntrospect(config, headers) {
+  return Boolean(config.publicIntrospection || (headers && headers[MASTER_KEY]));
+}
+
 function Notice({ config, headers }) {
-  if (config.publicIntrospection || (headers && headers[MASTER_KEY])) return null;
+  if (canIntrospect(config, headers)) return null;
   return (
     <div className="parseql-notice" role="note">
       Docs and completion need the schema, which only the master key may read here: add{' '}
@@ -82,6 +88,7 @@ function Playground({ config, urls }) {
       <Notice config={config} headers={headers} />
       <GraphiQL
         fetcher={fetcher}
+        schema={canIntrospect(config, headers) ? undefined : null}
         defaultQuery={DEFAULT_QUERY}
         defaultHeaders={initialHeaders}
         headers={initialHeaders}
