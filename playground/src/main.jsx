@@ -53,7 +53,8 @@ function fetcherFor(urls, headers) {
 // Without the master key the server refuses introspection (unless it was opened for development): ask for the
 // key instead of sending a query bound to fail.
 function canIntrospect(config, headers) {
-  return Boolean(config.publicIntrospection || (headers && headers[MASTER_KEY]));
+  const named = (name) => Object.keys(headers || {}).find((key) => key.toLowerCase() === name.toLowerCase());
+  return Boolean(config.publicIntrospection || headers?.[named(MASTER_KEY)]);
 }
 
 function Notice({ config, headers }) {
