@@ -110,7 +110,7 @@ async def test_page_starts_with_the_application_id_and_asks_for_the_master_key(p
 
 
 async def test_with_the_master_key_docs_and_completion_come_from_the_schema(playground: Playground) -> None:
-    await playground.use_keys(**{"X-Parse-Master-Key": MASTER_KEY})
+    await playground.use_keys(**{"x-parse-master-key": MASTER_KEY})  # header names are case-insensitive
     page = playground.page
     await page.click('button[aria-label="Show Documentation Explorer"]')
     await page.click("a.graphiql-doc-explorer-type-name >> text='Query'")
