@@ -43,6 +43,7 @@ from app.transport.context import Services
 from app.transport.graphql.view import GraphQLEndpoint
 from app.transport.livequery import LiveQueryEndpoint
 from app.transport.pages import PagesEndpoint
+from app.transport.playground import playground_app
 from app.transport.rest.endpoint import RestEndpoint
 from app.transport.rest.files import FilesEndpoint
 from app.transport.rest.routes import build_router
@@ -330,6 +331,7 @@ def create_app(settings: Settings) -> Starlette:
             Mount("/parse", app=RestEndpoint(services, build_router())),
             Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"]),
             WebSocketRoute("/graphql", graphql),
+            *([Mount("/playground", app=playground_app(settings))] if settings.playground else []),
         ],
         lifespan=lifespan,
     )

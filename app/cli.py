@@ -62,6 +62,7 @@ def _banner(settings: Settings, generated: bool, embedded: bool) -> str:
             "ParseQL is running",
             f"  REST        {base}/parse",
             f"  GraphQL     {base}/graphql",
+            *([f"  playground  {base}/playground"] if settings.playground else []),
             f"  health      {base}/parse/health",
             f"  app id      {settings.app_id}",
             f"  master key  {settings.master_key}{key_note}",

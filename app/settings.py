@@ -282,6 +282,7 @@ class Settings:
     graphql_public_introspection: bool = setting(
         False, _bool, "GraphQL introspection and 'did you mean' hints without the master key (development)"
     )
+    playground: bool = setting(True, _bool, "serve the GraphQL playground (GraphiQL) at /playground")
     redis_url: str | None = setting(None, _optional_str, "Redis URL for live queries across instances")
     live_query_max_subscriptions: int = setting(
         100, _in_range(int, 1, 100_000), "subscriptions one websocket connection may hold"
