@@ -240,3 +240,9 @@ def keep_kept_files(request: FileRequest) -> None:
 @cloud.after_delete("@File")
 async def log_file_delete(request: FileRequest) -> None:
     await log(request, "afterDeleteFile")
+
+
+@cloud.before_save("Note")
+def own_note(request: ObjectRequest) -> None:
+    if request.user is not None:
+        request.object.set("owner", request.user)  # an object set in a field is stored as a pointer to it

@@ -386,3 +386,11 @@ async def test_file_hooks_can_refuse_an_upload_or_a_delete_and_see_what_was_stor
     other = (await server.api.client.post("/parse/files/gone.txt", content=b"bye", headers=headers)).json()["name"]
     assert (await server.api.client.delete(f"/parse/files/{other}", headers=master)).status_code == 200
     assert (await hook_log(server))[-1] == {"what": "afterDeleteFile"}
+
+
+async def test_an_object_a_hook_sets_in_a_field_is_stored_as_a_pointer(server: Server) -> None:
+    user = (await server.api.post("/users", {"username": "nia", "password": "pw"})).json()
+    note = await server.api.post("/classes/Note", {"text": "mine"}, token=user["sessionToken"])
+    assert note.json()["owner"] == {"__type": "Pointer", "className": "_User", "objectId": user["objectId"]}
+    stored = (await server.api.get(f"/classes/Note/{note.json()['objectId']}", master=True)).json()
+    assert stored["owner"]["objectId"] == user["objectId"]

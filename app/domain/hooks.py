@@ -22,7 +22,7 @@ from typing import Any
 
 from app.domain.acl import Auth
 from app.domain.operations import OPERATIONS, Add, AddUnique, Delete, Increment, Remove, apply, value_on_create
-from app.domain.values import ParseObject, Record
+from app.domain.values import ParseObject, Pointer, Record
 from app.errors import AppError, ScriptFailedError, ValidationError
 
 log = logging.getLogger("app.cloud")
@@ -121,7 +121,13 @@ class CloudObject:
         return self.get(key) is not None
 
     def set(self, key: str, value: Any) -> None:
-        self._changes[key] = value
+        self._changes[key] = _stored_value(value)
+
+    def pointer(self) -> Pointer:
+        """A pointer to this object, to set in another one's field (setting the object itself works too)."""
+        if self.id is None:
+            raise CloudError("an object without an id cannot be pointed to; save it first")
+        return Pointer(self.class_name, self.id)
 
     def unset(self, key: str) -> None:
         self._changes[key] = Delete()
@@ -131,13 +137,13 @@ class CloudObject:
         self._changes[key] = Increment(current.amount + amount if isinstance(current, Increment) else amount)
 
     def add(self, key: str, *items: Any) -> None:
-        self._changes[key] = Add(tuple(items))
+        self._changes[key] = Add(tuple(_stored_value(item) for item in items))
 
     def add_unique(self, key: str, *items: Any) -> None:
-        self._changes[key] = AddUnique(tuple(items))
+        self._changes[key] = AddUnique(tuple(_stored_value(item) for item in items))
 
     def remove(self, key: str, *items: Any) -> None:
-        self._changes[key] = Remove(tuple(items))
+        self._changes[key] = Remove(tuple(_stored_value(item) for item in items))
 
     def dirty(self, key: str) -> bool:
         return key in self._changes
@@ -157,6 +163,15 @@ class CloudObject:
 
     def __repr__(self) -> str:
         return f"CloudObject({self.class_name!r}, {self.to_dict()!r})"
+
+
+def _stored_value(value: Any) -> Any:
+    """What a field holds when cloud code sets an object in it: a pointer to that object."""
+    if isinstance(value, CloudObject):
+        return value.pointer()
+    if isinstance(value, list):
+        return [_stored_value(item) for item in value]
+    return value
 
 
 @dataclass(slots=True)
