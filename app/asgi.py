@@ -29,7 +29,8 @@ from app.domain.hooks import CloudObject, HookRegistry, Hooks
 from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
-from app.domain.objects import ObjectService, ObjectSettings
+from app.domain.objects import ObjectService
+from app.domain.reads import ObjectSettings
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.users import PasswordPolicy
