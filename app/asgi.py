@@ -22,10 +22,11 @@ from app.domain.accounts import AccountService, EmailGate, Lockout
 from app.domain.acl import MASTER, Auth
 from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.cloud_data import CloudData
+from app.domain.cloud_requests import CloudObject
 from app.domain.config import ConfigService
 from app.domain.events import Subscribers, WriteEvent
 from app.domain.files import DownloadRules, FileService, FileStore, UploadRules
-from app.domain.hooks import CloudObject, HookRegistry, Hooks
+from app.domain.hooks import HookRegistry, Hooks
 from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer

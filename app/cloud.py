@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from app.domain.hooks import (
+from app.domain.cloud_requests import (
     CloudError,
     CloudObject,
     CloudQuery,
@@ -32,15 +32,14 @@ from app.domain.hooks import (
     FileRequest,
     FindRequest,
     FunctionRequest,
-    HookRegistry,
     JobRequest,
     LiveQueryRequest,
     ObjectRequest,
     RateLimiter,
-    Registration,
     Request,
     Validator,
 )
+from app.domain.hooks import HookRegistry, Registration
 
 __all__ = [
     "Cloud",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.domain.acl import MASTER, Auth
-from app.domain.hooks import CloudObject
+from app.domain.cloud_requests import CloudObject
 from app.domain.objects import ObjectService
 from app.domain.queries import QueryOptions
 

@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 from app.domain import media_types
 from app.domain.acl import Auth
-from app.domain.hooks import FileInfo, Hooks
+from app.domain.cloud_requests import FileInfo
+from app.domain.hooks import Hooks
 from app.errors import (
     AppError,
     FileDeleteError,

@@ -8,7 +8,8 @@ from typing import Any
 
 from app.domain.acl import MASTER, Auth
 from app.domain.cloud_data import CloudData
-from app.domain.hooks import HookRegistry, JobRequest, call_handler, request_fields
+from app.domain.cloud_requests import JobRequest
+from app.domain.hooks import HookRegistry, call_handler, request_fields
 from app.domain.objects import ObjectService
 from app.domain.values import utc_now
 from app.errors import ScriptFailedError

@@ -13,7 +13,8 @@ from typing import Any
 from app.domain import permissions
 from app.domain.acl import ACL, Auth
 from app.domain.classes import SYSTEM_CLASSES, ClassSchema, is_valid_field_name
-from app.domain.hooks import CloudQuery, Hooks
+from app.domain.cloud_requests import CloudQuery
+from app.domain.hooks import Hooks
 from app.domain.includes import pointers_at, replace_pointers, sub_exclude, sub_keys
 from app.domain.queries import (
     ALWAYS_SELECTED,
