@@ -51,3 +51,9 @@ async def run_client(script: str, *args: str) -> Any:
         raise
     assert process.returncode == 0, f"{script} failed:\n{err.decode()}{out.decode()}"
     return json.loads(out.decode().strip().splitlines()[-1])
+
+
+# Headless Chromium, with a screenshot in tests/artifacts/ of each page whose test failed: the browser tests' own.
+from tests.browser.conftest import browser, page, pytest_runtest_makereport  # noqa: E402
+
+__all__ = ["browser", "page", "pytest_runtest_makereport", "require_node_clients", "run_client"]
