@@ -21,6 +21,9 @@ def require_node_clients() -> None:
     """`npm ci` here once per machine (again when the lock file changes), or skip with the reason."""
     if not shutil.which("node") or not shutil.which("npm"):
         pytest.skip("Node.js and npm are needed to run the JavaScript clients; .ci/run installs them")
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout
+    if int(version.strip().lstrip("v").split(".")[0]) < 20:
+        pytest.skip(f"the clients' packages need Node.js 20 or later, this is {version.strip()}")
     installed = NODE_MODULES / ".package-lock.json"  # npm writes it last, so it marks a finished install
     lock = E2E_DIR / "package-lock.json"
     if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
