@@ -1,5 +1,6 @@
 """Parse Dashboard (npm `parse-dashboard`, unchanged) pointed at a running ParseQL, in headless Chromium:
-the class list with its counts, and the rows of a class, as someone managing the app sees them."""
+the class list with its counts, the rows of a class, an edited cell and a new class, as someone managing
+the app sees them."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def expect(locator: Any) -> Any:
 class Dashboard:
     url: str  # the app's pages: <url>/browser/<class>
     parse_url: str  # ParseQL's /parse, which the page calls from the browser
+    api: Api  # ParseQL through REST, to check what the Dashboard wrote
     requests: list[tuple[int, str]] = field(default_factory=list)
 
     def follow(self, page: Any) -> None:
@@ -60,6 +62,8 @@ async def dashboard(database_server: str, tmp_path_factory: pytest.TempPathFacto
         for name, score in SCORES.items():
             await api.post("/classes/GameScore", {"playerName": name, "score": score}, master=True)
         await api.post("/users", {"username": "margaret", "password": "apollo-11"})
+        await api.post("/schemas/Motto", {"fields": {"text": {"type": "String"}}}, master=True)
+        await api.post("/classes/Motto", {"text": "ship it"}, master=True)
         # The Dashboard asks npm's registry for its newest version at start: point that at nothing, it shrugs.
         environment = {**os.environ, "npm_config_registry": "http://127.0.0.1:9/"}
         process = await asyncio.create_subprocess_exec(
@@ -69,7 +73,7 @@ async def dashboard(database_server: str, tmp_path_factory: pytest.TempPathFacto
             assert process.stdout is not None
             url = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
             assert url.startswith("http://"), "the Dashboard did not start"
-            yield Dashboard(f"{url}/apps/ParseQL", f"http://{address}/parse")
+            yield Dashboard(f"{url}/apps/ParseQL", f"http://{address}/parse", api)
         finally:
             with contextlib.suppress(ProcessLookupError):
                 process.terminate()
@@ -101,3 +105,22 @@ async def test_a_classs_rows_appear_and_another_class_opens_from_the_list(dashbo
     assert [call for call in dashboard.requests if call[0] >= 400] == []
     called = {call for _, call in dashboard.requests}
     assert {"GET /serverInfo", "GET /schemas", "GET /classes/GameScore", "GET /classes/_User"} <= called
+
+
+async def test_an_edited_cell_and_a_new_class_reach_parseql(dashboard: Dashboard, page: Any) -> None:
+    await page.goto(f"{dashboard.url}/browser/Motto")
+    await page.get_by_text("ship it", exact=True).dblclick()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.type("ship it twice")
+    await page.keyboard.press("Enter")
+    motto = (await dashboard.api.get("/classes/Motto", master=True)).json()["results"][0]
+    await page.get_by_text(f"Motto with id '{motto['objectId']}' updated").wait_for()  # the Dashboard's notice
+    found = await dashboard.api.get(f"/classes/Motto/{motto['objectId']}", master=True)
+    assert found.json()["text"] == "ship it twice"
+
+    await page.get_by_text("Create a class", exact=True).click()
+    await page.get_by_placeholder("Give it a good name...").fill("Trophy")
+    await page.get_by_text("Create", exact=True).click()
+    await page.locator('a[title="Trophy"]').wait_for()
+    schema = await dashboard.api.get("/schemas/Trophy", master=True)
+    assert (schema.status_code, schema.json()["className"]) == (200, "Trophy")
