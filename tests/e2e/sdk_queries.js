@@ -1,5 +1,5 @@
 // The SDK's query constraints: startsWith, containedIn, matchesQuery, include, near, withinKilometers,
-// count, ascending and descending. Usage: node sdk_queries.js <host:port>
+// count, ascending, descending, endsWith, or, findAll and select. Usage: node sdk_queries.js <host:port>
 const { connect, report } = require('./sdk');
 const Parse = connect(process.argv[2]);
 
@@ -51,5 +51,12 @@ report(async () => {
     bigCities: await city().greaterThan('population', 1000000).count(),
     mostPopulous: names(await city().descending('population').limit(2).find()),
     leastPopulous: names(await city().ascending('population').limit(2).find()),
+    endsWith: names(await city().endsWith('name', 'land').find()),
+    either: names(
+      await Parse.Query.or(city().equalTo('name', 'Lyon'), city().lessThan('population', 300000)).ascending('name').find(),
+    ),
+    // In batches of 2, each batch after the last objectId seen: every city exactly once.
+    batched: (await city().findAll({ batchSize: 2 })).length,
+    selected: Object.keys((await city().select('name').equalTo('name', 'Pune').first()).attributes).sort(),
   };
 });

@@ -1,11 +1,12 @@
 // Relations (add, remove, relation.query()) and files (upload, attach, download) as a logged-in user.
 // Usage: node sdk_relations_files.js <host:port>
-const { connect, report } = require('./sdk');
+const { connect, failure, report } = require('./sdk');
 const Parse = connect(process.argv[2]);
 
 const names = people => people.map(person => person.get('name'));
 
 report(async () => {
+  const anonymousUpload = await failure(new Parse.File('note.txt', { base64: 'aGk=' }).save());
   await Parse.User.signUp('writer', 'ink-and-paper');
   const [alice, bob, carol] = await Parse.Object.saveAll(
     ['Alice', 'Bob', 'Carol'].map(name => new Parse.Object('Author', { name })),
@@ -30,6 +31,7 @@ report(async () => {
   const response = await fetch(cover.url());
   const downloaded = Buffer.from(await response.arrayBuffer());
   return {
+    anonymousUpload,
     authors,
     afterRemove,
     booksOfCarol,

@@ -46,6 +46,7 @@ async def test_users_sign_up_log_in_and_keep_private_objects_private(address: st
 
 async def test_relations_and_files_round_trip(address: str) -> None:
     seen = await run_client("sdk_relations_files.js", address)
+    assert seen["anonymousUpload"] == {"code": 130, "message": "File upload by public is disabled."}
     assert seen["authors"] == ["Alice", "Bob", "Carol"]
     assert seen["afterRemove"] == ["Alice", "Carol"]
     assert seen["booksOfCarol"] == 1
@@ -69,6 +70,10 @@ async def test_query_constraints_answer_as_on_parse_server(address: str) -> None
     assert seen["bigCities"] == 3
     assert seen["mostPopulous"] == ["Berlin", "Pune"]
     assert seen["leastPopulous"] == ["St. Louis", "Lyon"]
+    assert seen["endsWith"] == ["Portland"]
+    assert seen["either"] == ["Lyon", "St. Louis"]
+    assert seen["batched"] == 7
+    assert seen["selected"] == ["createdAt", "name", "updatedAt"]
 
 
 async def test_cloud_functions_and_triggers_answer_the_sdk(address: str) -> None:
