@@ -110,6 +110,31 @@ async def test_quoted_prefixes_from_the_sdks_work_on_the_embedded_database(api: 
     assert [row["name"] for row in found.json()["results"]] == ["a.b (c)"]
 
 
+async def test_near_queries_answer_nearest_first_on_every_database(api: Api) -> None:
+    # SecantusDB answers $nearSphere in a find unsorted; ParseQL asks for a $geoNear stage instead.
+    cities = {"Stockholm": (59.33, 18.07), "Pune": (18.52, 73.86), "Lyon": (45.76, 4.84), "Paris": (48.86, 2.35)}
+    cities |= {"St. Louis": (38.63, -90.2), "Berlin": (52.52, 13.4), "Portland": (45.52, -122.68)}
+    for name, (latitude, longitude) in cities.items():
+        point = {"__type": "GeoPoint", "latitude": latitude, "longitude": longitude}
+        await api.post("/classes/Place", {"name": name, "at": point, "big": name in ("Paris", "Berlin", "Pune")})
+    paris = {"__type": "GeoPoint", "latitude": 48.86, "longitude": 2.35}
+
+    async def names(where: dict[str, object], **params: object) -> list[str]:
+        found = await api.get("/classes/Place", params={"where": where, "keys": "name", **params})
+        return [row["name"] for row in found.json()["results"]]
+
+    everywhere = ["Paris", "Lyon", "Berlin", "Stockholm", "St. Louis", "Pune", "Portland"]
+    assert await names({"at": {"$nearSphere": paris}}) == everywhere
+    assert await names({"at": {"$nearSphere": paris}}, skip=1, limit=2) == ["Lyon", "Berlin"]
+    assert await names({"at": {"$nearSphere": paris, "$maxDistanceInKilometers": 1000}}) == ["Paris", "Lyon", "Berlin"]
+    assert await names({"at": {"$nearSphere": paris}, "big": True}) == ["Paris", "Berlin", "Pune"]
+    assert await names({"at": {"$nearSphere": paris}, "big": False}, order="-name", limit=2) == [
+        "Stockholm",
+        "St. Louis",
+    ]
+    assert await names({"$and": [{"at": {"$nearSphere": paris}}, {"name": {"$ne": "Paris"}}]}, limit=1) == ["Lyon"]
+
+
 async def test_batch_runs_each_request_with_the_callers_rights(api: Api) -> None:
     response = await api.post(
         "/batch",

@@ -47,6 +47,7 @@ _READ_PREFERENCES = {
 }
 _current_session: ContextVar[AsyncClientSession | None] = ContextVar("parseql_mongo_session", default=None)
 _GEO_INDEX_MISSING = (17007, 291)
+_DISTANCE = "_parseql_distance"  # where $geoNear writes each distance, projected away before decoding
 
 
 class MongoStorage:
@@ -311,6 +312,10 @@ class MongoStorage:
         collection = self._collection(schema.name)
         if query.read_preference:
             collection = collection.with_options(read_preference=_READ_PREFERENCES[query.read_preference])
+        near = _split_near(where)
+        if near is not None:
+            documents = await self._find_near(schema, collection, near, options)
+            return [from_document(schema, document) for document in documents]
         try:
             documents = await collection.find(where, **options, session=self._session()).to_list()
         except OperationFailure as error:
@@ -321,6 +326,39 @@ class MongoStorage:
             await self._ensure_index(schema.name, [(field, "2d")])
             documents = await self._collection(schema.name).find(where, **options, session=self._session()).to_list()
         return [from_document(schema, document) for document in documents]
+
+    async def _find_near(
+        self,
+        schema: ClassSchema,
+        collection: AsyncCollection[dict[str, Any]],
+        near: tuple[str, dict[str, Any], dict[str, Any]],
+        options: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        """A find by distance, nearest first, as a `$geoNear` stage: SecantusDB answers `$nearSphere` in
+        a find unsorted (and without a geo index, silently), while `$geoNear` sorts on both databases."""
+        field, constraint, rest = near
+        point = constraint["$nearSphere"]
+        if "$maxDistance" in constraint:
+            # As a query, not $geoNear's maxDistance, which SecantusDB reads in meters and MongoDB in radians.
+            within = {"$geoWithin": {"$centerSphere": [point, constraint["$maxDistance"]]}}
+            rest = {**rest, field: {**rest.get(field, {}), **within}}
+        stage = {"near": point, "distanceField": _DISTANCE, "spherical": True, "key": field, "query": rest}
+        pipeline: list[dict[str, Any]] = [{"$geoNear": stage}]
+        if "sort" in options:
+            pipeline.append({"$sort": dict(options["sort"])})
+        if "skip" in options:
+            pipeline.append({"$skip": options["skip"]})
+        if "limit" in options:
+            pipeline.append({"$limit": options["limit"]})
+        pipeline.append({"$project": options.get("projection") or {_DISTANCE: 0}})
+        extra = {key: options[key] for key in ("hint", "comment") if key in options}
+        # Parse Server builds a 2d index the first time a class is queried by distance; $geoNear needs it.
+        await self._ensure_index(schema.name, [(field, "2d")])
+        try:
+            cursor = await collection.aggregate(pipeline, session=self._session(), **extra)
+            return await cursor.to_list()
+        except OperationFailure as error:
+            raise _query_error(error) from None
 
     async def explain(self, schema: ClassSchema, query: Find) -> dict[str, Any]:
         options: dict[str, Any] = {"limit": query.limit or 0, "skip": query.skip}
@@ -450,6 +488,27 @@ def _geo_field(where: Mapping[str, Any]) -> str | None:
                     return found
         elif isinstance(value, dict) and "$nearSphere" in value:
             return key
+    return None
+
+
+def _split_near(where: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+    """The field a filter asks to be near, its `$nearSphere` constraint, and the filter without it; None
+    when no `$nearSphere` stands at the top level or in a top-level `$and` (the only places MongoDB takes it)."""
+    for key, value in where.items():
+        if isinstance(value, dict) and "$nearSphere" in value:
+            rest = {k: v for k, v in where.items() if k != key}
+            others = {op: v for op, v in value.items() if op not in ("$nearSphere", "$maxDistance")}
+            if others:
+                rest[key] = others
+            return key, value, rest
+    ands = where.get("$and")
+    if isinstance(ands, list):
+        for index, sub in enumerate(ands):
+            found = _split_near(sub) if isinstance(sub, dict) else None
+            if found is not None:
+                field, constraint, sub_rest = found
+                rest = {**where, "$and": [*ands[:index], sub_rest, *ands[index + 1 :]]}
+                return field, constraint, rest
     return None
 
 

@@ -1,0 +1,126 @@
+"""Parse Dashboard (npm `parse-dashboard`, unchanged) pointed at a running ParseQL, in headless Chromium:
+the class list with its counts, the rows of a class, an edited cell and a new class, as someone managing
+the app sees them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.conftest import Api, make_settings, serving
+from tests.e2e.conftest import E2E_DIR, require_node_clients
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+SCORES = {"Ada": 1500, "Grace": 900, "Linus": 300}
+WAIT = 15_000  # ms a retrying assertion waits, as long as the page fixture waits for a selector
+
+
+def expect(locator: Any) -> Any:
+    """Playwright's retrying assertions (imported late: without Playwright the page fixture has skipped)."""
+    from playwright.async_api import expect as retrying
+
+    return retrying(locator)
+
+
+@dataclass
+class Dashboard:
+    url: str  # the app's pages: <url>/browser/<class>
+    parse_url: str  # ParseQL's /parse, which the page calls from the browser
+    api: Api  # ParseQL through REST, to check what the Dashboard wrote
+    requests: list[tuple[int, str]] = field(default_factory=list)
+
+    def follow(self, page: Any) -> None:
+        """Record each call the page makes to ParseQL: its status, and the method the Dashboard meant."""
+
+        def record(response: Any) -> None:
+            if response.url.startswith(self.parse_url):
+                body = response.request.post_data or "{}"
+                method = json.loads(body).get("_method", response.request.method) if body.startswith("{") else "POST"
+                path = response.url[len(self.parse_url) :].split("?")[0]
+                self.requests.append((response.status, f"{method} {path}"))
+
+        page.on("response", record)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def dashboard(database_server: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Dashboard]:
+    require_node_clients()
+    settings = make_settings(database_server, "e2e_dashboard", tmp_path_factory.mktemp("data"))
+    async with serving(settings) as (_, client, address):
+        api = Api(client)
+        fields = {"playerName": {"type": "String"}, "score": {"type": "Number"}}
+        assert (await api.post("/schemas/GameScore", {"fields": fields}, master=True)).status_code == 200
+        for name, score in SCORES.items():
+            await api.post("/classes/GameScore", {"playerName": name, "score": score}, master=True)
+        await api.post("/users", {"username": "margaret", "password": "apollo-11"})
+        await api.post("/schemas/Motto", {"fields": {"text": {"type": "String"}}}, master=True)
+        await api.post("/classes/Motto", {"text": "ship it"}, master=True)
+        # The Dashboard asks npm's registry for its newest version at start: point that at nothing, it shrugs.
+        environment = {**os.environ, "npm_config_registry": "http://127.0.0.1:9/"}
+        process = await asyncio.create_subprocess_exec(
+            "node", "dashboard.js", address, cwd=E2E_DIR, env=environment, stdout=asyncio.subprocess.PIPE
+        )
+        try:
+            assert process.stdout is not None
+            url = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
+            assert url.startswith("http://"), "the Dashboard did not start"
+            yield Dashboard(f"{url}/apps/ParseQL", f"http://{address}/parse", api)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+            await process.wait()
+
+
+async def test_the_class_list_shows_every_class_with_its_count(dashboard: Dashboard, page: Any) -> None:
+    await page.goto(f"{dashboard.url}/browser/GameScore")
+    for name, count in {"_Role": "0", "_User": "1", "GameScore": "3"}.items():
+        # Counts arrive after the list ("..." until then): wait for the text.
+        await expect(page.locator(f'a[title="{name}"] + span')).to_have_text(count, timeout=WAIT)
+
+
+async def test_a_classs_rows_appear_and_another_class_opens_from_the_list(dashboard: Dashboard, page: Any) -> None:
+    dashboard.follow(page)
+    await page.goto(f"{dashboard.url}/browser/GameScore")
+    for name, score in SCORES.items():
+        # The score sits in the next cell of the same row.
+        await expect(page.get_by_text(name, exact=True).locator("xpath=following-sibling::span[1]")).to_have_text(
+            str(score), timeout=WAIT
+        )
+    await page.get_by_text("3 objects", exact=False).first.wait_for()
+
+    await page.locator('a[title="_User"]').click()
+    await page.get_by_text("margaret", exact=True).wait_for()
+    assert page.url.endswith("/browser/_User")
+    # Every call the Dashboard made to ParseQL for these pages was answered.
+    assert dashboard.requests, "the Dashboard called nothing"
+    assert [call for call in dashboard.requests if call[0] >= 400] == []
+    called = {call for _, call in dashboard.requests}
+    assert {"GET /serverInfo", "GET /schemas", "GET /classes/GameScore", "GET /classes/_User"} <= called
+
+
+async def test_an_edited_cell_and_a_new_class_reach_parseql(dashboard: Dashboard, page: Any) -> None:
+    await page.goto(f"{dashboard.url}/browser/Motto")
+    await page.get_by_text("ship it", exact=True).dblclick()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.type("ship it twice")
+    await page.keyboard.press("Enter")
+    motto = (await dashboard.api.get("/classes/Motto", master=True)).json()["results"][0]
+    await page.get_by_text(f"Motto with id '{motto['objectId']}' updated").wait_for()  # the Dashboard's notice
+    found = await dashboard.api.get(f"/classes/Motto/{motto['objectId']}", master=True)
+    assert found.json()["text"] == "ship it twice"
+
+    await page.get_by_text("Create a class", exact=True).click()
+    await page.get_by_placeholder("Give it a good name...").fill("Trophy")
+    await page.get_by_text("Create", exact=True).click()
+    await page.locator('a[title="Trophy"]').wait_for()
+    schema = await dashboard.api.get("/schemas/Trophy", master=True)
+    assert (schema.status_code, schema.json()["className"]) == (200, "Trophy")
