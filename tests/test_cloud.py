@@ -394,3 +394,29 @@ async def test_an_object_a_hook_sets_in_a_field_is_stored_as_a_pointer(server: S
     assert note.json()["owner"] == {"__type": "Pointer", "className": "_User", "objectId": user["objectId"]}
     stored = (await server.api.get(f"/classes/Note/{note.json()['objectId']}", master=True)).json()
     assert stored["owner"]["objectId"] == user["objectId"]
+
+
+async def test_job_schedules_are_kept_for_parse_dashboard_as_parse_server_keeps_them(server: Server) -> None:
+    info = (await server.api.get("/serverInfo", master=True)).json()
+    assert info["features"]["cloudCode"] == {"jobs": True}
+    data = (await server.api.get("/cloud_code/jobs/data", master=True)).json()
+    assert data == {"in_use": [], "jobs": ["count_tracked", "broken"]}
+    refused = await server.api.post("/cloud_code/jobs", {"job_schedule": {"jobName": "nope"}}, master=True)
+    assert refused.json() == {"code": 1, "error": "Cannot Schedule a job that is not deployed"}
+    created = await server.api.post(
+        "/cloud_code/jobs", {"job_schedule": {"jobName": "count_tracked", "description": "nightly"}}, master=True
+    )
+    assert created.status_code == 201 and list(created.json()) == ["objectId", "createdAt"]
+    object_id = created.json()["objectId"]
+    (listed,) = (await server.api.get("/cloud_code/jobs", master=True)).json()
+    assert listed["jobName"] == "count_tracked" and listed["description"] == "nightly" and "startAfter" in listed
+    edited = await server.api.put(
+        f"/cloud_code/jobs/{object_id}", {"job_schedule": {"description": "daily"}}, master=True
+    )
+    assert list(edited.json()) == ["response"] and "updatedAt" in edited.json()["response"]
+    assert (await server.api.get("/cloud_code/jobs/data", master=True)).json()["in_use"] == ["count_tracked"]
+    assert (await server.api.delete(f"/cloud_code/jobs/{object_id}", master=True)).json() == {}
+    assert (await server.api.get("/cloud_code/jobs", master=True)).json() == []
+    assert (await server.api.get("/cloud_code/jobs")).status_code == 403
+    by_body = await server.api.post("/jobs", {"jobName": "count_tracked"}, master=True)
+    assert by_body.status_code == 200 and by_body.headers["X-Parse-Job-Status-Id"]

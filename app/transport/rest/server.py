@@ -19,7 +19,7 @@ async def server_info(call: RestCall) -> RestResponse:
     features = {
         "globalConfig": {"create": True, "read": True, "update": True, "delete": True},
         "hooks": {"create": False, "read": False, "update": False, "delete": False},
-        "cloudCode": {"jobs": False},
+        "cloudCode": {"jobs": True},
         "logs": {"level": False, "size": False, "order": False, "until": False, "from": False},
         "push": {
             "immediatePush": False,
