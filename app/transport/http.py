@@ -10,6 +10,7 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from app.errors import AppError, InvalidJSONError, PayloadTooLargeError
 from app.settings import Settings
@@ -103,3 +104,14 @@ def parse_mount_url(request: HTTPConnection, settings: Settings) -> str:
         return settings.public_url
     scheme = {"ws": "http", "wss": "https"}.get(request.url.scheme, request.url.scheme)
     return f"{scheme}://{request.url.netloc}{PARSE_MOUNT}"
+
+
+class HttpEndpoint:
+    """An ASGI app that answers each HTTP request with `handle`: the shape of every endpoint under /parse."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        raise NotImplementedError

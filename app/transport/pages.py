@@ -14,11 +14,10 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.types import Receive, Scope, Send
 
 from app.domain.account_mail import ResetLinkError
 from app.transport.context import Services
-from app.transport.http import CORS_HEADERS
+from app.transport.http import CORS_HEADERS, HttpEndpoint
 
 _PASSWORDS_DIFFER = "The two passwords are not the same."
 
@@ -86,16 +85,11 @@ class _Keys(dict[str, str]):
         return ""
 
 
-class PagesEndpoint:
+class PagesEndpoint(HttpEndpoint):
     """The ASGI app mounted at /parse/apps."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        response = await self.handle(request)
-        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         parts = [part for part in request.url.path.split("/")[3:] if part]  # after /parse/apps

@@ -7,13 +7,13 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
 from app.domain.cloud_requests import CALL, Call
 from app.errors import AppError, InvalidJSONError
 from app.transport.context import Credentials, Services, authenticate, file_encoder
 from app.transport.http import (
     CORS_HEADERS,
+    HttpEndpoint,
     error_response,
     header_credentials,
     json_response,
@@ -81,17 +81,12 @@ def _credentials(request: Request, body: Any) -> Credentials:
     return credentials
 
 
-class RestEndpoint:
+class RestEndpoint(HttpEndpoint):
     """The ASGI app mounted at /parse."""
 
     def __init__(self, services: Services, router: Router) -> None:
         self.services = services
         self.router = router
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        response = await self.handle(request)
-        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         path = request.url.path[len(MOUNT) :] or "/"

@@ -14,12 +14,18 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
 
 from app.domain.files import limited_error, served_type
 from app.errors import AppError, InvalidFileNameError, InvalidJSONError, PayloadTooLargeError, UnauthorizedError
 from app.transport.context import Credentials, Services, authenticate, file_encoder
-from app.transport.http import CORS_HEADERS, error_response, header_credentials, json_response, parse_mount_url
+from app.transport.http import (
+    CORS_HEADERS,
+    HttpEndpoint,
+    error_response,
+    header_credentials,
+    json_response,
+    parse_mount_url,
+)
 from app.transport.wire import parse_json
 
 log = logging.getLogger("app.files")
@@ -73,16 +79,11 @@ def _metadata_header(value: str) -> dict[str, Any]:
     return metadata
 
 
-class FilesEndpoint:
+class FilesEndpoint(HttpEndpoint):
     """The ASGI app mounted at /parse/files."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        response = await self.handle(request)
-        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         path = request.url.path[len(MOUNT) :].lstrip("/")
