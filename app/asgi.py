@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.cloud import Cloud, merge
 from app.domain.account_mail import AccountMail, EmailSettings
@@ -298,6 +299,28 @@ async def apply_schema_dir(schemas: SchemaRegistry, directory: Path) -> None:
         log.info("applied class definitions from %s", path)
 
 
+class App(Starlette):
+    """Starlette, with the websockets of the live protocols handed straight to their endpoints.
+
+    A live query server holds thousands of sockets for hours; each skips the router and exception
+    middleware layers (their coroutines and objects would live as long as the socket, and every full
+    garbage collection walks them).
+    """
+
+    def __init__(self, websockets: dict[str, ASGIApp], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.websockets = websockets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            endpoint = self.websockets.get(scope["path"])
+            if endpoint is not None:
+                scope["app"] = self
+                await endpoint(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings) -> Starlette:
     settings, _ = with_master_key(settings)
     services = build_services(settings)
@@ -323,16 +346,14 @@ def create_app(settings: Settings) -> Starlette:
 
     graphql = GraphQLEndpoint(services)
     live_query = LiveQueryEndpoint(services, services.live)
-    app = Starlette(
+    app = App(
+        {"/parse": live_query, "/parse/": live_query, "/graphql": graphql},
         routes=[
-            WebSocketRoute("/parse", live_query),
-            WebSocketRoute("/parse/", live_query),
             Mount("/parse/apps", app=PagesEndpoint(services)),
             Route("/parse/files", FilesEndpoint(services), methods=["POST", "OPTIONS"]),
             Mount("/parse/files", app=FilesEndpoint(services)),
             Mount("/parse", app=RestEndpoint(services, build_router())),
             Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"]),
-            WebSocketRoute("/graphql", graphql),
             *([Mount("/playground", app=playground_app(settings))] if settings.playground else []),
         ],
         lifespan=lifespan,

@@ -119,6 +119,7 @@ async def authenticate(
     return Auth(installation_id=credentials.installation_id)
 
 
+@functools.lru_cache(maxsize=32)
 def file_encoder(mount: str, app_id: str) -> Encoder:
     """Encode values with file URLs under this server's address, as Parse's files controller does."""
     return Encoder(lambda name: f"{mount}/files/{app_id}/{quote(name, safe=_URI_COMPONENT_SAFE)}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,7 +32,9 @@ _open: set[QueuedSocket] = set()
 class QueuedSocket:
     def __init__(self, websocket: WebSocket, *, max_queue: int) -> None:
         self.websocket = websocket
-        self._queue: asyncio.Queue[Outgoing | None] = asyncio.Queue(max_queue)
+        self.max_queue = max_queue
+        self._pending: deque[Outgoing] = deque()
+        # Runs only while there is something to send: an idle socket holds no task.
         self._sender: asyncio.Task[None] | None = None
         self.closed = False
         self.close_code: int | None = None
@@ -40,18 +43,19 @@ class QueuedSocket:
         """Queue a message; a client too far behind is disconnected rather than waited for."""
         if self.closed:
             return
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
-            log.warning("closing a websocket whose client fell %d messages behind", self._queue.maxsize)
-            self._drop_queue()
+        if len(self._pending) >= self.max_queue:
+            log.warning("closing a websocket whose client fell %d messages behind", self.max_queue)
+            self._pending.clear()
             asyncio.get_running_loop().create_task(self.close(TRY_AGAIN_LATER, "client too slow; reconnect"))
+            return
+        self._pending.append(message)
+        if self._sender is None:
+            self._sender = asyncio.get_running_loop().create_task(self._flush())
 
     async def serve(self, receive: Callable[[Any], Awaitable[None]]) -> None:
         """Run the connection: each received text message goes to `receive` in order, until either
         side closes. Only the protocol's messages arrive here; decoding them is the caller's."""
         _open.add(self)
-        self._sender = asyncio.get_running_loop().create_task(self._send_loop())
         try:
             while True:
                 message = await self.websocket.receive()
@@ -68,52 +72,56 @@ class QueuedSocket:
         finally:
             _open.discard(self)
             self.closed = True
-            self._drop_queue()
-            self._sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
+            self._pending.clear()
+            sender = self._sender
+            if sender is not None:
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sender
 
     async def close(self, code: int, reason: str = "") -> None:
         if self.closed:
             return
         self.closed = True
         self.close_code = code
-        self._drop_queue()
+        self._pending.clear()
         if self._sender is not None and self._sender is not asyncio.current_task():
             self._sender.cancel()
         if self.websocket.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await self.websocket.close(code, reason)
 
-    def _drop_queue(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                text = await self._render(self._pending.popleft())
+                if text is None:
+                    continue
+                try:
+                    await self.websocket.send({"type": "websocket.send", "text": text})
+                except Exception:
+                    # The client is gone; the receive side ends the connection. Send nothing more.
+                    self.closed = True
+                    self._pending.clear()
+                    return
+        finally:
+            self._sender = None
 
-    async def _send_loop(self) -> None:
-        while True:
-            message = await self._queue.get()
-            if message is None:
-                continue
-            try:
-                if isinstance(message, str):
-                    text: str | None = message
-                elif isinstance(message, tuple):
-                    head, body, tail = message
-                    # Shielded: this socket closing must not cancel a rendering other sockets wait for.
-                    text = head + await asyncio.shield(body) + tail
-                else:
-                    text = await message()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("rendering a websocket message failed")
-                continue
-            if text is None:
-                continue
-            try:
-                await self.websocket.send({"type": "websocket.send", "text": text})
-            except Exception:
-                return  # the client is gone; the receive side ends the connection
+    @staticmethod
+    async def _render(message: Outgoing) -> str | None:
+        try:
+            if isinstance(message, str):
+                return message
+            if isinstance(message, tuple):
+                head, body, tail = message
+                # Shielded: this socket closing must not cancel a rendering other sockets wait for.
+                return head + await asyncio.shield(body) + tail
+            return await message()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("rendering a websocket message failed")
+            return None
 
 
 async def close_all(code: int = GOING_AWAY, reason: str = "server shutting down") -> None:
