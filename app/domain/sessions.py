@@ -7,7 +7,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.domain.acl import Auth
+from app.domain.acl import Auth, Origin
 from app.domain.classes import ClassSchema
 from app.domain.events import WriteEvent
 from app.domain.schemas import SchemaRegistry
@@ -54,7 +54,7 @@ class Authenticator:
             for token in [t for t, (_, cached_user, _) in self._cache.items() if cached_user == user_id]:
                 self.forget(token)
 
-    async def auth_for(self, token: str, installation_id: str | None = None) -> Auth:
+    async def auth_for(self, token: str, installation_id: str | None = None, origin: Origin | None = None) -> Auth:
         cached = self._cache.get(token)
         now = time.monotonic()
         if cached and now - cached[0] < self.cache_ttl:
@@ -63,9 +63,17 @@ class Authenticator:
             user_id = await self._user_for(token)
             roles = await self.roles_of(user_id)
             self._cache[token] = (now, user_id, roles)
-        return Auth(user_id=user_id, roles=roles, session_token=token, installation_id=installation_id)
+        return Auth(
+            user_id=user_id,
+            roles=roles,
+            session_token=token,
+            installation_id=installation_id,
+            origin=origin if origin is not None else Origin(),
+        )
 
-    async def auth_for_legacy(self, token: str, installation_id: str | None = None) -> Auth:
+    async def auth_for_legacy(
+        self, token: str, installation_id: str | None = None, origin: Origin | None = None
+    ) -> Auth:
         """The caller behind a legacy session token (one kept on the user by Parse.com, not in `_Session`)."""
         users = await self.storage.find(
             await self.schemas.require("_User"), Find({"sessionToken": token}, limit=1, keys=frozenset({"objectId"}))
@@ -73,7 +81,12 @@ class Authenticator:
         if not users:
             raise InvalidSessionTokenError("invalid legacy session token")
         user_id = str(users[0]["objectId"])
-        return Auth(user_id=user_id, roles=await self.roles_of(user_id), installation_id=installation_id)
+        return Auth(
+            user_id=user_id,
+            roles=await self.roles_of(user_id),
+            installation_id=installation_id,
+            origin=origin if origin is not None else Origin(),
+        )
 
     async def _user_for(self, token: str) -> str:
         # The class may not be in _SCHEMA yet (sessions written directly): its default fields suffice.

@@ -3,9 +3,10 @@ legacy `graphql-ws` protocol (subscriptions-transport-ws).
 
 A connection authenticates once, in `connection_init` (`X-Parse-Application-Id`, `X-Parse-Session-Token`,
 `X-Parse-Master-Key`, or `applicationId`/`sessionToken`/`masterKey`, optionally under `headers`) or with
-the handshake's headers. Queries and mutations answer once and complete. A subscription to
-`<class>Events` sends each event the hub delivers, executed once per group of identical subscribers;
-a live page (`<classes>`) sends the page, then the page again whenever a delivered event changes it.
+the handshake's headers. Cloud code sees the handshake's headers with the payload's string entries on top (a
+browser cannot set handshake headers), and the client's address. Queries and mutations answer once and complete.
+A subscription to `<class>Events` sends each event the hub delivers, executed once per group of identical
+subscribers; a live page (`<classes>`) sends the page, then the page again whenever a delivered event changes it.
 """
 
 from __future__ import annotations
@@ -158,8 +159,8 @@ class _Connection:
         if self.init_received:
             raise _Close(4429, "Too many initialisation requests")
         self.init_received = True
-        credentials = _credentials(payload, self.websocket.headers)
         try:
+            credentials = _credentials(payload, self.websocket.headers)
             auth = await authenticate(self.services, credentials, self.client_ip)
             if self.services.hooks is not None:
                 # Cloud code's before_connect decides for GraphQL sockets too, as for LiveQuery ones.
@@ -392,13 +393,27 @@ class _Running:
 
 
 def _credentials(payload: Any, headers: Headers) -> Credentials:
-    """Keys and token from connection_init's payload (or its `headers`), else from the handshake's headers."""
+    """Keys and token from connection_init's payload (or its `headers`), else from the handshake's headers; the
+    headers cloud code sees are the handshake's with the payload's string entries on top."""
+    sources = [source for source in (payload, _get(payload, "headers")) if isinstance(source, Mapping)]
+    given: dict[bytes, bytes] = {}
+    for source in sources:
+        for key, value in source.items():
+            if isinstance(value, str):
+                try:
+                    given[str(key).lower().encode("latin-1")] = value.encode("latin-1")
+                except UnicodeEncodeError:
+                    continue  # what no header could carry is no header
+    if given:
+        headers = Headers(raw=[(key, value) for key, value in headers.raw if key not in given] + list(given.items()))
     credentials = header_credentials(headers)
-    for source in (payload, payload.get("headers") if isinstance(payload, Mapping) else None):
-        if not isinstance(source, Mapping):
-            continue
+    for source in sources:
         for key, value in source.items():
             attribute = _CREDENTIAL_KEYS.get(str(key).lower())
             if attribute is not None and isinstance(value, str):
                 setattr(credentials, attribute, value)
     return credentials
+
+
+def _get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, Mapping) else None
