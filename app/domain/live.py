@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import json
 import logging
@@ -238,7 +239,11 @@ class LiveHub:
             return
         self._queue.put_nowait(event)
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="live-hub")
+            # A context of its own: the task outlives the write that starts it, and must carry nothing of that
+            # request (its transaction, anything a context variable holds) into every later dispatch.
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="live-hub", context=contextvars.Context()
+            )
 
     async def drain(self) -> None:
         """Wait until every queued write has been dispatched (tests and shutdown)."""

@@ -11,6 +11,7 @@ socket's next operation); or its expiry, for which a timer per followed token is
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import secrets
 import time
@@ -173,7 +174,10 @@ class Authenticator:
             return
         # A little past the expiry, so that the lookup then finds it expired.
         delay = min(max(0.0, (expires_at - utc_now()).total_seconds()) + 0.05, _LONGEST_TIMER)
-        followed.timer = asyncio.get_running_loop().call_later(delay, self._expiry_due, token)
+        # Run in a context of its own, not in the request that set the timer (its transaction may be over by then).
+        followed.timer = asyncio.get_running_loop().call_later(
+            delay, self._expiry_due, token, context=contextvars.Context()
+        )
 
     def _expiry_due(self, token: str) -> None:
         followed = self._followed.get(token)
@@ -195,7 +199,9 @@ class Authenticator:
         except Exception:
             log.warning("could not check whether a session expired; trying again in %s s", _RETRY, exc_info=True)
             if self._followed.get(token) is followed:
-                followed.timer = asyncio.get_running_loop().call_later(_RETRY, self._expiry_due, token)
+                followed.timer = asyncio.get_running_loop().call_later(
+                    _RETRY, self._expiry_due, token, context=contextvars.Context()
+                )
             return
         if self._followed.get(token) is followed:
             self._set_timer(token, followed, cached.expires_at)
