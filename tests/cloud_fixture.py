@@ -187,6 +187,8 @@ def broken(request: JobRequest) -> None:
 def refuse_strangers(request: LiveQueryRequest) -> None:
     if request.installation_id == "stranger":
         raise CloudError("strangers may not connect", code=141)
+    if request.headers.get("x-marker") == "unwelcome":
+        raise CloudError("unwelcome markers may not connect", code=141)
 
 
 @cloud.before_subscribe("Feed")
@@ -224,6 +226,8 @@ def check_upload(request: FileRequest) -> None:
     if request.file.name.startswith("forbidden"):
         raise CloudError("no forbidden files")
     request.file.metadata["checked"] = "yes"
+    if "x-marker" in request.headers:
+        request.file.metadata["marker"] = request.headers["x-marker"]
 
 
 @cloud.after_save("@File")
@@ -246,3 +250,32 @@ async def log_file_delete(request: FileRequest) -> None:
 def own_note(request: ObjectRequest) -> None:
     if request.user is not None:
         request.object.set("owner", request.user)  # an object set in a field is stored as a pointer to it
+
+
+# Where a request came from: each hook must see its own request's headers and address, never another's ----------
+
+
+@cloud.before_save("Marked")
+def mark_what_the_save_saw(request: ObjectRequest) -> None:
+    request.object.set("sawMarker", request.headers.get("x-marker"))
+    request.object.set("sawInitMarker", request.headers.get("x-init-marker"))
+    request.object.set("sawMasterKey", "x-parse-master-key" in request.headers)
+    request.object.set("sawIp", request.ip)
+
+
+@cloud.define("whoami")
+def whoami(request: FunctionRequest) -> dict[str, Any]:
+    return {"marker": request.headers.get("x-marker"), "ip": request.ip, "context": request.context}
+
+
+@cloud.before_subscribe("Marked")
+def refuse_refused_markers(request: LiveQueryRequest) -> None:
+    if request.headers.get("x-marker") == "refused":
+        raise CloudError("this marker may not subscribe")
+
+
+@cloud.after_event("Marked")
+def tell_who_is_told(request: LiveQueryRequest) -> None:
+    assert request.object is not None
+    request.object.set("seenBy", request.headers.get("x-marker"))
+    request.object.set("seenMasterKey", "x-parse-master-key" in request.headers)

@@ -4,6 +4,7 @@ example cloud/main.py answering as the Parse Server peer's cloud.js does."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,10 +12,11 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+import websockets
 
 from tests.conftest import EXAMPLE_CLOUD, Api, make_settings, running, serving
 from tests.graphql.helpers import Gql
-from tests.realtime.clients import live_query, open_socket
+from tests.realtime.clients import WAIT, GraphQLSocket, graphql_socket, live_query, open_socket
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -52,6 +54,17 @@ async def server(database_server: str, tmp_path_factory: pytest.TempPathFactory)
             },
             master=True,
         )
+        text, flag = {"type": "String"}, {"type": "Boolean"}
+        marked = {
+            "marker": text,
+            "sawMarker": text,
+            "sawInitMarker": text,
+            "sawMasterKey": flag,
+            "sawIp": text,
+            "seenBy": text,
+            "seenMasterKey": flag,
+        }
+        await api.post("/schemas/Marked", {"fields": marked}, master=True)
         yield Server(api, Gql(client), address)
 
 
@@ -420,3 +433,129 @@ async def test_job_schedules_are_kept_for_parse_dashboard_as_parse_server_keeps_
     assert (await server.api.get("/cloud_code/jobs")).status_code == 403
     by_body = await server.api.post("/jobs", {"jobName": "count_tracked"}, master=True)
     assert by_body.status_code == 200 and by_body.headers["X-Parse-Job-Status-Id"]
+
+
+# Where a request came from ------------------------------------------------------------------------------------
+
+MARKED_EVENTS = (
+    'subscription { markedEvents(where: {marker: {equalTo: "event"}}) { event node { seenBy seenMasterKey } } }'
+)
+
+
+def _marked(marker: str, **extra: str) -> dict[str, str]:
+    return {"X-Parse-Application-Id": "app", "X-Marker": marker, **extra}
+
+
+async def test_concurrent_requests_through_every_http_entry_point_each_see_their_own_headers(server: Server) -> None:
+    client = server.api.client
+    create = "mutation Create($m: String) { createMarked(input: {fields: {marker: $m}}) { marked { objectId } } }"
+
+    async def rest(marker: str) -> list[str]:
+        answer = await client.post("/parse/classes/Marked", json={"marker": marker}, headers=_marked(marker))
+        return [answer.json()["objectId"]]
+
+    async def batch(marker: str) -> list[str]:
+        request = {"method": "POST", "path": "/parse/classes/Marked", "body": {"marker": marker}}
+        answer = await client.post("/parse/batch", json={"requests": [request, request]}, headers=_marked(marker))
+        return [result["success"]["objectId"] for result in answer.json()]
+
+    async def graphql(marker: str) -> list[str]:
+        body = {"query": create, "variables": {"m": marker}}
+        answer = await client.post("/graphql", json=body, headers=_marked(marker))
+        return [answer.json()["data"]["createMarked"]["marked"]["objectId"]]
+
+    async def function(marker: str) -> list[str]:
+        headers = _marked(marker, **{"X-Parse-Cloud-Context": json.dumps({"marker": marker})})
+        answer = await client.post("/parse/functions/whoami", json={}, headers=headers)
+        assert answer.json()["result"] == {"marker": marker, "ip": "127.0.0.1", "context": {"marker": marker}}
+        return []
+
+    async def graphql_function(marker: str) -> list[str]:
+        body = {"query": "mutation { callCloudCode(input: {functionName: whoami}) { result } }"}
+        answer = await client.post("/graphql", json=body, headers=_marked(marker))
+        assert answer.json()["data"]["callCloudCode"]["result"]["marker"] == marker
+        return []
+
+    async def upload(marker: str) -> list[str]:
+        headers = _marked(marker, **{"Content-Type": "text/plain"})
+        name = (await client.post(f"/parse/files/{marker}.txt", content=b"x", headers=headers)).json()["name"]
+        metadata = (await client.get(f"/parse/files/app/metadata/{name}", headers=_marked("reader"))).json()
+        assert metadata == {"metadata": {"checked": "yes", "marker": marker}}
+        return []
+
+    kinds = [rest, batch, graphql, function, graphql_function, upload]
+    markers = [f"{kind.__name__}-{n}" for n in range(3) for kind in kinds]
+    created = await asyncio.gather(*(kind(marker) for marker, kind in zip(markers, kinds * 3, strict=True)))
+    for marker, object_ids in zip(markers, created, strict=True):
+        for object_id in object_ids:
+            stored = (await server.api.get(f"/classes/Marked/{object_id}", master=True)).json()
+            seen = {key: stored.get(key) for key in ("sawMarker", "sawMasterKey", "sawIp")}
+            assert seen == {"sawMarker": marker, "sawMasterKey": False, "sawIp": "127.0.0.1"}, (marker, stored)
+
+
+async def test_an_after_event_hook_sees_each_subscribers_own_connection_never_the_writers_key(server: Server) -> None:
+    public = {"X-Parse-Application-Id": "app"}
+    async with (
+        live_query(server.address, headers={"X-Marker": "sub-a"}) as a,
+        live_query(server.address, headers={"X-Marker": "sub-b"}) as b,
+        graphql_socket(server.address, {**public, "X-Marker": "sub-c"}) as c,
+        graphql_socket(server.address, public, legacy=True, headers={"X-Marker": "sub-d"}) as d,
+    ):
+        for live in (a, b):  # one group: the same query by the same (public) caller
+            assert (await live.subscribe(1, "Marked", {"marker": "event"}))["op"] == "subscribed"
+        for socket in (c, d):
+            await socket.subscribe("e", MARKED_EVENTS)
+            await socket.drain()
+        writer = _marked("writer", **{"X-Parse-Master-Key": "master"})
+        await server.api.client.post("/parse/classes/Marked", json={"marker": "event"}, headers=writer)
+        for live, marker in ((a, "sub-a"), (b, "sub-b")):
+            event = await live.next()
+            assert event["op"] == "create"
+            assert (event["object"]["seenBy"], event["object"]["seenMasterKey"]) == (marker, False)
+        for socket, marker in ((c, "sub-c"), (d, "sub-d")):
+            _, data = await socket.data()
+            node = {"seenBy": marker, "seenMasterKey": False}
+            assert data == {"markedEvents": {"event": "CREATE", "node": node}}
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["graphql-transport-ws", "graphql-ws"])
+async def test_a_mutation_over_a_graphql_socket_runs_its_hooks_with_the_sockets_headers(
+    server: Server, legacy: bool
+) -> None:
+    init = {"X-Parse-Application-Id": "app", "headers": {"X-Init-Marker": "from init"}}
+    async with graphql_socket(server.address, init, legacy=legacy, headers={"X-Marker": "from handshake"}) as socket:
+        await socket.subscribe(
+            "m",
+            'mutation { createMarked(input: {fields: {marker: "ws"}}) { marked { objectId } } }',
+        )
+        _, data = await socket.data()
+    object_id = data["createMarked"]["marked"]["objectId"]
+    stored = (await server.api.get(f"/classes/Marked/{object_id}", master=True)).json()
+    seen = {key: stored.get(key) for key in ("sawMarker", "sawInitMarker", "sawMasterKey", "sawIp")}
+    assert seen == {
+        "sawMarker": "from handshake",
+        "sawInitMarker": "from init",
+        "sawMasterKey": False,
+        "sawIp": "127.0.0.1",
+    }
+
+
+async def test_connect_and_subscribe_hooks_see_the_connections_own_headers(server: Server) -> None:
+    async with live_query(server.address, headers={"X-Marker": "refused"}) as refused:
+        answer = await refused.subscribe(1, "Marked")
+        assert answer["op"] == "error" and answer["error"] == "this marker may not subscribe"
+    async with live_query(server.address, headers={"X-Marker": "welcome"}) as welcome:
+        assert (await welcome.subscribe(1, "Marked"))["op"] == "subscribed"
+    async with graphql_socket(server.address, {"X-Parse-Application-Id": "app", "X-Marker": "refused"}) as socket:
+        await socket.subscribe("e", MARKED_EVENTS)
+        refusal = await socket.next()
+        assert refusal["type"] == "error" and refusal["payload"][0]["message"] == "this marker may not subscribe"
+    async with websockets.connect(
+        f"ws://{server.address}/graphql",
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        additional_headers={"X-Marker": "unwelcome"},
+        open_timeout=WAIT,
+    ) as connection:
+        unwelcome = GraphQLSocket(connection)
+        await unwelcome.send({"type": "connection_init", "payload": {"X-Parse-Application-Id": "app"}})
+        assert await unwelcome.closed_with() == (4403, "unwelcome markers may not connect")

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from app.domain.acl import MASTER, Auth
+from app.domain.acl import Auth, Origin
 from app.domain.classes import ClassSchema
 from app.domain.events import WriteEvent
 from app.domain.mail import Mailer, MailMessage
@@ -170,7 +170,7 @@ class AccountMail:
 
     # Password reset -----------------------------------------------------------------------------------------
 
-    async def request_password_reset(self, email: Any) -> None:
+    async def request_password_reset(self, email: Any, origin: Origin) -> None:
         """`POST /requestPasswordReset`: mail a reset link to the user with this email (or, lacking an email,
         this username); an unknown address succeeds too unless `reset_password_success_on_invalid_email` is off."""
         self.require_configured()
@@ -190,7 +190,7 @@ class AccountMail:
         if hooks is not None and hooks.has("before_password_reset_request", "_User"):
             # Cloud code may refuse the request (Parse's beforePasswordResetRequest); no link is made then.
             shown = {key: value for key, value in user.items() if not key.startswith("_") and key != "password"}
-            await hooks.on_user("before_password_reset_request", Auth(), shown)
+            await hooks.on_user("before_password_reset_request", Auth(origin=origin), shown)
         token, expires = user.get("_perishable_token"), user.get("_perishable_token_expires_at")
         reusable = (
             self.settings.reset_token_reuse
@@ -228,12 +228,14 @@ class AccountMail:
             raise ResetLinkError(EXPIRED_RESET)
         return found[0]
 
-    async def reset_password(self, token: Any, password: Any) -> None:
+    async def reset_password(self, token: Any, password: Any, origin: Origin) -> None:
         """Set a new password through a reset link. The password policy applies; the link stops working, the
         user's sessions end (`revoke_session_on_password_reset`), and a locked account may be unlocked."""
         user = await self.check_reset_token(token)
         try:
-            await self.objects.update(MASTER, "_User", user["objectId"], {"password": password})
+            await self.objects.update(
+                Auth(master=True, origin=origin), "_User", user["objectId"], {"password": password}
+            )
         except ObjectNotFoundError:
             raise ResetLinkError(INVALID_RESET) from None
         except AppError as error:

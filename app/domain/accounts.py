@@ -119,7 +119,7 @@ class AccountService:
         if found:
             user_id = str(found[0]["objectId"])
             token = await self.create_session(user_id, "login", auth.installation_id, provider)
-            user = await self.objects.get(Auth(user_id=user_id), "_User", user_id)
+            user = await self.objects.get(auth.as_user(user_id), "_User", user_id)
             return SignedIn(token, user, {**user, "sessionToken": token, "authDataResponse": {}}, created=False)
         values = {"username": new_object_id(25), **fields}  # Parse gives such users a random username
         created = await self.objects.create(auth, "_User", values)
@@ -140,12 +140,12 @@ class AccountService:
             auth, username, email, password, ignore_email_verification=ignore_email_verification
         )
         hooks = self.objects.hooks
-        as_user = Auth(user_id=user_id, installation_id=auth.installation_id)
+        as_user = auth.as_user(user_id)
         if hooks is not None and hooks.has("before_login", "_User"):
             # After the password is checked and before a session exists: the hook may refuse the log-in.
-            await hooks.on_user("before_login", as_user, await self.objects.get(MASTER, "_User", user_id))
+            await hooks.on_user("before_login", as_user, await self.objects.get(auth.as_master(), "_User", user_id))
         token = await self.create_session(user_id, "login", auth.installation_id)
-        user = await self.objects.get(Auth(user_id=user_id), "_User", user_id)
+        user = await self.objects.get(as_user, "_User", user_id)
         if hooks is not None and hooks.has("after_login", "_User"):
             await hooks.on_user("after_login", as_user, user)
         return SignedIn(token, user, {**user, "sessionToken": token}, created=False)
@@ -248,7 +248,7 @@ class AccountService:
         users = await self.objects.schemas.require("_User")
         await self.objects.storage.update(users, auth.user_id, {}, {"sessionToken": Delete()}, None)
         found = await self.objects.find(
-            Auth(user_id=auth.user_id, roles=auth.roles, session_token=token),
+            auth.as_user(auth.user_id, auth.roles, token),
             "_Session",
             {"sessionToken": token},
             QueryOptions(limit=1),

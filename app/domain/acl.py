@@ -1,4 +1,4 @@
-"""Who is asking (`Auth`) and what an object's ACL lets them do."""
+"""Who is asking (`Auth`, with where the request came from) and what an object's ACL lets them do."""
 
 from __future__ import annotations
 
@@ -12,6 +12,18 @@ PUBLIC = "*"
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Where one request came from, as cloud code sees it: its headers as received (the keys included, as Parse
+    passes them), the client's address, and the context the client sent. Set by the transport that received the
+    request and carried on its caller's `Auth`, so a hook can only ever see its own request's."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    ip: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    """Shared by every hook of the request (a before_save may leave something for its after_save), as in Parse."""
+
+
+@dataclass(frozen=True, slots=True)
 class Auth:
     """The caller of one request: the master key, a user with their roles, or the public."""
 
@@ -21,6 +33,8 @@ class Auth:
     roles: frozenset[str] = frozenset()
     session_token: str | None = None
     installation_id: str | None = None
+    # Not part of who the caller is: two calls by one caller are equal whatever their headers.
+    origin: Origin = field(default_factory=Origin, compare=False, repr=False)
     groups: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -33,6 +47,20 @@ class Auth:
     @property
     def is_authenticated(self) -> bool:
         return self.user_id is not None
+
+    def as_master(self) -> Auth:
+        """The master key's rights for work a request does on its own behalf, still from where it came."""
+        return Auth(master=True, origin=self.origin)
+
+    def as_user(self, user_id: str, roles: frozenset[str] = frozenset(), session_token: str | None = None) -> Auth:
+        """A user acting in the rest of this request (one who just logged in or signed up), from where it came."""
+        return Auth(
+            user_id=user_id,
+            roles=roles,
+            session_token=session_token,
+            installation_id=self.installation_id,
+            origin=self.origin,
+        )
 
 
 MASTER = Auth(master=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.domain.acl import MASTER, Auth
+from app.domain.acl import Auth
 from app.domain.cloud_requests import CloudObject
 from app.domain.objects import ObjectService
 from app.domain.queries import QueryOptions
@@ -19,7 +19,7 @@ class CloudData:
         self._auth = auth
 
     def master(self) -> CloudData:
-        return CloudData(self._objects, MASTER)
+        return CloudData(self._objects, self._auth.as_master())
 
     async def find(
         self,

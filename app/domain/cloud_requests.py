@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -21,19 +20,6 @@ class CloudError(AppError):
     """Raised by cloud code to refuse an operation: the client gets `message` with `code` (141 by default)."""
 
     code = 141
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """Where a request came from, for the hooks it reaches: set once per request by its transport."""
-
-    headers: Mapping[str, str] = field(default_factory=dict)
-    ip: str | None = None
-    context: dict[str, Any] = field(default_factory=dict)
-
-
-CALL: contextvars.ContextVar[Call] = contextvars.ContextVar("parseql_call", default=Call())  # noqa: B039
-"""The current request's origin; a context variable so every service it calls sees the same one."""
 
 
 # Objects cloud code handles ---------------------------------------------------------------------------

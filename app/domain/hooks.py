@@ -20,7 +20,6 @@ from typing import Any
 
 from app.domain.acl import Auth
 from app.domain.cloud_requests import (
-    CALL,
     CloudError,
     CloudObject,
     CloudQuery,
@@ -140,16 +139,17 @@ async def run(
 
 
 def request_fields(trigger_name: str, auth: Auth, user: CloudObject | None, data: Any = None) -> dict[str, Any]:
-    call = CALL.get()
+    """What every hook's request holds; where it came from is the caller's own (`Auth.origin`), never another's."""
+    origin = auth.origin
     return {
         "data": data,
         "trigger_name": trigger_name,
         "master": auth.master,
         "user": user,
         "installation_id": auth.installation_id,
-        "headers": call.headers,
-        "ip": call.ip,
-        "context": call.context,
+        "headers": origin.headers,
+        "ip": origin.ip,
+        "context": origin.context,
     }
 
 

@@ -6,21 +6,26 @@ equality their query requires (`objectId`, `room`, …), so a write to room A ne
 groups of room B. Permissions are applied once per group, on the object before and after the write,
 with the same rules as a find; a listener only gets the event, and renders it once per group at most
 (`Delivery.memo`). Listeners must not block: they queue, and their transport sends.
+
+Cloud code's `after_event` is the exception: it sees the subscriber's own connection (its headers and
+address, `Subscription.origin`), so where a class has one it runs once per subscription, as in Parse
+Server, and each subscription gets its own delivery. It never runs with the writer's request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
-from app.domain.acl import Auth
+from app.domain.acl import Auth, Origin
 from app.domain.classes import ClassSchema
 from app.domain.events import WriteEvent
 from app.domain.hooks import LiveHooks
@@ -65,6 +70,8 @@ class Subscription:
     """Send creates and updates only when one of these fields changed."""
     keys: tuple[str, ...] | None = None
     """The fields a LiveQuery client asked for (after `before_subscribe`, which may change them)."""
+    origin: Origin = field(default_factory=Origin)
+    """Where the subscriber connected from: what its `after_event` hooks see."""
 
     def wants(self, event: WriteEvent, name: EventName) -> bool:
         if not self.watch or name not in ("create", "update"):
@@ -198,7 +205,7 @@ class LiveHub:
             group = _Group(key, class_name, op, matches, principal, auth, time.monotonic(), index)
             self._groups[key] = group
             self._classes.setdefault(class_name, _ClassIndex()).add(group)
-        subscription = Subscription(listener, group, tag, tuple(watch), keys)
+        subscription = Subscription(listener, group, tag, tuple(watch), keys, auth.origin)
         group.members[subscription] = None
         return subscription
 
@@ -232,7 +239,11 @@ class LiveHub:
             return
         self._queue.put_nowait(event)
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="live-hub")
+            # A context of its own: the task outlives the write that starts it, and must carry nothing of that
+            # request (its transaction, anything a context variable holds) into every later dispatch.
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="live-hub", context=contextvars.Context()
+            )
 
     async def drain(self) -> None:
         """Wait until every queued write has been dispatched (tests and shutdown)."""
@@ -284,17 +295,31 @@ class LiveHub:
             if delivery is None:
                 continue
             if hooks is not None and hooks.hooks.has("after_event", event.schema.name):
-                # Once per group (one caller, one query), not once per socket as in Parse Server.
-                changed = await hooks.after_event(
-                    auth, event.schema.name, delivery.event, delivery.object, delivery.original
-                )
-                if changed is None:
-                    continue
-                delivery.object, delivery.original = changed
+                await self._deliver_each(hooks, group, auth, event, delivery)
+                continue
             for subscription in list(group.members):
                 if subscription.wants(event, delivery.event):
                     self.delivered += 1
                     subscription.listener.deliver(subscription, delivery)
+
+    async def _deliver_each(
+        self, hooks: LiveHooks, group: _Group, auth: Auth, event: WriteEvent, delivery: Delivery
+    ) -> None:
+        """`after_event` once per subscription, with the subscriber's own origin, and a delivery of its own."""
+        for subscription in list(group.members):
+            if not subscription.wants(event, delivery.event):
+                continue
+            changed = await hooks.after_event(
+                replace(auth, origin=subscription.origin),
+                event.schema.name,
+                delivery.event,
+                delivery.object,
+                delivery.original,
+            )
+            if changed is None or subscription not in group.members:
+                continue
+            self.delivered += 1
+            subscription.listener.deliver(subscription, Delivery(delivery.event, *changed, delivery.schema))
 
     async def _auth_of(self, group: _Group) -> Auth:
         """The group's caller, looked up again when stale: roles and sessions change while sockets live."""

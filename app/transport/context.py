@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import ipaddress
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from app.domain.account_mail import AccountMail
 from app.domain.accounts import AccountService
-from app.domain.acl import Auth
+from app.domain.acl import Auth, Origin
 from app.domain.config import ConfigService
 from app.domain.encoding import Encoder
 from app.domain.events import EventBus
@@ -54,7 +55,8 @@ class Services:
 
 @dataclass(slots=True)
 class Credentials:
-    """What a client presented: from headers, or from the JS SDK's body fields."""
+    """What a client presented: from headers, or from the JS SDK's body fields; and the headers themselves,
+    which cloud code sees."""
 
     app_id: str | None = None
     master_key: str | None = None
@@ -62,6 +64,7 @@ class Credentials:
     installation_id: str | None = None
     client_version: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def _same(given: str | None, expected: str | None) -> bool:
@@ -98,25 +101,28 @@ async def authenticate(
     use_session: bool = True,
     legacy_session: bool = False,
 ) -> Auth:
-    """The caller behind these credentials; 403 for a wrong application id or a master key from afar."""
+    """The caller behind these credentials, carrying where they came from (the headers and this address) for
+    cloud code; 403 for a wrong application id or a master key from afar."""
     settings = services.settings
     if not _same(credentials.app_id, settings.app_id):
         raise UnauthorizedError("unauthorized")
+    origin = Origin(credentials.headers, client_ip, credentials.context if credentials.context is not None else {})
+    installation_id = credentials.installation_id
     if credentials.master_key is not None:
         if _same(credentials.master_key, settings.master_key):
             if not ip_allowed(client_ip, settings.master_key_ips):
                 raise UnauthorizedError("unauthorized")
-            return Auth(master=True, installation_id=credentials.installation_id)
+            return Auth(master=True, installation_id=installation_id, origin=origin)
         if _same(credentials.master_key, settings.read_only_master_key):
             if not ip_allowed(client_ip, settings.master_key_ips):
                 raise UnauthorizedError("unauthorized")
-            return Auth(master=True, read_only=True, installation_id=credentials.installation_id)
+            return Auth(master=True, read_only=True, installation_id=installation_id, origin=origin)
     token = credentials.session_token
     if legacy_session and token and not token.startswith("r:"):
-        return await services.authenticator.auth_for_legacy(token, credentials.installation_id)
-    if use_session and credentials.session_token:
-        return await services.authenticator.auth_for(credentials.session_token, credentials.installation_id)
-    return Auth(installation_id=credentials.installation_id)
+        return await services.authenticator.auth_for_legacy(token, installation_id, origin)
+    if use_session and token:
+        return await services.authenticator.auth_for(token, installation_id, origin)
+    return Auth(installation_id=installation_id, origin=origin)
 
 
 @functools.lru_cache(maxsize=32)

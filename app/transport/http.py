@@ -65,6 +65,7 @@ def header_credentials(headers: Headers) -> Credentials:
         session_token=headers.get("x-parse-session-token"),
         installation_id=headers.get("x-parse-installation-id"),
         client_version=headers.get("x-parse-client-version"),
+        headers=headers,
     )
     basic = _basic_auth(headers.get("authorization"))
     if basic is not None:

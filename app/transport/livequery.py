@@ -10,6 +10,7 @@ otherwise.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from typing import Any
@@ -88,6 +89,7 @@ class _Client:
         self.socket = QueuedSocket(websocket, max_queue=settings.live_query_queue_size)
         self.encoder: Encoder = file_encoder(parse_mount_url(websocket, settings), settings.app_id)
         self.client_ip = websocket.client.host if websocket.client else None
+        self.headers = websocket.headers
         self.id: str | None = None
         self.installation_id: str | None = None
         self.credentials = Credentials()
@@ -132,6 +134,7 @@ class _Client:
             master_key=message.get("masterKey"),
             session_token=message.get("sessionToken"),
             installation_id=message.get("installationId"),
+            headers=self.headers,  # the handshake's: what cloud code sees of this connection
         )
         # A wrong key or token fails here, not at the first subscription.
         try:
@@ -155,12 +158,7 @@ class _Client:
             raise AppError(f"A connection may hold at most {limit} subscriptions.", code=155)
         credentials = self.credentials
         if "sessionToken" in message:
-            credentials = Credentials(
-                app_id=credentials.app_id,
-                master_key=credentials.master_key,
-                session_token=message["sessionToken"],
-                installation_id=credentials.installation_id,
-            )
+            credentials = dataclasses.replace(credentials, session_token=message["sessionToken"])
         auth = await authenticate(self.services, credentials, self.client_ip)
         subscription = await self.hub.subscribe(
             auth,

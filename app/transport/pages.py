@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from app.domain.account_mail import ResetLinkError
+from app.domain.acl import Origin
 from app.transport.context import Services
 from app.transport.http import CORS_HEADERS, HttpEndpoint
 
@@ -166,7 +167,8 @@ class PagesEndpoint(HttpEndpoint):
             if confirmation is not None and confirmation != password:
                 # Parse leaves this check to the page's script; the page works without one here.
                 raise ResetLinkError(_PASSWORDS_DIFFER)
-            await self.services.mail.reset_password(token, password)
+            origin = Origin(request.headers, request.client.host if request.client else None)
+            await self.services.mail.reset_password(token, password, origin)
         except ResetLinkError as error:
             if xhr:
                 return _parse_error(-1, error.message)

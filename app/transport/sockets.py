@@ -38,6 +38,7 @@ class QueuedSocket:
         self._sender: asyncio.Task[None] | None = None
         self.closed = False
         self.close_code: int | None = None
+        self._closing = False
 
     def send(self, message: Outgoing) -> None:
         """Queue a message; a client too far behind is disconnected rather than waited for."""
@@ -90,6 +91,17 @@ class QueuedSocket:
         if self.websocket.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await self.websocket.close(code, reason)
+
+    def close_soon(self, code: int, reason: str = "") -> None:
+        """Close once every message queued before has been sent (for callers that cannot wait)."""
+        if self.closed or self._closing:
+            return
+        self._closing = True
+
+        async def closing() -> None:
+            await self.close(code, reason)
+
+        self.send(closing)
 
     async def _flush(self) -> None:
         try:

@@ -81,9 +81,9 @@ class LiveQuery(Socket):
 
 
 @asynccontextmanager
-async def live_query(address: str, **connect: Any) -> AsyncIterator[LiveQuery]:
-    """A LiveQuery client, connected (and its `connected` message checked)."""
-    async with websockets.connect(f"ws://{address}/parse", open_timeout=WAIT) as connection:
+async def live_query(address: str, headers: dict[str, str] | None = None, **connect: Any) -> AsyncIterator[LiveQuery]:
+    """A LiveQuery client, connected (and its `connected` message checked); `headers` go with the handshake."""
+    async with websockets.connect(f"ws://{address}/parse", additional_headers=headers, open_timeout=WAIT) as connection:
         client = LiveQuery(connection)
         answer = await client.connect(**connect)
         assert answer["op"] == "connected", answer
@@ -139,13 +139,15 @@ def user_init(token: str | None = None) -> dict[str, Any]:
 
 @asynccontextmanager
 async def graphql_socket(
-    address: str, init: dict[str, Any] | None = None, *, legacy: bool = False
+    address: str, init: dict[str, Any] | None = None, *, legacy: bool = False, headers: dict[str, str] | None = None
 ) -> AsyncIterator[GraphQLSocket]:
-    """A GraphQL websocket, initialised (and acknowledged) with `init` (the master key by default)."""
+    """A GraphQL websocket, initialised (and acknowledged) with `init` (the master key by default); `headers` go
+    with the handshake."""
     protocol = "graphql-ws" if legacy else "graphql-transport-ws"
     async with websockets.connect(
         f"ws://{address}/graphql",
         subprotocols=[protocol],  # type: ignore[list-item]
+        additional_headers=headers,
         open_timeout=WAIT,
     ) as connection:
         client = GraphQLSocket(connection)

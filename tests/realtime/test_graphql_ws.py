@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -245,3 +246,33 @@ async def test_a_connection_holds_a_limited_number_of_subscriptions(server: Serv
         await socket.complete("1")
         await socket.subscribe("4", PAGE)
         assert [op_id for op_id, _ in await socket.results()] == ["4"]
+
+
+async def test_events_still_load_their_pointers_when_a_transaction_first_woke_the_hub(
+    database_server: str, tmp_path: Path
+) -> None:
+    """The hub's task outlives the write that starts it: it must not keep that request's transaction."""
+    settings = make_settings(database_server, "graphql_ws_transaction", tmp_path)
+    async with serving(settings) as (_, client, address):
+        api = Api(client)
+        fields = {"title": {"type": "String"}, "owner": {"type": "Pointer", "targetClass": "Person"}}
+        await api.post("/schemas/Person", {"fields": {"name": {"type": "String"}}}, master=True)
+        await api.post("/schemas/Task", {"fields": fields}, master=True)
+        person = (await api.post("/classes/Person", {"name": "Bo"}, master=True)).json()["objectId"]
+        owner = {"__type": "Pointer", "className": "Person", "objectId": person}
+        query = "subscription { taskEvents { event node { title owner { name } } } }"
+        async with graphql_socket(address) as socket:
+            await socket.subscribe("s", query)
+            await socket.drain()
+            create = {"method": "POST", "path": "/parse/classes/Task", "body": {"title": "in a batch", "owner": owner}}
+            batch = await api.post("/batch", {"transaction": True, "requests": [create]}, master=True)
+            assert "success" in batch.json()[0], batch.text
+            assert await socket.data() == (
+                "s",
+                {"taskEvents": {"event": "CREATE", "node": {"title": "in a batch", "owner": {"name": "Bo"}}}},
+            )
+            await api.post("/classes/Task", {"title": "later", "owner": owner}, master=True)
+            assert await socket.data() == (
+                "s",
+                {"taskEvents": {"event": "CREATE", "node": {"title": "later", "owner": {"name": "Bo"}}}},
+            )

@@ -22,7 +22,6 @@ from graphql import (
 )
 
 from app.domain.account_mail import ResetLinkError
-from app.domain.acl import Auth
 from app.domain.classes import ClassSchema
 from app.domain.encoding import decode_object
 from app.domain.queries import QueryOptions
@@ -258,12 +257,7 @@ async def _viewer_value(info: Info, token: str, user_id: str, prefix: str, *, fr
         return {"sessionToken": token}
     keys, include = keys_and_include(paths)
     same = context.auth.user_id == user_id
-    auth = Auth(
-        user_id=user_id,
-        roles=context.auth.roles if same else frozenset(),
-        session_token=token,
-        installation_id=context.auth.installation_id,
-    )
+    auth = context.auth.as_user(user_id, context.auth.roles if same else frozenset(), token)
     user = await context.services.accounts.current_user(auth, QueryOptions(keys=keys, include=include))
     return {"sessionToken": token, "user": node(user, "_User")}
 
@@ -327,7 +321,7 @@ async def _log_out(root: Any, info: Info, input: dict[str, Any]) -> dict[str, An
 
 async def _reset_password(root: Any, info: Info, input: dict[str, Any]) -> dict[str, Any]:
     try:
-        await info.context.services.mail.request_password_reset(input.get("email"))
+        await info.context.services.mail.request_password_reset(input.get("email"), info.context.auth.origin)
     except AppError as error:
         raise GraphQLError(error.message) from None  # Parse lets these through as plain errors, without a code
     return {"ok": True}
@@ -339,7 +333,7 @@ async def _confirm_reset_password(root: Any, info: Info, input: dict[str, Any]) 
     if not input.get("token"):
         raise AppError("you must provide a token", code=-1)
     try:
-        await info.context.services.mail.reset_password(input["token"], input["password"])
+        await info.context.services.mail.reset_password(input["token"], input["password"], info.context.auth.origin)
     except ResetLinkError as error:
         # Parse rejects with a bare string here, which graphql-js reports in these words.
         raise GraphQLError(f"Unexpected error value: {json.dumps(error.message)}") from None

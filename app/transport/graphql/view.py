@@ -44,7 +44,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from app.domain.cloud_requests import CALL, Call
 from app.errors import AppError, InvalidJSONError, PayloadTooLargeError
 from app.transport.context import Services, authenticate, file_encoder
 from app.transport.graphql import ws
@@ -199,7 +198,6 @@ class GraphQLEndpoint:
         try:
             credentials = header_credentials(request.headers)
             client = request.client.host if request.client else None
-            CALL.set(Call(request.headers, client, credentials.context if credentials.context is not None else {}))
             auth = await authenticate(self.services, credentials, client)
         except AppError as error:
             return error_response(error)

@@ -1,11 +1,20 @@
 """GraphQL over a websocket at `/graphql`: the `graphql-transport-ws` protocol (graphql-ws, Apollo, urql) and the
 legacy `graphql-ws` protocol (subscriptions-transport-ws).
 
-A connection authenticates once, in `connection_init` (`X-Parse-Application-Id`, `X-Parse-Session-Token`,
+A connection presents its keys once, in `connection_init` (`X-Parse-Application-Id`, `X-Parse-Session-Token`,
 `X-Parse-Master-Key`, or `applicationId`/`sessionToken`/`masterKey`, optionally under `headers`) or with
-the handshake's headers. Queries and mutations answer once and complete. A subscription to
-`<class>Events` sends each event the hub delivers, executed once per group of identical subscribers;
-a live page (`<classes>`) sends the page, then the page again whenever a delivered event changes it.
+the handshake's headers, and the caller behind them is looked up again for every operation (cached briefly by
+the authenticator, which forgets a session as soon as a write changes it). Cloud code sees the handshake's
+headers with the payload's string entries on top (a browser cannot set handshake headers), and the client's
+address. Queries and mutations answer once and complete. A subscription to `<class>Events` sends each event
+the hub delivers, executed once per group of identical subscribers; a live page (`<classes>`) sends the page,
+then the page again whenever a delivered event changes it.
+
+When the session a connection was opened with ends (logged out, deleted, revoked by a password change, its user
+deleted, expired; on this instance or another), its subscriptions stop at once and the socket closes with 4403,
+after the answer to an operation in hand. `graphql-transport-ws` defines 4403 (Forbidden). The legacy protocol
+has no such code: it first gets an `error` (code 209, "Invalid session token") for each running operation, then
+the same 4403 close. An operation that arrives after the end is refused the same way and runs nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from starlette.websockets import WebSocket
 from app.domain.acl import Auth
 from app.domain.hooks import LiveHooks
 from app.domain.live import Delivery, Subscription
-from app.errors import AppError
+from app.errors import AppError, InvalidSessionTokenError
 from app.transport.context import Credentials, authenticate, file_encoder
 from app.transport.graphql import translate
 from app.transport.graphql.request import Context, keys_and_include, selected_paths
@@ -46,6 +55,8 @@ TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
 _INIT_TIMEOUT = 3.0  # seconds a client has to send connection_init (graphql-ws's default)
 _KEEP_ALIVE = 15.0  # seconds between the legacy protocol's `ka` messages
+_FORBIDDEN = 4403
+_SESSION_ENDED = "Invalid session token"
 
 _CREDENTIAL_KEYS = {
     "x-parse-application-id": "app_id",
@@ -90,9 +101,13 @@ class _Connection:
         self.socket = QueuedSocket(websocket, max_queue=settings.live_query_queue_size)
         self.encoder = file_encoder(parse_mount_url(websocket, settings), settings.app_id)
         self.client_ip = websocket.client.host if websocket.client else None
+        self.credentials: Credentials | None = None
         self.auth: Auth | None = None
+        """The caller as last looked up (every operation looks again)."""
         self.init_received = False
         self.operations: dict[str, _Running] = {}
+        self.handling = False
+        self.session_over = False
 
     async def run(self) -> None:
         timers = [asyncio.get_running_loop().create_task(self._init_timeout())]
@@ -106,6 +121,8 @@ class _Connection:
             for running in list(self.operations.values()):
                 running.stop()
             self.operations.clear()
+            if self.auth is not None:
+                self.services.authenticator.unfollow(self.auth.session_token, self)
 
     async def _init_timeout(self) -> None:
         await asyncio.sleep(_INIT_TIMEOUT)
@@ -121,10 +138,15 @@ class _Connection:
     # Incoming -----------------------------------------------------------------------------------------
 
     async def receive(self, text: str | None) -> None:
+        self.handling = True
         try:
             await self._handle(text)
         except _Close as close:
             await self.socket.close(close.code, close.reason)
+        finally:
+            self.handling = False
+        if self.session_over:
+            self.socket.close_soon(_FORBIDDEN, _SESSION_ENDED)
 
     async def _handle(self, text: str | None) -> None:
         try:
@@ -158,13 +180,14 @@ class _Connection:
         if self.init_received:
             raise _Close(4429, "Too many initialisation requests")
         self.init_received = True
-        credentials = _credentials(payload, self.websocket.headers)
         try:
+            credentials = _credentials(payload, self.websocket.headers)
             auth = await authenticate(self.services, credentials, self.client_ip)
             if self.services.hooks is not None:
                 # Cloud code's before_connect decides for GraphQL sockets too, as for LiveQuery ones.
                 await LiveHooks(self.services.hooks).before_connect(auth)
-            self.auth = auth
+            self.credentials, self.auth = credentials, auth
+            self.services.authenticator.follow(auth, self)
         except AppError as error:
             message = "Forbidden" if error.code is None else error.message
             if self.legacy:
@@ -178,7 +201,7 @@ class _Connection:
     async def _subscribe(self, message: dict[str, Any]) -> None:
         from app.transport.graphql.view import RequestError, operation_from
 
-        if self.auth is None:
+        if self.credentials is None:
             if self.legacy:
                 self._error(message.get("id"), [{"message": "Not initialised: send connection_init first."}])
                 return
@@ -188,8 +211,21 @@ class _Connection:
             raise _Close(4400, "Invalid message received")
         if op_id in self.operations:
             raise _Close(4409, f"Subscriber for {op_id} already exists")
-        reveal = self.auth.master or self.services.settings.graphql_public_introspection
-        context = Context(self.services, self.auth, self.encoder)
+        if self.session_over:
+            self._refuse_ended(op_id)
+            return
+        try:
+            # Looked up again for each operation: the session may have ended since the last one.
+            auth = self.auth = await authenticate(self.services, self.credentials, self.client_ip)
+        except InvalidSessionTokenError:
+            self.session_ended(self.credentials.session_token or "")
+            self._refuse_ended(op_id)
+            return
+        except AppError as error:
+            self._error(op_id, [{"message": error.message, "extensions": {"code": error.code}}])
+            return
+        reveal = auth.master or self.services.settings.graphql_public_introspection
+        context = Context(self.services, auth, self.encoder)
         try:
             operation = operation_from(payload)
             schema, document, chosen = await self.endpoint.prepare(operation, "POST", reveal)
@@ -204,7 +240,7 @@ class _Connection:
             running = _Running(self, op_id, schema, document, chosen, operation, reveal)
             self.operations[op_id] = running
             try:
-                await running.start()
+                await running.start(auth)
             except BaseException:
                 self.operations.pop(op_id, None)
                 running.stop()
@@ -213,6 +249,26 @@ class _Connection:
             self._error(op_id, error.errors)
         except AppError as error:
             self._error(op_id, [{"message": error.message, "extensions": {"code": error.code}}])
+
+    # The end of the session ---------------------------------------------------------------------------
+
+    def session_ended(self, token: str) -> None:
+        """The authenticator's word that this connection's session ended: stop every subscription now; the socket
+        closes (4403) once the operation in hand, if any, has answered."""
+        if self.session_over:
+            return
+        self.session_over = True
+        for op_id, running in list(self.operations.items()):
+            running.stop()
+            self._refuse_ended(op_id)
+        self.operations.clear()
+        if not self.handling:
+            self.socket.close_soon(_FORBIDDEN, _SESSION_ENDED)
+
+    def _refuse_ended(self, op_id: str) -> None:
+        # graphql-transport-ws clients learn it from the close code; the legacy protocol's only from a message.
+        if self.legacy:
+            self._error(op_id, [{"message": _SESSION_ENDED, "extensions": {"code": InvalidSessionTokenError.code}}])
 
     # Outgoing -----------------------------------------------------------------------------------------
 
@@ -263,12 +319,10 @@ class _Running:
         self.dirty = False
         self.queued = False
 
-    async def start(self) -> None:
+    async def start(self, auth: Auth) -> None:
         from app.transport.graphql.view import RequestError, error_body, redacted_body
 
         connection = self.connection
-        auth = connection.auth
-        assert auth is not None
         built = ExecutionContext.build(
             self.schema, self.document, None, None, self.operation.variables, self.operation.operation_name
         )
@@ -392,13 +446,27 @@ class _Running:
 
 
 def _credentials(payload: Any, headers: Headers) -> Credentials:
-    """Keys and token from connection_init's payload (or its `headers`), else from the handshake's headers."""
+    """Keys and token from connection_init's payload (or its `headers`), else from the handshake's headers; the
+    headers cloud code sees are the handshake's with the payload's string entries on top."""
+    sources = [source for source in (payload, _get(payload, "headers")) if isinstance(source, Mapping)]
+    given: dict[bytes, bytes] = {}
+    for source in sources:
+        for key, value in source.items():
+            if isinstance(value, str):
+                try:
+                    given[str(key).lower().encode("latin-1")] = value.encode("latin-1")
+                except UnicodeEncodeError:
+                    continue  # what no header could carry is no header
+    if given:
+        headers = Headers(raw=[(key, value) for key, value in headers.raw if key not in given] + list(given.items()))
     credentials = header_credentials(headers)
-    for source in (payload, payload.get("headers") if isinstance(payload, Mapping) else None):
-        if not isinstance(source, Mapping):
-            continue
+    for source in sources:
         for key, value in source.items():
             attribute = _CREDENTIAL_KEYS.get(str(key).lower())
             if attribute is not None and isinstance(value, str):
                 setattr(credentials, attribute, value)
     return credentials
+
+
+def _get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, Mapping) else None

@@ -8,7 +8,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.domain.cloud_requests import CALL, Call
 from app.errors import AppError, InvalidJSONError
 from app.transport.context import Credentials, Services, authenticate, file_encoder
 from app.transport.http import (
@@ -114,7 +113,6 @@ class RestEndpoint(HttpEndpoint):
                     method = override.upper()
             credentials = _credentials(request, body)
             client = request.client.host if request.client else None
-            CALL.set(Call(request.headers, client, credentials.context if credentials.context is not None else {}))
             route = path.rstrip("/")
             auth = await authenticate(
                 self.services,

@@ -156,7 +156,7 @@ class FilesEndpoint(HttpEndpoint):
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("_ApplicationId"), str):
             raise UnauthorizedError("unauthorized")
-        credentials = Credentials(app_id=body["_ApplicationId"])
+        credentials = Credentials(app_id=body["_ApplicationId"], headers=request.headers)
         for field, attribute in (
             ("_SessionToken", "session_token"),
             ("_MasterKey", "master_key"),

@@ -47,7 +47,7 @@ async def current_session(call: RestCall) -> RestResponse:
 
 
 async def request_password_reset(call: RestCall) -> RestResponse:
-    await call.services.mail.request_password_reset(call.json_body().get("email"))
+    await call.services.mail.request_password_reset(call.json_body().get("email"), call.auth.origin)
     return RestResponse({})
 
 
