@@ -95,7 +95,9 @@ class FileSystemStore:
                 remaining -= len(chunk)
                 yield chunk
         finally:
-            await asyncio.to_thread(handle.close)
+            # Closed at once, not in a thread: a download cancelled twice (client gone, then shutdown) would
+            # otherwise be interrupted again while waiting for the close, and leave the file open.
+            handle.close()
 
     async def delete(self, name: str) -> bool:
         try:
