@@ -82,7 +82,7 @@ class RedisBus:
                 await asyncio.sleep(_RETRY_SECONDS)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed in newer redis releases
 
     async def _receive(self, data: bytes) -> None:
         try:
