@@ -46,14 +46,3 @@ class RequestLimits:
         if self.subquery_limit == UNLIMITED or not self.apply_to(auth):
             return None
         return self.subquery_limit
-
-
-NO_LIMITS = RequestLimits(
-    query_depth=UNLIMITED,
-    subquery_depth=UNLIMITED,
-    subquery_limit=UNLIMITED,
-    include_depth=UNLIMITED,
-    include_count=UNLIMITED,
-    batch_request_limit=UNLIMITED,
-    query_list_size=UNLIMITED,
-)

@@ -40,9 +40,9 @@ from graphql import (
     get_named_type,
 )
 
+from app.domain.limits import UNLIMITED
 from app.transport.graphql.connections import DEFAULT_PAGE
 
-UNLIMITED = -1
 _COUNTING = frozenset({"count", "pageInfo"})
 """Fields of a connection that make it count its objects (`pageInfo` tells whether there are more)."""
 
@@ -58,12 +58,13 @@ class Size:
 
 @dataclass(frozen=True, slots=True)
 class GraphQLLimits:
-    """The largest operation a caller without the master key may run; -1 turns one limit off."""
+    """The largest operation a caller without the master key may run (the settings of the same names); -1 turns
+    one limit off."""
 
-    depth: int = 20
-    fields: int = 200
-    cost: int = 1000
-    max_limit: int | None = None
+    depth: int
+    fields: int
+    cost: int
+    max_limit: int | None
     """The server's largest page, which bounds the rows a connection multiplies by."""
 
     def refusal(self, size: Size) -> str | None:

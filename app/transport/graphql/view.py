@@ -1,7 +1,8 @@
 """`/graphql` over HTTP: JSON, GET and multipart requests in, Parse's GraphQL answers out.
 
-The schema is built from the class schemas when they change (never per request) and every document is parsed
-and validated once per schema version. Callers without the master key may not introspect, and their error
+The schema is built from the class schemas when they change (never per request) and every document is parsed,
+validated and measured (`complexity.py`) once per schema version; a caller without the master key may run only
+operations within the limits. Callers without the master key may not introspect, and their error
 messages lose the schema names graphql hints at, as Parse Server 9 does, unless the
 `graphql_public_introspection` setting opens both.
 """
