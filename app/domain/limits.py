@@ -1,9 +1,9 @@
 """How much work one request may ask for (Parse's `requestComplexity`, and the length of a list in a `where`),
 and who is exempt: the master key, read-only or not, as in Parse Server.
 
-The rules themselves live with what they bound: the query language checks a `where` (`queries.py`), includes
-their paths (`includes.py`), this module a batch; GraphQL documents are the GraphQL transport's. Every limit is
-checked before any database work, and `-1` turns one off, as in Parse.
+The rules live with what they bound: `queries.py` checks a `where`, `includes.py` the include paths of a find,
+this module the size of a batch; GraphQL documents are the GraphQL transport's (`complexity.py`). Every limit
+is checked before any database work, and `-1` turns one off, as in Parse.
 """
 
 from __future__ import annotations
