@@ -29,6 +29,7 @@ from app.domain.events import Subscribers, WriteEvent
 from app.domain.files import DownloadRules, FileService, FileStore, UploadRules
 from app.domain.hooks import HookRegistry, Hooks
 from app.domain.jobs import JobRunner
+from app.domain.limits import RequestLimits
 from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
 from app.domain.objects import ObjectService
@@ -91,6 +92,16 @@ def build_services(settings: Settings) -> Services:
             verify_user_emails=settings.verify_user_emails,
             email_verify_token_validity=settings.email_verify_token_validity_duration,
             revoke_session_on_password_reset=settings.revoke_session_on_password_reset,
+            limits=RequestLimits(
+                query_depth=settings.query_depth,
+                subquery_depth=settings.subquery_depth,
+                subquery_limit=settings.subquery_limit,
+                include_depth=settings.include_depth,
+                include_count=settings.include_count,
+                batch_request_limit=settings.batch_request_limit,
+                query_list_size=settings.query_list_size,
+                allow_regex=settings.allow_regex,
+            ),
         ),
         events=events,
         password_policy=password_policy(settings),

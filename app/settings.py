@@ -16,9 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.domain.files import DEFAULT_FILE_EXTENSIONS
+from app.domain.limits import RequestLimits
 
 ENV_PREFIX = "PARSEQL_"
 CONFIG_FILE = "parseql.toml"
+_LIMITS = RequestLimits()  # the defaults of the request limits, kept with the limits
 
 
 class SettingsError(ValueError):
@@ -75,6 +77,14 @@ def _in_range(convert: Any, low: float, high: float) -> Any:
 
 def _optional_int(value: Any) -> int | None:
     return None if value in (None, "") else int(value)
+
+
+def _limit(value: Any) -> int:
+    """A limit as Parse Server takes one: a positive whole number, or -1 for none."""
+    result = int(value)
+    if result < 1 and result != -1:
+        raise ValueError("must be a positive integer, or -1 for no limit")
+    return result
 
 
 def _optional_float(value: Any) -> float | None:
@@ -182,6 +192,33 @@ class Settings:
     enforce_private_users: bool = setting(True, _bool, "new users are not publicly readable")
     default_limit: int = setting(100, int, "results per query when no limit is given")
     max_limit: int | None = setting(None, _optional_int, "the largest limit a query may ask for")
+    query_depth: int = setting(_LIMITS.query_depth, _limit, "nesting of $or/$and/$nor a query may have (-1: no limit)")
+    subquery_depth: int = setting(
+        _LIMITS.subquery_depth, _limit, "nesting of $inQuery/$notInQuery/$select/$dontSelect (-1: no limit)"
+    )
+    subquery_limit: int = setting(
+        _LIMITS.subquery_limit, _limit, "results a sub-query reads; more are left out (-1: every match)"
+    )
+    include_depth: int = setting(
+        _LIMITS.include_depth, _limit, "length of an include path, a.b.c being 3 (-1: no limit)"
+    )
+    include_count: int = setting(
+        _LIMITS.include_count, _limit, "include paths of one query, a.b counting a and a.b (-1: no limit)"
+    )
+    query_list_size: int = setting(
+        _LIMITS.query_list_size,
+        _limit,
+        "values of one $in/$nin/$all/$containedBy, branches of one $or/$and/$nor (-1: no limit)",
+    )
+    allow_regex: bool = setting(_LIMITS.allow_regex, _bool, "let callers without the master key query with $regex")
+    batch_request_limit: int = setting(_LIMITS.batch_request_limit, _limit, "sub-requests of one /batch (-1: no limit)")
+    graphql_depth: int = setting(20, _limit, "depth of a GraphQL operation's selections (-1: no limit)")
+    graphql_fields: int = setting(
+        200, _limit, "fields a GraphQL operation selects, fragments counted per use (-1: no limit)"
+    )
+    graphql_cost: int = setting(
+        1000, _limit, "finds, counts and gets a GraphQL operation can start, per row of their pages (-1: no limit)"
+    )
     object_id_size: int = setting(10, int, "length of generated objectIds")
     session_length: int = setting(31536000, int, "session lifetime in seconds")
     expire_inactive_sessions: bool = setting(

@@ -3,16 +3,18 @@ create, and a 100-object page of a 10-field class.
 
     python bench/graphql.py [--only parseql|parse] [--workloads get,page,page_pointer,page100,create]
                             [--duration 10] [--concurrency 16] [--warmup 2] [--json out.json]
-                            [--shared-database]    (--help for the rest)
+                            [--shared-database] [--public]    (--help for the rest)
 
 Each server seeds its own database through its own /parse/batch (the same objects as bench/rest.py, plus
 BenchWide for page100), then every workload is sent to its /graphql with the master key and the same client
-code; see bench/README.md for what the columns mean.
+code (without it with `--public`, as an app's users send them, which the complexity limits apply to); see
+bench/README.md for what the columns mean.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -72,11 +74,13 @@ def wide_body(index: int) -> dict[str, object]:
     }
 
 
-def graphql_request(endpoint: Endpoint, query: str, variables: Mapping[str, Any] | None = None) -> bytes:
+def graphql_request(
+    endpoint: Endpoint, query: str, variables: Mapping[str, Any] | None = None, *, master: bool = True
+) -> bytes:
     body: dict[str, Any] = {"query": query}
     if variables is not None:
         body["variables"] = dict(variables)
-    return build_request("POST", endpoint.graphql_path, endpoint.headers(), body, host=endpoint.host)
+    return build_request("POST", endpoint.graphql_path, endpoint.headers(master=master), body, host=endpoint.host)
 
 
 def data_of(response: Response, field: str) -> tuple[Any, str | None]:
@@ -119,12 +123,18 @@ def _same_value(got: Any, seeded: Any) -> bool:
 
 
 def graphql_workloads(
-    endpoint: Endpoint, owner_ids: Sequence[str], item_ids: Sequence[str], wide_ids: Sequence[str]
+    endpoint: Endpoint,
+    owner_ids: Sequence[str],
+    item_ids: Sequence[str],
+    wide_ids: Sequence[str],
+    *,
+    master: bool = True,
 ) -> dict[str, Workload]:
     """The five workloads, each a table of prebuilt requests so the client does no per-request JSON work."""
     index_of_score = {score_of(i): i for i in range(ITEMS)}
+    request = functools.partial(graphql_request, master=master)
 
-    gets = [graphql_request(endpoint, GET, {"id": object_id}) for object_id in item_ids]
+    gets = [request(endpoint, GET, {"id": object_id}) for object_id in item_ids]
 
     def check_get(response: Response) -> str | None:
         item, error = data_of(response, "benchItem")
@@ -156,12 +166,12 @@ def graphql_workloads(
         return check
 
     # A threshold leaves at least 100 matches, so every page is full; the probe's is the rest bench's.
-    pages = [graphql_request(endpoint, PAGE_QUERY, {"min": n}) for n in THRESHOLDS]
-    pointer_pages = [graphql_request(endpoint, PAGE_POINTER_QUERY, {"min": n}) for n in THRESHOLDS]
-    probe_page = graphql_request(endpoint, PAGE_QUERY, {"min": ITEMS // 2})
-    probe_pointer_page = graphql_request(endpoint, PAGE_POINTER_QUERY, {"min": ITEMS // 2})
+    pages = [request(endpoint, PAGE_QUERY, {"min": n}) for n in THRESHOLDS]
+    pointer_pages = [request(endpoint, PAGE_POINTER_QUERY, {"min": n}) for n in THRESHOLDS]
+    probe_page = request(endpoint, PAGE_QUERY, {"min": ITEMS // 2})
+    probe_pointer_page = request(endpoint, PAGE_POINTER_QUERY, {"min": ITEMS // 2})
 
-    create = graphql_request(endpoint, CREATE)
+    create = request(endpoint, CREATE)
 
     def check_create(response: Response) -> str | None:
         payload, error = data_of(response, "createBenchItem")
@@ -170,7 +180,7 @@ def graphql_workloads(
         item = payload.get("benchItem") if isinstance(payload, dict) else None
         return None if isinstance(item, dict) and item.get("objectId") else f"no benchItem.objectId in {payload!r}"
 
-    page100 = graphql_request(endpoint, PAGE100)
+    page100 = request(endpoint, PAGE100)
 
     def check_page100(response: Response) -> str | None:
         nodes, error = nodes_of(response, "benchWides")
@@ -201,20 +211,28 @@ def graphql_workloads(
     }
 
 
-async def seed_graphql(client: Client, endpoint: Endpoint, names: Sequence[str]) -> Seeded:
-    """The objects of bench/rest.py, and BenchWide's when page100 is chosen, through the server's /parse/batch."""
+async def seed_graphql(client: Client, endpoint: Endpoint, names: Sequence[str], *, master: bool = True) -> Seeded:
+    """The objects of bench/rest.py, and BenchWide's when page100 is chosen, through the server's /parse/batch;
+    the workloads then ask with the master key, or without it."""
     owner_ids, item_ids = await seed(client, endpoint.rest_path)
     wide_ids: list[str] = []
     if "page100" in names:
         wide_ids = await create_in_batches(client, endpoint.rest_path, "BenchWide", [wide_body(i) for i in range(WIDE)])
-    return Seeded(OWNERS + ITEMS + len(wide_ids), graphql_workloads(endpoint, owner_ids, item_ids, wide_ids))
+    workloads = graphql_workloads(endpoint, owner_ids, item_ids, wide_ids, master=master)
+    return Seeded(OWNERS + ITEMS + len(wide_ids), workloads)
 
 
 bench_server = server_bench(seed_graphql)
 
 
+def _public_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--public", action="store_true", help="send the workloads without the master key (the limits apply then)"
+    )
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    return parse_arguments("python bench/graphql.py", __doc__.split("\n\n")[0], WORKLOADS, argv)
+    return parse_arguments("python bench/graphql.py", __doc__.split("\n\n")[0], WORKLOADS, argv, _public_argument)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -225,8 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         title="GraphQL benchmark: ParseQL vs Parse Server 9.10.0",
         args=args,
         workloads=args.workload_names,
-        bench_server=bench_server,
-        settings={"seeded_objects": OWNERS + ITEMS + wide, "workloads": args.workload_names},
+        bench_server=server_bench(functools.partial(seed_graphql, master=not args.public)),
+        settings={"seeded_objects": OWNERS + ITEMS + wide, "workloads": args.workload_names, "public": args.public},
         description=f"{ITEMS} seeded BenchItem objects" + (f" and {wide} BenchWide objects" if wide else ""),
     )
 

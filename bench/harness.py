@@ -205,13 +205,20 @@ def check_common_arguments(parser: argparse.ArgumentParser, args: argparse.Names
 
 
 def parse_arguments(
-    prog: str, description: str, workloads: Sequence[str], argv: Sequence[str] | None = None
+    prog: str,
+    description: str,
+    workloads: Sequence[str],
+    argv: Sequence[str] | None = None,
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> argparse.Namespace:
-    """The common flags and `--workloads`; `args.workload_names` keeps the order of `workloads`, whatever was asked."""
+    """The common flags, `--workloads` and the script's `extra` ones; `args.workload_names` keeps the order of
+    `workloads`, whatever was asked."""
     parser = argparse.ArgumentParser(
         prog=prog, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     add_common_arguments(parser)
+    if extra is not None:
+        extra(parser)
     parser.add_argument("--workloads", default=",".join(workloads), help=f"comma-separated, from {','.join(workloads)}")
     args = parser.parse_args(argv)
     check_common_arguments(parser, args)

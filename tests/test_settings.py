@@ -94,3 +94,10 @@ def test_the_s3_adapter_needs_a_bucket(tmp_path: Path) -> None:
     settings = Settings(database_uri="mongodb://127.0.0.1:1/x", data_dir=str(tmp_path), files_adapter="s3")
     with pytest.raises(StartupError, match="files_adapter s3 needs s3_bucket"):
         create_app(settings)
+
+
+def test_a_limit_is_a_positive_number_or_minus_one_for_none() -> None:
+    assert Settings.load({}, env={"PARSEQL_QUERY_DEPTH": "-1"}).query_depth == -1
+    assert Settings.load({"graphql_cost": "50"}, env={}).graphql_cost == 50
+    with pytest.raises(SettingsError, match="PARSEQL_INCLUDE_COUNT: must be a positive integer, or -1 for no limit"):
+        Settings.load({}, env={"PARSEQL_INCLUDE_COUNT": "0"})

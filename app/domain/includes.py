@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from app.domain.acl import Auth
+from app.domain.limits import UNLIMITED, RequestLimits
 from app.domain.values import ParseObject, Pointer
+from app.errors import InvalidQueryError
+
+
+def require_include_limits(paths: Sequence[Sequence[str]], limits: RequestLimits, auth: Auth) -> None:
+    """Refuse (102) includes past the limits: `paths` as a find loads them, `a.b` expanded to `a` and `a.b`, from
+    `include`, dotted `keys` and `includeAll` alike (Parse counts them after the same expansion)."""
+    if not paths or not limits.apply_to(auth):
+        return
+    depth = max(len(path) for path in paths)
+    if limits.include_depth != UNLIMITED and depth > limits.include_depth:
+        raise InvalidQueryError(f"Include depth of {depth} exceeds maximum allowed depth of {limits.include_depth}")
+    if limits.include_count != UNLIMITED and len(paths) > limits.include_count:
+        raise InvalidQueryError(
+            f"Number of include fields ({len(paths)}) exceeds maximum allowed ({limits.include_count})"
+        )
 
 
 def pointers_at(value: Any, path: list[str]) -> list[Pointer]:

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.domain.acl import Auth
 from app.domain.classes import ClassSchema
 from app.domain.encoding import decode_polygon, decode_typed, decode_value, validate_geopoint
+from app.domain.limits import UNLIMITED, RequestLimits
 from app.domain.values import GeoPoint, utc_now
 from app.errors import InvalidJSONError, InvalidKeyNameError, InvalidQueryError, denied
 
@@ -19,6 +21,7 @@ _OPTIONS = re.compile(r"^[imxsu]+$")
 _COMPARISONS = ("$lt", "$lte", "$gt", "$gte")
 LOGICAL = ("$or", "$and", "$nor")
 SUBQUERY_OPERATORS = ("$select", "$dontSelect", "$inQuery", "$notInQuery")
+LIST_OPERATORS = ("$in", "$nin", "$all", "$containedBy")
 ALWAYS_SELECTED = ("objectId", "createdAt", "updatedAt", "ACL")
 _EARTH_RADIUS_MILES = 3958.8
 _EARTH_RADIUS_KM = 6371.0
@@ -81,6 +84,48 @@ def parse_where(where: Any, schema: ClassSchema | None = None, *, master: bool =
         else:
             result[key] = _constraint(key, constraint, schema)
     return result
+
+
+def require_within_limits(where: Any, limits: RequestLimits, auth: Auth) -> None:
+    """Refuse (102) a `where` that asks for more than the limits allow, before it is decoded or run.
+
+    One walk over the `where` as the client wrote it, sub-queries included: how deep `$or`/`$and`/`$nor` nest
+    (Parse counts them wherever they appear, below field operators and inside sub-queries too), how deep
+    sub-queries nest, whether `$regex` appears, and how long each list is. A list too long is refused at once,
+    before its values are walked; the others are answered in the order Parse Server checks them.
+    """
+    if not limits.apply_to(auth):
+        return
+    deepest = deepest_subquery = 0
+    regex = False
+    pending: list[tuple[Any, int, int]] = [(where, 0, 0)]
+    while pending:
+        node, depth, subquery = pending.pop()
+        deepest, deepest_subquery = max(deepest, depth), max(deepest_subquery, subquery)
+        if isinstance(node, list):
+            pending.extend((item, depth, subquery) for item in node)
+            continue
+        if not isinstance(node, Mapping):
+            continue
+        for key, value in node.items():
+            if (key in LIST_OPERATORS or key in LOGICAL) and isinstance(value, list):
+                _require_list_size(key, value, limits)
+            regex = regex or key == "$regex"
+            pending.append((value, depth + (key in LOGICAL), subquery + (key in SUBQUERY_OPERATORS)))
+    if limits.query_depth != UNLIMITED and deepest > limits.query_depth:
+        raise InvalidQueryError(f"Query condition nesting depth exceeds maximum allowed depth of {limits.query_depth}")
+    if limits.subquery_depth != UNLIMITED and deepest_subquery > limits.subquery_depth:
+        raise InvalidQueryError(f"Subquery nesting depth exceeds maximum allowed depth of {limits.subquery_depth}")
+    if regex and not limits.allow_regex:
+        raise InvalidQueryError("$regex operator is not allowed")
+
+
+def _require_list_size(key: str, values: list[Any], limits: RequestLimits) -> None:
+    if limits.query_list_size != UNLIMITED and len(values) > limits.query_list_size:
+        what = "branches" if key in LOGICAL else "values"
+        raise InvalidQueryError(
+            f"Number of {what} in {key} ({len(values)}) exceeds maximum allowed ({limits.query_list_size})"
+        )
 
 
 def _constraint(key: str, constraint: Any, schema: ClassSchema | None) -> Any:

@@ -15,7 +15,8 @@ from app.domain.acl import ACL, Auth
 from app.domain.classes import SYSTEM_CLASSES, ClassSchema, is_valid_field_name
 from app.domain.cloud_requests import CloudQuery
 from app.domain.hooks import Hooks
-from app.domain.includes import pointers_at, replace_pointers, sub_exclude, sub_keys
+from app.domain.includes import pointers_at, replace_pointers, require_include_limits, sub_exclude, sub_keys
+from app.domain.limits import RequestLimits
 from app.domain.queries import (
     ALWAYS_SELECTED,
     LOGICAL,
@@ -24,6 +25,7 @@ from app.domain.queries import (
     constrained_keys,
     parse_order,
     parse_where,
+    require_within_limits,
 )
 from app.domain.schemas import SchemaRegistry
 from app.domain.values import ParseObject, Pointer, Record
@@ -38,6 +40,8 @@ from app.errors import (
 from app.storage.base import Find, Storage
 
 _MAX_SUBQUERY_DEPTH = 10
+_EVERY_MATCH = 2**31 - 1
+"""The limit of a read that wants every match (a sub-query without a limit, as in Parse)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,7 @@ class ObjectSettings:
     email_verify_token_validity: float | None = None
     """Seconds an email verification link works; None: until it is used."""
     revoke_session_on_password_reset: bool = True
+    limits: RequestLimits = RequestLimits()
 
 
 @dataclass(slots=True)
@@ -85,12 +90,14 @@ class ObjectReads:
         depth: int = 0,
         capped: bool = True,
     ) -> FindResult:
-        """Objects matching `where` that `auth` may read; `capped=False` lifts the server's max_limit for
-        internal reads of a known set of ids."""
+        """Objects matching `where` that `auth` may read; `capped=False` lifts the server's max_limit and the list
+        limits for internal reads of a known set of ids (whose caller checked the client's part of `where`)."""
         permissions.require_class_access("get" if op == "get" else "find", class_name, auth)
         hooked = depth == 0 and self.hooks is not None and self._find_hooked(class_name)
         if hooked:
             where, options = await self._before_find(auth, class_name, where, options, op)
+        if depth == 0 and capped:
+            require_within_limits(where, self.settings.limits, auth)
         redirected = None
         if options.redirect_key:
             # Query the target class of a relation (the JS SDK's relation.query() asks this way).
@@ -106,9 +113,11 @@ class ObjectReads:
             return FindResult([], 0 if options.count else None)
         protected = permissions.protected_fields(schema, auth)
         self._refuse_protected(schema, parsed, options, protected)
+        keys, include = self._projection(schema, options)
+        if depth == 0:
+            require_include_limits(include, self.settings.limits, auth)
         parsed = await self._resolve_subqueries(auth, schema, parsed, depth)
         order = self._sort(schema, options.order)
-        keys, include = self._projection(schema, options)
         acl = None if auth.master else auth.groups
         results: list[Record] = []
         limit = options.limit if options.limit is not None else self.settings.default_limit
@@ -201,6 +210,7 @@ class ObjectReads:
         and the class operation each event is checked against (`get` when the query names one object)."""
         op = "get" if isinstance(where, Mapping) and list(where) == ["objectId"] else "find"
         permissions.require_class_access(op, class_name, auth)
+        require_within_limits(where, self.settings.limits, auth)
         schema = await self._schema_for(auth, class_name)
         parsed = and_(parse_where(where, schema, master=auth.master), permissions.session_constraint(class_name, auth))
         if schema is not None:
@@ -398,8 +408,10 @@ class ObjectReads:
         self, auth: Auth, schema: ClassSchema, where: dict[str, Any], depth: int
     ) -> dict[str, Any]:
         """Run `$inQuery`, `$select`, `$relatedTo` and relation constraints into plain `$in`s on ids."""
-        if depth > _MAX_SUBQUERY_DEPTH:
-            raise InvalidQueryError(f"Subquery nesting depth exceeds maximum allowed depth of {_MAX_SUBQUERY_DEPTH}")
+        # Callers the limits do not bind (the master key) still stop here, before Python's recursion does.
+        deepest = max(_MAX_SUBQUERY_DEPTH, self.settings.limits.subquery_depth)
+        if depth > deepest:
+            raise InvalidQueryError(f"Subquery nesting depth exceeds maximum allowed depth of {deepest}")
         result: dict[str, Any] = {}
         id_constraints: list[dict[str, Any]] = []
         for key, constraint in where.items():
@@ -430,7 +442,9 @@ class ObjectReads:
             if op not in constraint:
                 continue
             spec = constraint[op]
-            found = await self.find(auth, spec["className"], spec["where"], QueryOptions(limit=None), depth=depth + 1)
+            reads = self.settings.limits.subquery_reads(auth)
+            options = QueryOptions(limit=_EVERY_MATCH if reads is None else reads)
+            found = await self.find(auth, spec["className"], spec["where"], options, depth=depth + 1, capped=False)
             if op in ("$inQuery", "$notInQuery"):
                 values: list[Any] = [Pointer(spec["className"], r["objectId"]) for r in found.results]
             else:
@@ -456,6 +470,7 @@ class ObjectReads:
 
         `owners_read` says the caller has just read the owners with this same `auth`, so they need no check.
         """
+        require_within_limits(where, self.settings.limits, auth)
         schema = await self.schemas.get(class_name)
         field_type = schema.fields.get(key) if schema else None
         if schema is None or field_type is None or field_type.type != "Relation" or not field_type.target_class:

@@ -1,7 +1,8 @@
 """`/graphql` over HTTP: JSON, GET and multipart requests in, Parse's GraphQL answers out.
 
-The schema is built from the class schemas when they change (never per request) and every document is parsed
-and validated once per schema version. Callers without the master key may not introspect, and their error
+The schema is built from the class schemas when they change (never per request) and every document is parsed,
+validated and measured (`complexity.py`) once per schema version; a caller without the master key may run only
+operations within the limits. Callers without the master key may not introspect, and their error
 messages lose the schema names graphql hints at, as Parse Server 9 does, unless the
 `graphql_public_introspection` setting opens both.
 """
@@ -48,6 +49,7 @@ from app.errors import AppError, InvalidJSONError, PayloadTooLargeError
 from app.transport.context import Services, authenticate, file_encoder
 from app.transport.graphql import ws
 from app.transport.graphql.builder import SchemaBuilder
+from app.transport.graphql.complexity import GraphQLLimits, Size, measure
 from app.transport.graphql.messages import js_message, redacted
 from app.transport.graphql.request import Context
 from app.transport.graphql.uploads import Upload
@@ -65,6 +67,9 @@ log = logging.getLogger("app.graphql")
 
 _DOCUMENT_CACHE_SIZE = 512
 _CACHED_DOCUMENT_LENGTH = 32 * 1024  # longer documents are validated each time rather than kept
+# Parsing stops here, for every caller: a list written into a document (not passed as a variable) costs a token
+# per value, and 100,000 of them take the parser seconds before any limit could look at the list.
+MAX_TOKENS = 20_000
 
 _BAD_BODY = "POST body missing, invalid Content-Type, or JSON object has no keys."
 
@@ -134,6 +139,14 @@ def _is_awaitable(value: Any) -> bool:
     return type(value) is CoroutineType
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A valid document, and the size of each of its operations (by name) for the complexity limits."""
+
+    document: DocumentNode
+    sizes: dict[str | None, Size]
+
+
 class SchemaCache:
     """The GraphQL schema of the current class schemas, and the documents validated against it."""
 
@@ -141,7 +154,11 @@ class SchemaCache:
         self.services = services
         self.version = -1
         self.schema: GraphQLSchema | None = None
-        self.documents: OrderedDict[str, DocumentNode | list[GraphQLError]] = OrderedDict()
+        self.documents: OrderedDict[str, Checked | list[GraphQLError]] = OrderedDict()
+        settings = services.settings
+        self.limits = GraphQLLimits(
+            settings.graphql_depth, settings.graphql_fields, settings.graphql_cost, settings.max_limit
+        )
 
     async def current(self) -> GraphQLSchema:
         registry = self.services.schemas
@@ -154,19 +171,19 @@ class SchemaCache:
             log.debug("GraphQL schema built for class schema version %s", self.version)
         return self.schema
 
-    def document(self, schema: GraphQLSchema, query: str) -> DocumentNode | list[GraphQLError]:
-        """The parsed and validated document, or its errors; both are kept per schema version."""
+    def document(self, schema: GraphQLSchema, query: str) -> Checked | list[GraphQLError]:
+        """The parsed, validated and measured document, or its errors; both are kept per schema version."""
         cached = self.documents.get(query)
         if cached is not None:
             self.documents.move_to_end(query)
             return cached
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=MAX_TOKENS)
         except GraphQLError as error:
-            result: DocumentNode | list[GraphQLError] = [error]
+            result: Checked | list[GraphQLError] = [error]
         else:
             errors = validate(schema, document)
-            result = errors if errors else document
+            result = errors if errors else Checked(document, measure(schema, document, self.limits))
         if len(query) <= _CACHED_DOCUMENT_LENGTH:
             self.documents[query] = result
             if len(self.documents) > _DOCUMENT_CACHE_SIZE:
@@ -245,7 +262,7 @@ class GraphQLEndpoint:
         return operation_from(body)
 
     async def _execute(self, operation: Operation, context: Context, method: str, reveal: bool) -> dict[str, Any]:
-        schema, document, chosen = await self.prepare(operation, method, reveal)
+        schema, document, chosen = await self.prepare(operation, method, reveal, exempt=context.auth.master)
         if chosen.operation == OperationType.SUBSCRIPTION and schema.subscription_type is not None:
             raise RequestError.of(
                 "Subscriptions run over a websocket at /graphql (protocol graphql-transport-ws or graphql-ws)."
@@ -253,18 +270,18 @@ class GraphQLEndpoint:
         return await self.run(schema, document, operation, context, reveal)
 
     async def prepare(
-        self, operation: Operation, method: str, reveal: bool
+        self, operation: Operation, method: str, reveal: bool, *, exempt: bool = False
     ) -> tuple[GraphQLSchema, DocumentNode, OperationDefinitionNode]:
-        """The schema, the validated document and the operation to run, or a RequestError."""
+        """The schema, the validated document and the operation to run, or a RequestError. Only an `exempt`
+        caller (the master key) may run an operation past the complexity limits."""
         schema = await self.cache.current()
-        document = self.cache.document(schema, operation.query)
-        if isinstance(document, list):
+        checked = self.cache.document(schema, operation.query)
+        if isinstance(checked, list):
             code = (
-                "GRAPHQL_PARSE_FAILED"
-                if document[0].message.startswith("Syntax Error")
-                else "GRAPHQL_VALIDATION_FAILED"
+                "GRAPHQL_PARSE_FAILED" if checked[0].message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
             )
-            raise RequestError([redacted_body(error_body(error, code), reveal, operation.query) for error in document])
+            raise RequestError([redacted_body(error_body(error, code), reveal, operation.query) for error in checked])
+        document = checked.document
         chosen = get_operation_ast(document, operation.operation_name)
         if chosen is None:
             raise RequestError.of(
@@ -277,6 +294,12 @@ class GraphQLEndpoint:
         if not reveal and ("__schema" in operation.query or _reads_type(chosen, document)):
             # Like Parse Server: `__schema` anywhere in the text (even a comment) is refused, `__type(…)` where read.
             raise RequestError.of("Introspection is not allowed", 403, "INTERNAL_SERVER_ERROR")
+        if not exempt:
+            refusal = self.cache.limits.refusal(checked.sizes[chosen.name.value if chosen.name else None])
+            if refusal is not None:
+                # Parse Server answers these from a plugin, with Apollo's code for errors that have none.
+                log.info("refused: %s", refusal)
+                raise RequestError.of(refusal, 400, "INTERNAL_SERVER_ERROR")
         return schema, document, chosen
 
     async def run(

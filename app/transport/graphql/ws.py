@@ -228,7 +228,7 @@ class _Connection:
         context = Context(self.services, auth, self.encoder)
         try:
             operation = operation_from(payload)
-            schema, document, chosen = await self.endpoint.prepare(operation, "POST", reveal)
+            schema, document, chosen = await self.endpoint.prepare(operation, "POST", reveal, exempt=self.auth.master)
             limit = self.services.settings.live_query_max_subscriptions
             if chosen.operation == OperationType.SUBSCRIPTION and len(self.operations) >= limit:
                 raise AppError(f"A connection may hold at most {limit} subscriptions.", code=155)

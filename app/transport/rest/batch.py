@@ -23,6 +23,7 @@ def make_batch(router_of: Callable[[], Router]) -> Handler:
         requests = call.json_body().get("requests")
         if not isinstance(requests, list):
             raise InvalidJSONError("requests must be an array")
+        call.services.objects.settings.limits.require_batch_size(call.auth, len(requests))
         prefix = "/parse" + (call.path[: -len("/batch")] if call.path.endswith("/batch") else "")
         planned = []
         for request in requests:
