@@ -172,3 +172,18 @@ async def test_over_a_websocket_the_limits_answer_alike(server: Server) -> None:
                 "extensions": {"code": 102},
             }
         ]
+
+
+async def test_the_playground_introspection_query_runs_where_introspection_is_open(
+    database_server: str, tmp_path: Path
+) -> None:
+    from graphql import get_introspection_query
+
+    # GraphiQL's query selects 220 fields, past the 200 of --graphql-fields: they read the schema, not the database.
+    query = get_introspection_query(descriptions=True, input_value_deprecation=True)
+    settings = make_settings(database_server, "gql_open_introspection", tmp_path, graphql_public_introspection=True)
+    async with running(settings) as (_, client):
+        response = await Gql(client).post(query)
+    assert response.status_code == 200, response.text
+    assert "errors" not in response.json()
+    assert response.json()["data"]["__schema"]["queryType"]["name"] == "Query"

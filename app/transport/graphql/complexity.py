@@ -2,7 +2,8 @@
 fields (Parse Server's `graphQLDepth` and `graphQLFields`), and its cost, the database work it can start.
 
 Depth and fields are counted as Parse Server counts them: a field is one level deeper than the field it is
-selected in, fragments add their fields once per spread, and counting stops once a limit is passed.
+selected in, fragments add their fields once per spread, and counting stops once a limit is passed. Unlike
+Parse, the fields under `__schema` and `__type` count for depth only: they read the schema, not the database.
 
 The cost counts the reads an operation can start, each one as many times as it can run:
 
@@ -43,6 +44,7 @@ from graphql import (
 from app.domain.limits import UNLIMITED
 from app.transport.graphql.connections import DEFAULT_PAGE
 
+_INTROSPECTION = frozenset({"__schema", "__type"})
 _COUNTING = frozenset({"count", "pageInfo"})
 """Fields of a connection that make it count its objects (`pageInfo` tells whether there are more)."""
 
@@ -98,6 +100,7 @@ class _Counter:
     def __init__(self, fragments: dict[str, FragmentDefinitionNode], limits: GraphQLLimits) -> None:
         self.fragments, self.limits = fragments, limits
         self.deepest = self.fields = 0
+        self.introspecting = False
         self.known: dict[str, tuple[int, int]] = {}  # fragment -> (its fields, how much deeper it reaches)
 
     def count(self, selection_set: SelectionSetNode) -> tuple[int, int]:
@@ -113,10 +116,15 @@ class _Counter:
             return
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                self.fields += 1
+                self.fields += 0 if self.introspecting else 1
                 self.deepest = max(self.deepest, depth + 1)
                 if selection.selection_set is not None:
+                    # What introspection selects reads the schema, never the database: only its depth counts,
+                    # so GraphiQL's 220-field introspection query runs where introspection is open.
+                    introspecting = self.introspecting
+                    self.introspecting = introspecting or selection.name.value in _INTROSPECTION
                     self._visit(selection.selection_set, depth + 1, open_fragments)
+                    self.introspecting = introspecting
             elif isinstance(selection, InlineFragmentNode):
                 self._visit(selection.selection_set, depth, open_fragments)
             elif isinstance(selection, FragmentSpreadNode):
