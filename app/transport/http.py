@@ -1,10 +1,13 @@
 """What every HTTP transport shares: Parse's CORS headers, JSON and error bodies, credentials from headers,
-bounded request bodies, and the public address of `/parse`."""
+bounded request bodies, the public address of `/parse`, and the cancelling of reads their client abandoned."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -104,6 +107,58 @@ def parse_mount_url(request: HTTPConnection, settings: Settings) -> str:
         return settings.public_url
     scheme = {"ws": "http", "wss": "https"}.get(request.url.scheme, request.url.scheme)
     return f"{scheme}://{request.url.netloc}{PARSE_MOUNT}"
+
+
+class ClientGone(Exception):
+    """The client disconnected before its answer, and the read it asked for was cancelled."""
+
+
+# A client that went away gets no answer; this status only names the case in logs and tests.
+CLIENT_GONE_STATUS = 499
+
+
+@asynccontextmanager
+async def cancelled_when_abandoned(receive: Receive) -> AsyncIterator[None]:
+    """Run the block, and cancel it if the client disconnects first (ClientGone is then raised).
+
+    The rule: only requests that only read come here. A read abandoned half-way leaves nothing behind: no
+    further database command is sent, the running one is abandoned (pymongo closes its connection, and the
+    query time limit bounds what the database still does). A write is never cancelled: it runs to its end
+    whether or not anyone waits, so a client that disconnects finds it done whole or not at all, and an
+    acknowledged write is never undone. The request's body must have been read: `receive` then only
+    reports the disconnect.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    watch = _DisconnectWatch(task)
+    watcher = asyncio.get_running_loop().create_task(watch.run(receive))
+    try:
+        yield
+    except asyncio.CancelledError:
+        watch.armed = False
+        if watch.fired and task.uncancel() == 0:
+            raise ClientGone from None
+        raise
+    else:
+        watch.armed = False
+        if watch.fired:
+            task.uncancel()  # the block swallowed the cancellation and finished: its answer goes nowhere
+    finally:
+        watcher.cancel()
+
+
+class _DisconnectWatch:
+    __slots__ = ("armed", "fired", "task")
+
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task, self.armed, self.fired = task, True, False
+
+    async def run(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        if self.armed:
+            self.fired = True
+            self.task.cancel()
 
 
 class HttpEndpoint:
