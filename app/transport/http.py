@@ -115,6 +115,8 @@ class ClientGone(Exception):
 
 # A client that went away gets no answer; this status only names the case in logs and tests.
 CLIENT_GONE_STATUS = 499
+# Most reads answer sooner: they pay for a timer, and only longer ones for a task watching their client.
+_WATCH_AFTER = 0.05
 
 
 @asynccontextmanager
@@ -130,8 +132,8 @@ async def cancelled_when_abandoned(receive: Receive) -> AsyncIterator[None]:
     """
     task = asyncio.current_task()
     assert task is not None
-    watch = _DisconnectWatch(task)
-    watcher = asyncio.get_running_loop().create_task(watch.run(receive))
+    watch = _DisconnectWatch(task, receive)
+    timer = asyncio.get_running_loop().call_later(_WATCH_AFTER, watch.start)
     try:
         yield
     except asyncio.CancelledError:
@@ -144,17 +146,28 @@ async def cancelled_when_abandoned(receive: Receive) -> AsyncIterator[None]:
         if watch.fired:
             task.uncancel()  # the block swallowed the cancellation and finished: its answer goes nowhere
     finally:
-        watcher.cancel()
+        timer.cancel()
+        watch.stop()
 
 
 class _DisconnectWatch:
-    __slots__ = ("armed", "fired", "task")
+    __slots__ = ("armed", "fired", "receive", "task", "watcher")
 
-    def __init__(self, task: asyncio.Task[Any]) -> None:
-        self.task, self.armed, self.fired = task, True, False
+    def __init__(self, task: asyncio.Task[Any], receive: Receive) -> None:
+        self.task, self.receive = task, receive
+        self.armed, self.fired = True, False
+        self.watcher: asyncio.Task[None] | None = None
 
-    async def run(self, receive: Receive) -> None:
-        while (await receive())["type"] != "http.disconnect":
+    def start(self) -> None:
+        if self.armed:
+            self.watcher = asyncio.get_running_loop().create_task(self.run())
+
+    def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.cancel()
+
+    async def run(self) -> None:
+        while (await self.receive())["type"] != "http.disconnect":
             pass
         if self.armed:
             self.fired = True
