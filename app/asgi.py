@@ -67,7 +67,11 @@ def build_services(settings: Settings) -> Services:
     if settings.app_name and not settings.server_url:
         log.warning("emailed links point at %s: set server_url to the address users reach", settings.public_url)
     timeout = settings.database_timeout if settings.database_timeout is not None else 30.0
-    storage = MongoStorage(settings.database_uri, server_selection_timeout_ms=int(timeout * 1000))
+    storage = MongoStorage(
+        settings.database_uri,
+        server_selection_timeout_ms=int(timeout * 1000),
+        max_query_time=settings.max_query_time,
+    )
     schemas = SchemaRegistry(storage, ttl=settings.schema_cache_ttl)
     session_length = settings.session_length if settings.expire_inactive_sessions else None
     authenticator = Authenticator(

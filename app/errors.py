@@ -15,6 +15,7 @@
      ├── InvalidNestedKeyError          121
      ├── InvalidFileNameError           122
      ├── InvalidACLError                123
+     ├── RequestTimeoutError            124  a query ran past the server's time limit (nothing written)
      ├── FileSaveError                  130  an upload refused or failed
      ├── RequiredFieldError             135
      ├── ImmutableFieldError            136
@@ -110,6 +111,12 @@ class InvalidFileNameError(AppError):
 
 class InvalidACLError(AppError):
     code = 123
+
+
+class RequestTimeoutError(AppError):
+    """A query ran longer than the server allows and was stopped; the request wrote nothing."""
+
+    code = 124
 
 
 class FileSaveError(AppError):

@@ -316,6 +316,9 @@ class Settings:
         lambda v: None if v in (None, "") else float(v),
         "seconds to wait for the database before a request fails (default 30; 3 for the embedded one)",
     )
+    max_query_time: float = setting(
+        10.0, _in_range(float, 0, 86400), "seconds a database query may run; one that runs longer answers code 124"
+    )
     graphql_public_introspection: bool = setting(
         False, _bool, "GraphQL introspection and 'did you mean' hints without the master key (development)"
     )

@@ -5,7 +5,8 @@ compiled once into closures. The semantics are the database's, not Python's: a r
 its stored form (pointers as `Class$id`, points as `[lng, lat]`, files by name, nested values in
 Parse's JSON form), constraints are translated as app/storage/encoding.py translates them, and values
 compare as SecantusDB compares BSON: an array matches by containment, a missing field equals null,
-`$ne`/`$nin` match missing fields, and `$lt`/`$gt` compare only within one type bracket.
+`$ne`/`$nin` match missing fields, and `$lt`/`$gt` compare only within one type bracket. A `$regex` runs
+on RE2, in time linear in the text, with the database's reading of the pattern (app/domain/patterns.py).
 
 What needs the database (sub-queries, relations, `$relatedTo`, `$text`) or has no exact in-memory
 equivalent is refused when compiling, with UnsupportedInLiveQueryError (an InvalidQueryError, 102).
@@ -14,15 +15,16 @@ equivalent is refused when compiling, with UnsupportedInLiveQueryError (an Inval
 from __future__ import annotations
 
 import math
-import re
-import warnings
 from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
+import re2
+
 from app.domain.acl import ACL
 from app.domain.classes import ClassSchema
 from app.domain.geometry import great_circle, is_convex, point_of, polygon_side, ring_side, rings_of
+from app.domain.patterns import MAX_PATTERN, PatternError, Untranslatable, parse, to_re2, unquote
 from app.domain.values import File, GeoPoint, ParseObject, Pointer, Polygon, Relation
 from app.errors import InvalidQueryError
 
@@ -43,10 +45,9 @@ _RANGE = ("$lt", "$lte", "$gt", "$gte")
 _INT32 = 2**31
 # SecantusDB's mean Earth radius: its distances are in metres, and comparing in the same unit keeps ties equal.
 _EARTH_RADIUS_METERS = 6_378_100.0
-_MAX_PATTERN = 1000
-_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE, "u": 0}
-_QUOTED = re.compile(r"\\Q(.*?)(?:\\E|$)", re.DOTALL)
-_REGEX_SPECIAL = re.compile(r"([\\^$.|?*+()\[\]{}/-])")
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.never_capture = True  # only whether it finds something matters
+_RE2_OPTIONS.log_errors = False  # a refused pattern is answered to its client, not written to stderr
 
 
 class UnsupportedInLiveQueryError(InvalidQueryError):
@@ -549,72 +550,43 @@ def _has_element_outside(allowed: list[Any]) -> _Test:
 
 
 def _regex(pattern: str, options: str) -> _Test:
-    """`$regex`: strings (or array elements) the pattern finds, compiled as the database compiles it."""
-    pattern = _unquote(pattern)
-    if len(pattern) > _MAX_PATTERN:
-        raise UnsupportedInLiveQueryError(f"$regex patterns are limited to {_MAX_PATTERN} characters.")
-    flags = 0
-    for option in options:
-        flags |= _REGEX_FLAGS[option]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            compiled = re.compile(_pcre_anchors(pattern), flags)
-        except re.error as error:
-            raise UnsupportedInLiveQueryError(
-                f"$regex {pattern!r} cannot be matched in live queries: {error}"
-            ) from None
-    if caught:
-        # Python reads what it warns about (a POSIX class such as [[:alpha:]]) otherwise than PCRE does.
-        raise UnsupportedInLiveQueryError(f"$regex {pattern!r} cannot be matched in live queries: {caught[0].message}")
+    """`$regex`: strings (or array elements) the pattern finds as the database finds them, in time linear in
+    the text (RE2, never a backtracking engine: a write must not hold the event loop); what RE2 cannot run
+    with the database's meaning is refused (app/domain/patterns.py)."""
+    if len(unquote(pattern)) > MAX_PATTERN:
+        raise UnsupportedInLiveQueryError(f"$regex patterns are limited to {MAX_PATTERN} characters.")
+    try:
+        compiled = re2.compile(to_re2(parse(pattern, options)), _RE2_OPTIONS)
+    except PatternError as error:
+        raise UnsupportedInLiveQueryError(
+            f"$regex {pattern!r} cannot be matched in live queries: {error.message}"
+        ) from None
+    except Untranslatable as error:
+        raise UnsupportedInLiveQueryError(
+            f"$regex {pattern!r} cannot be matched in live queries, which match in time linear in the text: {error}."
+        ) from None
+    except re2.error as error:
+        raise UnsupportedInLiveQueryError(f"$regex {pattern!r} cannot be matched in live queries: {error}.") from None
     search = compiled.search
+
+    def finds(text: str) -> bool:
+        try:
+            return search(text) is not None
+        except UnicodeEncodeError:
+            return False  # a lone surrogate: no database stores such a string
 
     def test(values: list[Any]) -> bool:
         for value in values:
             if type(value) is str:
-                if search(value) is not None:
+                if finds(value):
                     return True
             elif _expands(value):
                 for element in value:
-                    if type(element) is str and search(element) is not None:
+                    if type(element) is str and finds(element):
                         return True
         return False
 
     return test
-
-
-def _unquote(pattern: str) -> str:
-    r"""PCRE `\Q…\E` quoting as escapes, as storage rewrites it."""
-    if "\\Q" not in pattern:
-        return pattern
-    return _QUOTED.sub(lambda m: _REGEX_SPECIAL.sub(r"\\\1", m.group(1)), pattern)
-
-
-def _pcre_anchors(pattern: str) -> str:
-    r"""PCRE's `\Z` (end or before a final newline) and `\z` (the very end) in Python's dialect."""
-    if "\\" not in pattern:
-        return pattern
-    out: list[str] = []
-    i, n, in_class = 0, len(pattern), False
-    while i < n:
-        c = pattern[i]
-        if c == "\\" and i + 1 < n:
-            following = pattern[i + 1]
-            if not in_class and following == "Z":
-                out.append("(?=\\n?\\Z)")
-            elif not in_class and following == "z":
-                out.append("\\Z")
-            else:
-                out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if c == "[" and not in_class:
-            in_class = True
-        elif c == "]" and in_class:
-            in_class = False
-        out.append(c)
-        i += 1
-    return "".join(out)
 
 
 # Geometry ----------------------------------------------------------------------------------------

@@ -407,3 +407,15 @@ def constrained_keys(where: Mapping[str, Any]) -> list[str]:
         elif key != "$relatedTo":
             keys.append(key)
     return keys
+
+
+def regex_constraints(where: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every `$regex` of a decoded where clause with its `$options`, through `$or`/`$and`/`$nor`."""
+    found: list[tuple[str, str]] = []
+    for key, value in where.items():
+        if key in LOGICAL:
+            for sub in value:
+                found.extend(regex_constraints(sub))
+        elif isinstance(value, Mapping) and isinstance(value.get("$regex"), str):
+            found.append((value["$regex"], value.get("$options") or ""))
+    return found

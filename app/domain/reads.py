@@ -12,6 +12,7 @@ from typing import Any
 
 from app.domain import permissions
 from app.domain.acl import ACL, Auth
+from app.domain.backtracking import require_bounded
 from app.domain.classes import SYSTEM_CLASSES, ClassSchema, is_valid_field_name
 from app.domain.cloud_requests import CloudQuery
 from app.domain.hooks import Hooks
@@ -25,6 +26,7 @@ from app.domain.queries import (
     constrained_keys,
     parse_order,
     parse_where,
+    regex_constraints,
     require_within_limits,
 )
 from app.domain.schemas import SchemaRegistry
@@ -109,6 +111,7 @@ class ObjectReads:
         own_sessions = permissions.session_constraint(class_name, auth)
         schema = await self._schema_for(auth, class_name)
         parsed = and_(parse_where(where, schema, master=auth.master), own_sessions)
+        await self._require_bounded_patterns(auth, parsed)
         if schema is None:
             return FindResult([], 0 if options.count else None)
         protected = permissions.protected_fields(schema, auth)
@@ -273,6 +276,7 @@ class ObjectReads:
         permissions.require_class_access("find", class_name, auth)
         schema = await self._schema_for(auth, class_name)
         parsed = parse_where(where, schema, master=auth.master)
+        await self._require_bounded_patterns(auth, parsed)
         if schema is None:
             return []
         parsed = await self._resolve_subqueries(auth, schema, parsed, 0)
@@ -280,6 +284,17 @@ class ObjectReads:
         return await self.storage.distinct(
             schema, field_name, Find(and_(parsed, constraint), acl=None if auth.master else auth.groups)
         )
+
+    async def _require_bounded_patterns(self, auth: Auth, where: Mapping[str, Any]) -> None:
+        """On an engine that does not bound a pattern match, refuse (102) the patterns a backtracking engine
+        could run on for very long (app/domain/backtracking.py), before any reaches the database. The master
+        key is trusted with its own queries; sub-queries are checked when they run, as finds."""
+        if auth.master:
+            return
+        patterns = regex_constraints(where)
+        if patterns and not (await self.storage.capabilities()).bounded_pattern_matching:
+            for pattern, options in patterns:
+                require_bounded(pattern, options)
 
     async def _schema_for(self, auth: Auth, class_name: str) -> ClassSchema | None:
         """The class's schema, or None; a client may not touch a class that does not exist unless allowed."""

@@ -30,10 +30,25 @@ class Find:
     read_preference: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What an engine guarantees beyond answering, where the domain must act otherwise without it."""
+
+    bounded_pattern_matching: bool = True
+    """Whether the work of one `$regex` match is bounded by the engine (MongoDB's PCRE has a match limit, and
+    its time limit interrupts a match). Without it (SecantusDB runs Python's backtracking `re`, and checks its
+    time limit only between documents) one pattern that backtracks catastrophically holds the whole database,
+    so such patterns must be refused before they reach it."""
+
+
 class Storage(Protocol):
     """A database holding classes, objects and relations in Parse Server's layout."""
 
     async def close(self) -> None: ...
+
+    async def capabilities(self) -> Capabilities:
+        """What this engine guarantees (asked of the database once)."""
+        ...
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """Everything awaited inside commits together or not at all (needs a replica set, as MongoDB does)."""
@@ -126,4 +141,4 @@ class Storage(Protocol):
     async def owning_ids(self, class_name: str, field: str, related_ids: Sequence[str]) -> list[str]: ...
 
 
-__all__ = ["Find", "Operation", "Storage"]
+__all__ = ["Capabilities", "Find", "Operation", "Storage"]

@@ -1,7 +1,15 @@
-"""MongoStorage: the Storage seam over pymongo's asyncio client, in Parse Server's layout."""
+"""MongoStorage: the Storage seam over pymongo's asyncio client, in Parse Server's layout.
+
+Every read carries the query time limit (`maxTimeMS`, the setting `max_query_time`), and this side stops
+waiting a little after it, in case the database does not stop (SecantusDB checks its limit only between
+documents); either way the caller gets code 124. Writes carry the limit on their filter where the driver
+takes it, and are never cut off from this side: a write abandoned here might still be applied there, and
+its outcome would be unknown.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -19,9 +27,9 @@ from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from app.domain.classes import ClassSchema, FieldType
 from app.domain.values import Record
-from app.errors import DuplicateValueError, InternalError, InvalidQueryError
+from app.errors import AppError, DuplicateValueError, InternalError, InvalidQueryError, RequestTimeoutError
 from app.storage import catalog
-from app.storage.base import Find
+from app.storage.base import Capabilities, Find
 from app.storage.encoding import (
     from_aggregate_result,
     from_document,
@@ -48,22 +56,67 @@ _READ_PREFERENCES = {
 _current_session: ContextVar[AsyncClientSession | None] = ContextVar("parseql_mongo_session", default=None)
 _GEO_INDEX_MISSING = (17007, 291)
 _DISTANCE = "_parseql_distance"  # where $geoNear writes each distance, projected away before decoding
+_MAX_TIME_EXPIRED = 50  # MongoDB's MaxTimeMSExpired
+_GRACE = 1.0  # seconds this side waits past the time limit for the database's own answer
 
 
 class MongoStorage:
     """Parse Server's MongoDB format; the only class that talks to the driver."""
 
-    def __init__(self, uri: str, *, server_selection_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self, uri: str, *, server_selection_timeout_ms: int = 10_000, max_query_time: float | None = None
+    ) -> None:
         self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             uri, tz_aware=True, serverSelectionTimeoutMS=server_selection_timeout_ms, appname="parseql"
         )
         self.db: AsyncDatabase[dict[str, Any]] = self.client.get_default_database("parse")
+        self.max_query_time = max_query_time
+        self._capabilities: Capabilities | None = None
 
     async def close(self) -> None:
         await self.client.close()
 
     async def ping(self) -> None:
         await self.db.command("ping")
+
+    async def capabilities(self) -> Capabilities:
+        if self._capabilities is None:
+            async with self._read():
+                info = await self.db.command("buildInfo", **self._limit())
+            # SecantusDB says so in buildInfo; it matches `$regex` with Python's `re`, unbounded.
+            self._capabilities = Capabilities(bounded_pattern_matching="secantusVersion" not in info)
+        return self._capabilities
+
+    def _limit(self, name: str = "maxTimeMS") -> dict[str, Any]:
+        """The time limit as a command argument (`max_time_ms` for pymongo's cursor helpers)."""
+        return {} if self.max_query_time is None else {name: max(1, round(self.max_query_time * 1000))}
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[None]:
+        """A read under the time limit: answered 124 when the database stops it, or when it does not answer
+        within a second more (pymongo closes the connection of a cancelled command)."""
+        if self.max_query_time is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(self.max_query_time + _GRACE):
+                yield
+        except TimeoutError:
+            log.warning("a query outlived its time limit by %g s; its connection was closed", _GRACE)
+            raise self._timed_out() from None
+        except PyMongoError as error:
+            if _is_timeout(error):
+                raise self._timed_out() from None
+            raise
+
+    def _timed_out(self) -> RequestTimeoutError:
+        limit = f" ({self.max_query_time:g} s)" if self.max_query_time is not None else ""
+        return RequestTimeoutError(f"Request timed out: the query ran longer than this server allows{limit}.")
+
+    def _query_error(self, error: PyMongoError) -> AppError:
+        if _is_timeout(error):
+            return self._timed_out()
+        return _query_error(error)
 
     def _collection(self, name: str) -> AsyncCollection[dict[str, Any]]:
         return self.db[name]
@@ -87,8 +140,9 @@ class MongoStorage:
     # Class schemas ----------------------------------------------------------------------------------
 
     async def load_classes(self) -> list[ClassSchema]:
-        cursor = self._collection(SCHEMA_COLLECTION).find({}, session=self._session())
-        return [catalog.schema_from_document(document) async for document in cursor]
+        async with self._read():
+            cursor = self._collection(SCHEMA_COLLECTION).find({}, session=self._session(), **self._limit("max_time_ms"))
+            return [catalog.schema_from_document(document) async for document in cursor]
 
     async def create_class(self, schema: ClassSchema, *, stored_permissions: Mapping[str, Any] | None) -> None:
         document = catalog.document_from_schema(schema, permissions=stored_permissions)
@@ -101,7 +155,10 @@ class MongoStorage:
 
     async def add_fields(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
         collection = self._collection(SCHEMA_COLLECTION)
-        existing = await collection.find_one({"_id": class_name}, session=self._session())
+        async with self._read():
+            existing = await collection.find_one(
+                {"_id": class_name}, session=self._session(), **self._limit("max_time_ms")
+            )
         if existing is None:
             document = catalog.document_from_schema(ClassSchema.build(class_name, fields), permissions=None)
             try:
@@ -206,7 +263,10 @@ class MongoStorage:
             await self._collection(join_collection(schema.name, name)).drop()
 
     async def read_config(self) -> tuple[dict[str, Any], dict[str, bool]] | None:
-        document = await self._collection(CONFIG_COLLECTION).find_one({"_id": 1}, session=self._session())
+        async with self._read():
+            document = await self._collection(CONFIG_COLLECTION).find_one(
+                {"_id": 1}, session=self._session(), **self._limit("max_time_ms")
+            )
         if document is None:
             return None
         return dict(document.get("params") or {}), dict(document.get("masterKeyOnly") or {})
@@ -308,6 +368,7 @@ class MongoStorage:
             options["hint"] = list(query.hint.items()) if isinstance(query.hint, Mapping) else query.hint
         if query.comment is not None:
             options["comment"] = query.comment
+        options.update(self._limit("max_time_ms"))
         where = self._filter(schema, query, acl_key="_wperm" if query.for_write else "_rperm")
         collection = self._collection(schema.name)
         if query.read_preference:
@@ -317,14 +378,17 @@ class MongoStorage:
             documents = await self._find_near(schema, collection, near, options)
             return [from_document(schema, document) for document in documents]
         try:
-            documents = await collection.find(where, **options, session=self._session()).to_list()
+            async with self._read():
+                documents = await collection.find(where, **options, session=self._session()).to_list()
         except OperationFailure as error:
             field = _geo_field(query.where) if error.code in _GEO_INDEX_MISSING or "geoNear" in str(error) else None
             if field is None:
-                raise _query_error(error) from None
+                raise self._query_error(error) from None
             # Parse Server builds a 2d index the first time a class is queried by distance.
             await self._ensure_index(schema.name, [(field, "2d")])
-            documents = await self._collection(schema.name).find(where, **options, session=self._session()).to_list()
+            async with self._read():
+                found = self._collection(schema.name).find(where, **options, session=self._session())
+                documents = await found.to_list()
         return [from_document(schema, document) for document in documents]
 
     async def _find_near(
@@ -355,38 +419,45 @@ class MongoStorage:
         # Parse Server builds a 2d index the first time a class is queried by distance; $geoNear needs it.
         await self._ensure_index(schema.name, [(field, "2d")])
         try:
-            cursor = await collection.aggregate(pipeline, session=self._session(), **extra)
-            return await cursor.to_list()
+            async with self._read():
+                cursor = await collection.aggregate(pipeline, session=self._session(), **extra, **self._limit())
+                return await cursor.to_list()
         except OperationFailure as error:
-            raise _query_error(error) from None
+            raise self._query_error(error) from None
 
     async def explain(self, schema: ClassSchema, query: Find) -> dict[str, Any]:
         options: dict[str, Any] = {"limit": query.limit or 0, "skip": query.skip}
         if query.order:
             options["sort"] = translate_sort(schema, query.order)
+        options.update(self._limit("max_time_ms"))
         try:
-            plan = await self._collection(schema.name).find(self._filter(schema, query), **options).explain()
+            async with self._read():
+                plan = await self._collection(schema.name).find(self._filter(schema, query), **options).explain()
         except OperationFailure as error:
+            if _is_timeout(error):
+                raise self._timed_out() from None
             raise InvalidQueryError(_message(error)) from None
         # BSON types (timestamps, ObjectIds) as relaxed extended JSON, which any JSON encoder takes.
         return dict(json.loads(json_util.dumps(plan)))
 
     async def count(self, schema: ClassSchema, query: Find) -> int:
         try:
-            return await self._collection(schema.name).count_documents(
-                self._filter(schema, query, count=True), session=self._session()
-            )
+            async with self._read():
+                return await self._collection(schema.name).count_documents(
+                    self._filter(schema, query, count=True), session=self._session(), **self._limit()
+                )
         except OperationFailure as error:
-            raise _query_error(error) from None
+            raise self._query_error(error) from None
 
     async def distinct(self, schema: ClassSchema, field: str, query: Find) -> list[Any]:
         key = stored_key(schema, field)
         try:
-            values = await self._collection(schema.name).distinct(
-                key, self._filter(schema, query), session=self._session()
-            )
+            async with self._read():
+                values = await self._collection(schema.name).distinct(
+                    key, self._filter(schema, query), session=self._session(), **self._limit()
+                )
         except OperationFailure as error:
-            raise _query_error(error) from None
+            raise self._query_error(error) from None
         return [value for value in values if value is not None]
 
     async def aggregate(self, schema: ClassSchema, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -397,9 +468,12 @@ class MongoStorage:
             if "$group" in s
         )
         try:
-            cursor = await self._collection(schema.name).aggregate(stages, session=self._session())
-            results = await cursor.to_list()
+            async with self._read():
+                cursor = await self._collection(schema.name).aggregate(stages, session=self._session(), **self._limit())
+                results = await cursor.to_list()
         except OperationFailure as error:
+            if _is_timeout(error):
+                raise self._timed_out() from None
             # Parse reports every failing pipeline as a bad query, with the database's reason.
             raise InvalidQueryError(_message(error)) from None
         return [from_aggregate_result(schema, result, pointer_group) for result in results]
@@ -421,16 +495,18 @@ class MongoStorage:
         query = Find({**where, "objectId": object_id}, acl=acl)
         mongo_filter = self._filter(schema, query, acl_key="_wperm")
         try:
+            # The limit bounds finding the object; the write itself is one document, applied whole or not at all.
             document = await self._collection(schema.name).find_one_and_update(
                 mongo_filter,
                 translate_update(schema, changes),
                 return_document=ReturnDocument.BEFORE,
                 session=self._session(),
+                **self._limit(),
             )
         except DuplicateKeyError as error:
             raise _duplicate(error) from None
         except OperationFailure as error:
-            raise _query_error(error) from None
+            raise self._query_error(error) from None
         return None if document is None else from_document(schema, document)
 
     async def delete(
@@ -454,25 +530,34 @@ class MongoStorage:
         )
 
     async def related_ids(self, class_name: str, field: str, owning_id: str) -> list[str]:
-        cursor = self._collection(join_collection(class_name, field)).find(
-            {"owningId": owning_id}, {"relatedId": 1}, session=self._session()
-        )
-        return [row["relatedId"] async for row in cursor]
+        async with self._read():
+            cursor = self._collection(join_collection(class_name, field)).find(
+                {"owningId": owning_id}, {"relatedId": 1}, session=self._session(), **self._limit("max_time_ms")
+            )
+            return [row["relatedId"] async for row in cursor]
 
     async def related_by_owner(self, class_name: str, field: str, owning_ids: Sequence[str]) -> dict[str, list[str]]:
-        cursor = self._collection(join_collection(class_name, field)).find(
-            {"owningId": {"$in": list(owning_ids)}}, {"owningId": 1, "relatedId": 1}, session=self._session()
-        )
         found: dict[str, list[str]] = {owner: [] for owner in owning_ids}
-        async for row in cursor:
-            found.setdefault(row["owningId"], []).append(row["relatedId"])
+        async with self._read():
+            cursor = self._collection(join_collection(class_name, field)).find(
+                {"owningId": {"$in": list(owning_ids)}},
+                {"owningId": 1, "relatedId": 1},
+                session=self._session(),
+                **self._limit("max_time_ms"),
+            )
+            async for row in cursor:
+                found.setdefault(row["owningId"], []).append(row["relatedId"])
         return found
 
     async def owning_ids(self, class_name: str, field: str, related_ids: Sequence[str]) -> list[str]:
-        cursor = self._collection(join_collection(class_name, field)).find(
-            {"relatedId": {"$in": list(related_ids)}}, {"owningId": 1}, session=self._session()
-        )
-        return [row["owningId"] async for row in cursor]
+        async with self._read():
+            cursor = self._collection(join_collection(class_name, field)).find(
+                {"relatedId": {"$in": list(related_ids)}},
+                {"owningId": 1},
+                session=self._session(),
+                **self._limit("max_time_ms"),
+            )
+            return [row["owningId"] async for row in cursor]
 
 
 def join_collection(class_name: str, field: str) -> str:
@@ -523,6 +608,11 @@ def _duplicate(error: DuplicateKeyError) -> DuplicateValueError:
 def _message(error: PyMongoError) -> str:
     details = getattr(error, "details", None) or {}
     return str(details.get("errmsg") or error)
+
+
+def _is_timeout(error: PyMongoError) -> bool:
+    """The database stopped a command at its time limit, or the driver gave up waiting for it."""
+    return error.timeout or (isinstance(error, OperationFailure) and error.code == _MAX_TIME_EXPIRED)
 
 
 def _query_error(error: PyMongoError) -> InternalError | InvalidQueryError:

@@ -1,10 +1,13 @@
 """What every HTTP transport shares: Parse's CORS headers, JSON and error bodies, credentials from headers,
-bounded request bodies, and the public address of `/parse`."""
+bounded request bodies, the public address of `/parse`, and the cancelling of reads their client abandoned."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -105,6 +108,71 @@ def parse_mount_url(request: HTTPConnection, settings: Settings) -> str:
         return settings.public_url
     scheme = {"ws": "http", "wss": "https"}.get(request.url.scheme, request.url.scheme)
     return f"{scheme}://{request.url.netloc}{PARSE_MOUNT}"
+
+
+class ClientGone(Exception):
+    """The client disconnected before its answer, and the read it asked for was cancelled."""
+
+
+# A client that went away gets no answer; this status only names the case in logs and tests.
+CLIENT_GONE_STATUS = 499
+# Most reads answer sooner: they pay for a timer, and only longer ones for a task watching their client.
+_WATCH_AFTER = 0.05
+
+
+@asynccontextmanager
+async def cancelled_when_abandoned(receive: Receive) -> AsyncIterator[None]:
+    """Run the block, and cancel it if the client disconnects first (ClientGone is then raised).
+
+    The rule: only requests that only read come here. A read abandoned half-way leaves nothing behind: no
+    further database command is sent, the running one is abandoned (pymongo closes its connection, and the
+    query time limit bounds what the database still does). A write is never cancelled: it runs to its end
+    whether or not anyone waits, so a client that disconnects finds it done whole or not at all, and an
+    acknowledged write is never undone. The request's body must have been read: `receive` then only
+    reports the disconnect.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    watch = _DisconnectWatch(task, receive)
+    timer = asyncio.get_running_loop().call_later(_WATCH_AFTER, watch.start)
+    try:
+        yield
+    except asyncio.CancelledError:
+        watch.armed = False
+        if watch.fired and task.uncancel() == 0:
+            raise ClientGone from None
+        raise
+    else:
+        watch.armed = False
+        if watch.fired:
+            task.uncancel()  # the block swallowed the cancellation and finished: its answer goes nowhere
+    finally:
+        timer.cancel()
+        watch.stop()
+
+
+class _DisconnectWatch:
+    __slots__ = ("armed", "fired", "receive", "task", "watcher")
+
+    def __init__(self, task: asyncio.Task[Any], receive: Receive) -> None:
+        self.task, self.receive = task, receive
+        self.armed, self.fired = True, False
+        self.watcher: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.armed:
+            self.watcher = asyncio.get_running_loop().create_task(self.run())
+
+    def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.cancel()
+
+    async def run(self) -> None:
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+        if self.armed:
+            self.fired = True
+            self.task.cancel()
 
 
 class HttpEndpoint:

@@ -54,7 +54,10 @@ from app.transport.graphql.messages import js_message, redacted
 from app.transport.graphql.request import Context
 from app.transport.graphql.uploads import Upload
 from app.transport.http import (
+    CLIENT_GONE_STATUS,
     CORS_HEADERS,
+    ClientGone,
+    cancelled_when_abandoned,
     error_response,
     header_credentials,
     json_response,
@@ -224,7 +227,10 @@ class GraphQLEndpoint:
                 operation = await self._operation(request, stack)
                 encoder = file_encoder(parse_mount_url(request, self.services.settings), self.services.settings.app_id)
                 context = Context(self.services, auth, encoder)
-                result = await self._execute(operation, context, request.method, reveal)
+                result = await self._execute(operation, context, request, reveal)
+        except ClientGone:
+            log.info("a GraphQL query was cancelled: its client went away")
+            return Response(status_code=CLIENT_GONE_STATUS)
         except RequestError as error:
             return json_response({"errors": error.errors}, error.status)
         except AppError as error:  # a body too large, or not JSON
@@ -261,12 +267,16 @@ class GraphQLEndpoint:
             raise RequestError.of(_BAD_BODY)
         return operation_from(body)
 
-    async def _execute(self, operation: Operation, context: Context, method: str, reveal: bool) -> dict[str, Any]:
-        schema, document, chosen = await self.prepare(operation, method, reveal, exempt=context.auth.master)
+    async def _execute(self, operation: Operation, context: Context, request: Request, reveal: bool) -> dict[str, Any]:
+        schema, document, chosen = await self.prepare(operation, request.method, reveal, exempt=context.auth.master)
         if chosen.operation == OperationType.SUBSCRIPTION and schema.subscription_type is not None:
             raise RequestError.of(
                 "Subscriptions run over a websocket at /graphql (protocol graphql-transport-ws or graphql-ws)."
             )
+        if chosen.operation == OperationType.QUERY:
+            # A query only reads: cancelled if its client goes away (a mutation runs to its end).
+            async with cancelled_when_abandoned(request.receive):
+                return await self.run(schema, document, operation, context, reveal)
         return await self.run(schema, document, operation, context, reveal)
 
     async def prepare(

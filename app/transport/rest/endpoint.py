@@ -11,8 +11,11 @@ from starlette.responses import Response
 from app.errors import AppError, InvalidJSONError
 from app.transport.context import Credentials, Services, authenticate, file_encoder
 from app.transport.http import (
+    CLIENT_GONE_STATUS,
     CORS_HEADERS,
+    ClientGone,
     HttpEndpoint,
+    cancelled_when_abandoned,
     error_response,
     header_credentials,
     json_response,
@@ -80,6 +83,13 @@ def _credentials(request: Request, body: Any) -> Credentials:
     return credentials
 
 
+def _only_reads(method: str, route: str) -> bool:
+    """Whether a request only reads, and so is cancelled when its client goes away: every GET (after the JS
+    SDK's `_method` override) but a log-in, which creates a session. Authenticating, which may extend a
+    session, is done before."""
+    return method == "GET" and route != "/login"
+
+
 class RestEndpoint(HttpEndpoint):
     """The ASGI app mounted at /parse."""
 
@@ -135,8 +145,15 @@ class RestEndpoint(HttpEndpoint):
             call = RestCall(
                 method, path, params, _query(request), body, auth, self.services, credentials, mount, encoder
             )
-            result = await handler(call)
+            if _only_reads(method, route):
+                async with cancelled_when_abandoned(request.receive):
+                    result = await handler(call)
+            else:
+                result = await handler(call)
             return json_response(result.body, result.status, result.headers)
+        except ClientGone:
+            log.info("%s %s cancelled: its client went away", method, path)
+            return Response(status_code=CLIENT_GONE_STATUS)
         except AppError as error:
             if error.code == 1:
                 log.error("internal error on %s %s: %s", method, path, error.detail or error.message)
