@@ -21,7 +21,7 @@ from app.transport.http import (
     read_body,
 )
 from app.transport.rest.router import RestCall, RouteNotFound, Router
-from app.transport.wire import parse_json
+from app.transport.wire import JSONTooDeepError, parse_json
 
 log = logging.getLogger("app.rest")
 
@@ -40,6 +40,8 @@ def _query(request: Request) -> dict[str, Any]:
     for key, value in request.query_params.items():
         try:
             result[key] = parse_json(value)
+        except JSONTooDeepError as error:
+            raise InvalidJSONError(f"{key} parameter is {error}") from None
         except ValueError:
             result[key] = value
     return result
