@@ -94,7 +94,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from app.embedded import EmbeddedDatabaseError, crash_handler
-    from app.server import Server
+    from app.server import Server, http_protocol
 
     _configure_logging(settings.log_level)
     settings, generated = with_master_key(settings)
@@ -122,6 +122,7 @@ def serve(settings: Settings) -> int:
                 host=settings.host,
                 port=settings.port,
                 workers=settings.workers,
+                http=http_protocol(settings),
                 log_level="warning",
                 timeout_graceful_shutdown=10,
                 ws_ping_interval=settings.websocket_timeout,
@@ -135,6 +136,7 @@ def serve(settings: Settings) -> int:
                     create_app(settings),
                     host=settings.host,
                     port=settings.port,
+                    http=http_protocol(settings),
                     log_level="warning",
                     timeout_graceful_shutdown=10,
                     ws_ping_interval=settings.websocket_timeout,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from app.domain.cloud_requests import CALL, Call
@@ -145,6 +145,8 @@ class RestEndpoint(HttpEndpoint):
             if error.code == 1:
                 log.error("internal error on %s %s: %s", method, path, error.detail or error.message)
             return error_response(error)
+        except ClientDisconnect:
+            raise  # not an error of ours: HttpEndpoint answers no one
         except Exception:
             log.exception("unexpected error on %s %s", method, path)
             return json_response({"code": 1, "message": "Internal server error."}, 500)

@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from app.domain.files import limited_error, served_type
@@ -119,6 +119,8 @@ class FilesEndpoint(HttpEndpoint):
                 return await self.delete(request, path)
         except AppError as error:
             return error_response(error)
+        except ClientDisconnect:
+            raise  # not an error of ours: HttpEndpoint answers no one
         except Exception:
             log.exception("unexpected error on %s %s", request.method, request.url.path)
             return json_response({"code": 1, "message": "Internal server error."}, 500)
