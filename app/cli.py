@@ -94,7 +94,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from app.embedded import EmbeddedDatabaseError, crash_handler
-    from app.server import Server, http_protocol
+    from app.server import Server, uvicorn_options
 
     _configure_logging(settings.log_level)
     settings, generated = with_master_key(settings)
@@ -122,11 +122,8 @@ def serve(settings: Settings) -> int:
                 host=settings.host,
                 port=settings.port,
                 workers=settings.workers,
-                http=http_protocol(settings),
                 log_level="warning",
-                timeout_graceful_shutdown=10,
-                ws_ping_interval=settings.websocket_timeout,
-                ws_ping_timeout=settings.websocket_timeout,
+                **uvicorn_options(settings),
             )
         else:
             from app.asgi import create_app
@@ -136,11 +133,8 @@ def serve(settings: Settings) -> int:
                     create_app(settings),
                     host=settings.host,
                     port=settings.port,
-                    http=http_protocol(settings),
                     log_level="warning",
-                    timeout_graceful_shutdown=10,
-                    ws_ping_interval=settings.websocket_timeout,
-                    ws_ping_timeout=settings.websocket_timeout,
+                    **uvicorn_options(settings),
                 )
             )
             if database is not None:

@@ -147,6 +147,20 @@ class HttpProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What uvicorn is given besides the app and the address, by `parseql serve` (one process or several)
+    and by the tests' servers alike."""
+    return {
+        "http": http_protocol(settings),
+        "ws_ping_interval": settings.websocket_timeout,
+        "ws_ping_timeout": settings.websocket_timeout,
+        # No permessage-deflate, as Parse's LiveQuery server: each socket's zlib state took ~40 KB, and freeing
+        # it as sockets came and went kept the process growing. Events are small JSON.
+        "ws_per_message_deflate": False,
+        "timeout_graceful_shutdown": 10,
+    }
+
+
 def http_protocol(settings: Settings) -> type[asyncio.Protocol]:
     """The HTTP protocol for uvicorn's `Config(http=…)`, with the settings' deadlines.
 

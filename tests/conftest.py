@@ -83,11 +83,11 @@ async def serving(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.As
 
     import uvicorn
 
-    from app.server import Server, http_protocol
+    from app.server import Server, uvicorn_options
 
     app = create_app(settings)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", http=http_protocol(settings)
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **uvicorn_options(settings)
     )
     server = Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # pytest keeps its signals
