@@ -132,6 +132,7 @@ async def count_of(api: Api, class_name: str) -> int:
         ("where=1", 102, "where must be a JSON object"),
         ("order=%00", 105, "Invalid field name: \x00."),
         ("order=$n", 105, "Invalid field name: $n."),
+        ("order=%7B%7D", 105, "Invalid field name: [object Object]."),
         ("%00=1", 102, "Invalid parameter for query: \x00"),
         ("keys=" + quote(json.dumps(nested(101))), 107, "keys parameter is nested deeper than 100 levels"),
     ],

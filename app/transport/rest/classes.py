@@ -43,6 +43,8 @@ def _text(value: Any) -> str:
         return "false"
     if isinstance(value, list):
         return ",".join(_text(item) for item in value)
+    if isinstance(value, dict):
+        return "[object Object]"
     return str(value)
 
 
@@ -94,7 +96,7 @@ def find_options(params: dict[str, Any], default_limit: int) -> tuple[Any, Query
         where = where_from_json(where)
     limit = params.get("limit")
     options = QueryOptions(
-        order=_split(params["order"]) if params.get("order") else (),
+        order=_split(params["order"]) if _truthy(params.get("order")) else (),
         skip=_number("skip", params["skip"]) if params.get("skip") else 0,
         limit=_number("limit", limit) if limit or limit == 0 else default_limit,
         count=_truthy(params.get("count")),
