@@ -94,7 +94,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from app.embedded import EmbeddedDatabaseError, crash_handler
-    from app.server import Server
+    from app.server import Server, uvicorn_options
 
     _configure_logging(settings.log_level)
     settings, generated = with_master_key(settings)
@@ -123,9 +123,7 @@ def serve(settings: Settings) -> int:
                 port=settings.port,
                 workers=settings.workers,
                 log_level="warning",
-                timeout_graceful_shutdown=10,
-                ws_ping_interval=settings.websocket_timeout,
-                ws_ping_timeout=settings.websocket_timeout,
+                **uvicorn_options(settings),
             )
         else:
             from app.asgi import create_app
@@ -136,9 +134,7 @@ def serve(settings: Settings) -> int:
                     host=settings.host,
                     port=settings.port,
                     log_level="warning",
-                    timeout_graceful_shutdown=10,
-                    ws_ping_interval=settings.websocket_timeout,
-                    ws_ping_timeout=settings.websocket_timeout,
+                    **uvicorn_options(settings),
                 )
             )
             if database is not None:

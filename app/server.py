@@ -1,21 +1,173 @@
-"""uvicorn's server, with websockets closed as "going away" (1001) before it stops.
+"""uvicorn's server, with websockets closed as "going away" (1001) before it stops, and an HTTP protocol that
+gives clients a deadline for their request's headers and for each pause in its body.
 
 uvicorn drops open websockets with 1012 (service restart) when it shuts down, before the app's
 lifespan ends; closing them first with 1001 tells live query clients the server is leaving, so they
 reconnect elsewhere instead of treating it as an error. (With `--workers` above 1, uvicorn's own
 supervisor starts the workers and they close with its 1012; clients reconnect all the same.)
+
+uvicorn bounds neither a connection that has sent no complete request yet (its keep-alive timeout starts
+only after a first response, and stops at the first byte of the next request) nor a body that stops
+half-way, so a client sending a byte now and then (slowloris) holds a connection for ever. `HttpProtocol`
+adds both deadlines:
+
+* headers: `header_timeout` seconds from the connection (or from the end of the previous response on a
+  keep-alive connection) to the end of the request's headers; a websocket handshake is such a request;
+* body: `body_timeout` seconds between two chunks of a body the app is waiting for (not while uvicorn
+  has stopped reading because the app is busy).
+
+Past either, the client is answered 408 (unless a response has started, or no request has begun: an idle
+connection is closed without a word, as a keep-alive one is) and the connection is closed; an app still
+reading the body reads a disconnect.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import socket
+from typing import Any, cast
 
 import uvicorn
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
 
+from app.settings import Settings
 from app.transport.sockets import close_all
+
+_TIMED_OUT = b"Request Timeout"
 
 
 class Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await close_all()
         await super().shutdown(sockets)
+
+
+class HttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol (httptools) with a deadline for headers and for pauses in a body."""
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        header_timeout: float,
+        body_timeout: float,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+        self.deadline: asyncio.TimerHandle | None = None
+        self.request_begun = False
+
+    def _set_deadline(self, seconds: float, expired: Any) -> None:
+        self._clear_deadline()
+        self.deadline = self.loop.call_later(seconds, expired)
+
+    def _clear_deadline(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._set_deadline(self.header_timeout, self._headers_late)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._clear_deadline()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.request_begun = True
+
+    def on_headers_complete(self) -> None:
+        self._clear_deadline()
+        self.request_begun = False
+        super().on_headers_complete()
+        upgrading = self.parser.should_upgrade() and self._should_upgrade()
+        if not upgrading and not self.pipeline and self.cycle.more_body:
+            self._set_deadline(self.body_timeout, self._body_late)
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        if self.deadline is not None:
+            self._set_deadline(self.body_timeout, self._body_late)
+
+    def on_message_complete(self) -> None:
+        self._clear_deadline()
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.transport.is_closing() or self.pipeline or not self.cycle.response_complete:
+            self._clear_deadline()  # pipelined requests: their headers are already in
+            return
+        self._set_deadline(self.header_timeout, self._headers_late)
+
+    def _headers_late(self) -> None:
+        self.deadline = None
+        if self.transport.is_closing():
+            return
+        if self.request_begun and (self.cycle is None or self.cycle.response_complete):
+            self._send_408()
+        else:
+            self.transport.close()  # no request begun: an idle connection is closed without a word
+
+    def _body_late(self) -> None:
+        self.deadline = None
+        cycle = self.cycle
+        if self.transport.is_closing() or cycle is None or not cycle.more_body or cycle.response_complete:
+            return
+        if self.flow.read_paused:  # uvicorn stopped reading until the app catches up: the client is not late
+            self._set_deadline(self.body_timeout, self._body_late)
+            return
+        if cycle.response_started:
+            self.transport.close()
+        else:
+            self._send_408()
+        # The app, if it still reads the body, reads a disconnect (and answers no one).
+        cycle.disconnected = True
+        cycle.message_event.set()
+
+    def _send_408(self) -> None:
+        head = [b"HTTP/1.1 408 Request Timeout\r\n"]
+        head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
+        head += [
+            b"content-type: text/plain; charset=utf-8\r\n",
+            b"content-length: " + str(len(_TIMED_OUT)).encode("ascii") + b"\r\n",
+            b"connection: close\r\n\r\n",
+            _TIMED_OUT,
+        ]
+        self.transport.write(b"".join(head))
+        self.transport.close()
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What uvicorn is given besides the app and the address, by `parseql serve` (one process or several)
+    and by the tests' servers alike."""
+    return {
+        "http": http_protocol(settings),
+        "ws_ping_interval": settings.websocket_timeout,
+        "ws_ping_timeout": settings.websocket_timeout,
+        # No permessage-deflate, as Parse's LiveQuery server: each socket's zlib state took ~40 KB, and freeing
+        # it as sockets came and went kept the process growing. Events are small JSON.
+        "ws_per_message_deflate": False,
+        "timeout_graceful_shutdown": 10,
+    }
+
+
+def http_protocol(settings: Settings) -> type[asyncio.Protocol]:
+    """The HTTP protocol for uvicorn's `Config(http=…)`, with the settings' deadlines.
+
+    A partial of a module-level class, so that uvicorn can pickle it to the processes of `--workers`;
+    uvicorn only ever calls it as it would call a protocol class.
+    """
+    factory = functools.partial(
+        HttpProtocol, header_timeout=settings.header_timeout, body_timeout=settings.body_timeout
+    )
+    return cast(type[asyncio.Protocol], factory)

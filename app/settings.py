@@ -330,6 +330,14 @@ class Settings:
     websocket_timeout: float = setting(
         10.0, _in_range(float, 0, 3600), "seconds between websocket pings; a client silent that long is dropped"
     )
+    header_timeout: float = setting(
+        10.0,
+        _in_range(float, 0, 3600),
+        "seconds a client has to send a request's headers, from connecting or from its previous response (408)",
+    )
+    body_timeout: float = setting(
+        30.0, _in_range(float, 0, 3600), "seconds a request body may pause between two chunks (408)"
+    )
     live_query_queue_size: int = setting(
         1000, _in_range(int, 1, 1_000_000), "events queued for a slow websocket client before it is disconnected"
     )

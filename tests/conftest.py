@@ -83,10 +83,13 @@ async def serving(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.As
 
     import uvicorn
 
-    from app.server import Server
+    from app.server import Server, uvicorn_options
 
     app = create_app(settings)
-    server = Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **uvicorn_options(settings)
+    )
+    server = Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # pytest keeps its signals
     task = asyncio.get_running_loop().create_task(server.serve())
     while not server.started:

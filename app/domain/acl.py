@@ -84,6 +84,8 @@ class ACL:
         for principal, permissions in value.items():
             if principal == "*unresolved":
                 raise InvalidACLError("Invalid ACL.")
+            if "\0" in principal:  # it would be a stored key (`_acl`), which no database can hold
+                raise InvalidACLError("Invalid ACL: a user id or role name cannot contain a null character.")
             if not isinstance(permissions, Mapping):
                 raise InvalidACLError(f"Invalid ACL: the entry for {principal} must be an object.")
             for permission, allowed in permissions.items():

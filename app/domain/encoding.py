@@ -26,6 +26,7 @@ from app.domain.operations import (
 )
 from app.domain.values import File, GeoPoint, ParseObject, Pointer, Polygon, Record, Relation, iso
 from app.errors import (
+    AppError,
     CommandUnavailableError,
     IncorrectTypeError,
     InvalidJSONError,
@@ -34,7 +35,30 @@ from app.errors import (
 )
 
 _SAFE_INTEGER = 2**53
+_LARGEST_INTEGER = 2**63
 _SCALARS = (str, int, float, bool)
+MAX_NESTING = 100
+"""How many levels objects and arrays may nest, in a request and in a stored object counting the object itself:
+MongoDB's limit for a document (nothing deeper could be stored), and a bound on every recursive pass over values."""
+TOO_DEEP = f"nested deeper than {MAX_NESTING} levels"
+
+
+def nests_deeper_than(value: Any, limit: int) -> bool:
+    """Whether dicts and lists in `value` nest more than `limit` levels (the outermost counts as one).
+
+    A loop, not a recursion: it must answer for any depth without exhausting the stack.
+    """
+    if not isinstance(value, dict | list):
+        return False
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
 
 
 def parse_date(text: Any) -> datetime:
@@ -58,10 +82,11 @@ def parse_date(text: Any) -> datetime:
 
 
 def normalize_number(value: int | float) -> int | float:
-    """JavaScript has one number type: an integral float is the same number as the integer."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < _SAFE_INTEGER:
-        return int(value)
-    return value
+    """JavaScript has one number type: an integral float is the same number as the integer, and an integer
+    past 64 bits (which no database stores as one) is the float Parse would store."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < _SAFE_INTEGER else value
+    return value if -_LARGEST_INTEGER <= value < _LARGEST_INTEGER else float(value)
 
 
 def validate_geopoint(latitude: Any, longitude: Any) -> GeoPoint:
@@ -131,32 +156,42 @@ def decode_polygon(coordinates: Any) -> Polygon:
     return Polygon(tuple(points))
 
 
-def decode_value(value: Any) -> Any:
-    """Any value inside an object: nested objects may not have `$` or `.` in their keys."""
-    if value is None or isinstance(value, _SCALARS):
-        return normalize_number(value) if isinstance(value, float) else value
+def decode_value(value: Any, level: int = 1) -> Any:
+    """Any value inside an object: nested objects may not have `$` or `.` in their keys.
+
+    `level` is how many objects and arrays hold the value, the object it belongs to included.
+    """
+    if value is None or isinstance(value, str | bool):
+        return value
+    if isinstance(value, int | float):
+        return normalize_number(value)
+    if isinstance(value, list | Mapping) and level >= MAX_NESTING:
+        raise InvalidJSONError(f"Objects cannot be {TOO_DEEP}.")
     if isinstance(value, list):
-        return [decode_value(item) for item in value]
+        return [decode_value(item, level + 1) for item in value]
     if isinstance(value, Mapping):
         if "__type" in value:
             return decode_typed(value)
         if "__op" in value:
             # Parse flattens an operation nested inside a value to its create-time value.
-            return value_on_create(decode_operation(value))
+            return value_on_create(decode_operation(value, level))
         result: dict[str, Any] = {}
         for key, item in value.items():
             if "$" in key or "." in key:
                 raise InvalidNestedKeyError("Nested keys should not contain the '$' or '.' characters")
-            result[key] = decode_value(item)
+            if "\0" in key:
+                # No database stores a NUL in a key (MongoDB's BSON ends keys with it).
+                raise InvalidNestedKeyError("Nested keys should not contain the null character")
+            result[key] = decode_value(item, level + 1)
         return result
     raise InvalidJSONError(f"cannot transform value: {value}")
 
 
-def decode_field(value: Any) -> Any:
+def decode_field(value: Any, level: int = 1) -> Any:
     """A top-level field value of a write: a value, or an operation."""
     if isinstance(value, Mapping) and "__op" in value:
-        return decode_operation(value)
-    return decode_value(value)
+        return decode_operation(value, level)
+    return decode_value(value, level)
 
 
 PROHIBITED_KEYS = ("__proto__", "constructor")
@@ -180,18 +215,28 @@ def require_no_prohibited_keys(value: Any, *, top: bool = False) -> None:
 
 
 def decode_object(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a write: values, operations, and the ACL (null or Delete removes it)."""
+    """The fields of a write: values, operations, and the ACL (null removes it; Delete empties it, as Parse does)."""
     require_no_prohibited_keys(body, top=True)
     fields: dict[str, Any] = {}
     for key, value in body.items():
-        if key == "ACL" and value is not None and not (isinstance(value, Mapping) and "__op" in value):
+        if key == "ACL" and isinstance(value, Mapping) and "__op" in value:
+            if value["__op"] != "Delete":
+                raise AppError("ACL must be a Parse ACL.", code=-1)
+            fields[key] = ACL()
+        elif key == "ACL" and value is not None:
             fields[key] = ACL.from_json(value)
         else:
-            fields[key] = decode_field(value)
+            # A dotted key (`"a.b.c": v`) writes inside an Object field: each part is one more level.
+            level = 1 + key.count(".")
+            if level > 1 and any(not part or "\0" in part for part in key.split(".")[1:]):
+                raise InvalidKeyNameError(f"Invalid field name: {key}.")
+            if level > MAX_NESTING:
+                raise InvalidJSONError(f"Objects cannot be {TOO_DEEP}.")
+            fields[key] = decode_field(value, level)
     return fields
 
 
-def decode_operation(value: Mapping[str, Any]) -> Operation:
+def decode_operation(value: Mapping[str, Any], level: int = 1) -> Operation:
     op = value.get("__op")
     objects = value.get("objects")
     match op:
@@ -205,12 +250,13 @@ def decode_operation(value: Mapping[str, Any]) -> Operation:
         case "Add" | "AddUnique":
             if not isinstance(objects, list):
                 raise InvalidJSONError("objects to add must be an array")
-            items = tuple(decode_value(item) for item in objects)
+            # The items land in the field's array: one level below the field.
+            items = tuple(decode_value(item, level + 1) for item in objects)
             return Add(items) if op == "Add" else AddUnique(items)
         case "Remove":
             if not isinstance(objects, list):
                 raise InvalidJSONError("objects to remove must be an array")
-            return Remove(tuple(decode_value(item) for item in objects))
+            return Remove(tuple(decode_value(item, level + 1) for item in objects))
         case "AddRelation" | "RemoveRelation":
             pointers = _relation_pointers(objects)
             target = pointers[0].class_name

@@ -11,7 +11,15 @@ from typing import Any
 
 from app.domain.acl import Auth
 from app.domain.classes import ClassSchema
-from app.domain.encoding import decode_polygon, decode_typed, decode_value, validate_geopoint
+from app.domain.encoding import (
+    MAX_NESTING,
+    TOO_DEEP,
+    decode_polygon,
+    decode_typed,
+    decode_value,
+    nests_deeper_than,
+    validate_geopoint,
+)
 from app.domain.limits import UNLIMITED, RequestLimits
 from app.domain.values import GeoPoint, utc_now
 from app.errors import InvalidJSONError, InvalidKeyNameError, InvalidQueryError, denied
@@ -60,6 +68,13 @@ def read_preference(value: Any) -> str | None:
 
 def parse_where(where: Any, schema: ClassSchema | None = None, *, master: bool = False) -> dict[str, Any]:
     """Validate a `where` object and decode its values; sub-queries stay for the object service."""
+    if nests_deeper_than(where, MAX_NESTING):
+        # Before any recursion over it (here, in storage, in the matcher), for every caller.
+        raise InvalidJSONError(f"Queries cannot be {TOO_DEEP}.")
+    return _where(where, schema, master)
+
+
+def _where(where: Any, schema: ClassSchema | None, master: bool) -> dict[str, Any]:
     if where is None:
         return {}
     if isinstance(where, list):
@@ -74,7 +89,7 @@ def parse_where(where: Any, schema: ClassSchema | None = None, *, master: bool =
                 raise denied(InvalidQueryError, f"{key} must be an array")
             if not constraint:
                 raise InvalidQueryError(f"Bad {key} format - use an array of at least 1 value.")
-            result[key] = [parse_where(sub, schema, master=master) for sub in constraint]
+            result[key] = [_where(sub, schema, master) for sub in constraint]
         elif key == "$relatedTo":
             result[key] = _related_to(constraint)
         elif key == "ACL":

@@ -348,7 +348,9 @@ class ObjectReads:
         keys = None
         include_paths = set(options.include)
         if options.keys is not None:
-            keys = {key.split(".", 1)[0] for key in options.keys if key} | set(ALWAYS_SELECTED)
+            # A name that cannot be a field (`$a`, a NUL) selects nothing, as a name no object has would.
+            roots = {key.split(".", 1)[0] for key in options.keys}
+            keys = {root for root in roots if is_valid_field_name(root)} | set(ALWAYS_SELECTED)
             include_paths.update(key.rsplit(".", 1)[0] for key in options.keys if "." in key)
         if options.exclude_keys:
             excluded = {key for key in options.exclude_keys if key not in ALWAYS_SELECTED}

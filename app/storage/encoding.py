@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from bson import json_util
+
 from app.domain.acl import ACL
 from app.domain.classes import ClassSchema
 from app.domain.operations import Add, AddUnique, Delete, Increment, Remove
@@ -183,7 +185,12 @@ def _decode_interior(value: Any) -> Any:
         return {key: _decode_interior(item) for key, item in value.items()}
     if isinstance(value, bytes):
         return value
-    return value
+    try:
+        # A BSON value Parse has no type for (ObjectId, Decimal128, Timestamp…, written by other software or
+        # made by a pipeline): its relaxed Extended JSON, which every client can read.
+        return json_util.default(value, json_util.RELAXED_JSON_OPTIONS)
+    except TypeError:
+        return str(value)
 
 
 def from_document(schema: ClassSchema, document: Mapping[str, Any]) -> Record:
@@ -475,7 +482,9 @@ def _as_date(value: Any) -> Any:
     return value
 
 
-def _project_args(schema: ClassSchema, value: dict[str, Any]) -> dict[str, Any]:
+def _project_args(schema: ClassSchema, value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value  # the database says what is wrong with it
     result: dict[str, Any] = {}
     for field, item in value.items():
         type_ = schema.fields.get(field)

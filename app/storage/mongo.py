@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from bson import json_util
+from bson.errors import InvalidDocument
 from pymongo import AsyncMongoClient, ReadPreference, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
@@ -476,6 +477,10 @@ class MongoStorage:
                 raise self._timed_out() from None
             # Parse reports every failing pipeline as a bad query, with the database's reason.
             raise InvalidQueryError(_message(error)) from None
+        except InvalidDocument as error:  # a key BSON cannot hold (a NUL), refused before it is sent
+            raise InvalidQueryError(str(error)) from None
+        except OverflowError:
+            raise InvalidQueryError("A number in the pipeline does not fit in 64 bits.") from None
         return [from_aggregate_result(schema, result, pointer_group) for result in results]
 
     async def insert(self, schema: ClassSchema, record: Record) -> None:

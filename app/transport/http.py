@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.datastructures import Headers
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -179,7 +179,10 @@ class HttpEndpoint:
     """An ASGI app that answers each HTTP request with `handle`: the shape of every endpoint under /parse."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.handle(Request(scope, receive))
+        try:
+            response = await self.handle(Request(scope, receive))
+        except ClientDisconnect:
+            return  # the client left (or was too slow) before its body was read: no one to answer
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:

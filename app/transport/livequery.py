@@ -27,7 +27,7 @@ from app.errors import AppError
 from app.transport.context import Credentials, Services, authenticate, file_encoder
 from app.transport.http import parse_mount_url
 from app.transport.sockets import QueuedSocket
-from app.transport.wire import parse_json
+from app.transport.wire import JSONTooDeepError, parse_json
 
 log = logging.getLogger("app.livequery")
 
@@ -103,6 +103,8 @@ class _Client:
         try:
             try:
                 message = parse_json(text or "")
+            except JSONTooDeepError as error:
+                raise ProtocolError(1, f"Invalid JSON: the message is {error}") from None
             except ValueError:
                 raise ProtocolError(1, "Invalid JSON: the message must be a JSON object") from None
             op = _validate(message)

@@ -148,6 +148,9 @@ def order_to_parse(order: list[str] | None) -> tuple[str, ...]:
     return tuple(order or ())
 
 
+_LARGEST_OFFSET = 2**62
+
+
 def cursor(offset: int) -> str:
     return base64.b64encode(f"{_CURSOR_PREFIX}{offset}".encode()).decode("ascii")
 
@@ -159,8 +162,13 @@ def cursor_offset(value: str) -> int | None:
         return None
     if not text.startswith(_CURSOR_PREFIX):
         return None
+    digits = text[len(_CURSOR_PREFIX) :]
+    # A huge offset is past the end of any class, as Parse reads it (an empty page); capped so that a skip
+    # stays in 64 bits, and so that Python never reads thousands of digits.
+    if len(digits) > 19:
+        return _LARGEST_OFFSET if digits.isascii() and digits.isdigit() else None
     try:
-        return int(text[len(_CURSOR_PREFIX) :])
+        return min(int(digits), _LARGEST_OFFSET)
     except ValueError:
         return None
 

@@ -41,7 +41,7 @@ from graphql.execution import ExecutionContext
 from graphql.language import FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
 from graphql.pyutils import Path
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -205,8 +205,10 @@ class GraphQLEndpoint:
         if scope["type"] == "websocket":
             await ws.serve(self, scope, receive, send)
             return
-        request = Request(scope, receive)
-        response = await self.handle(request)
+        try:
+            response = await self.handle(Request(scope, receive))
+        except ClientDisconnect:
+            return  # the client left (or was too slow) before its body was read: no one to answer
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:

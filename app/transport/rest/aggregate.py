@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.errors import InvalidJSONError, InvalidQueryError, OperationForbiddenError
-from app.transport.rest.classes import query_and_body
+from app.errors import InvalidQueryError, OperationForbiddenError
+from app.transport.rest.classes import query_and_body, where_from_json
 from app.transport.rest.router import RestCall, RestResponse
 from app.transport.rest.schemas import require_master
-from app.transport.wire import parse_json
 
 _OPTIONS = ("distinct", "where", "hint", "explain", "comment", "readPreference", "rawValues", "rawFieldNames")
 
@@ -44,10 +43,7 @@ async def aggregate(call: RestCall) -> RestResponse:
     params = query_and_body(call)
     where = params.get("where")
     if isinstance(where, str):
-        try:
-            where = parse_json(where)
-        except ValueError:
-            raise InvalidJSONError("where parameter is not valid JSON") from None
+        where = where_from_json(where)
     objects = call.services.objects
     class_name = call.params["class_name"]
     if params.get("distinct"):

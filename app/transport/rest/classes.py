@@ -8,7 +8,7 @@ from app.domain.encoding import decode_object
 from app.domain.queries import QueryOptions, read_preference
 from app.errors import InvalidJSONError, InvalidQueryError
 from app.transport.rest.router import RestCall, RestResponse
-from app.transport.wire import parse_json
+from app.transport.wire import JSONTooDeepError, parse_json
 
 FIND_PARAMETERS = frozenset(
     {
@@ -43,7 +43,14 @@ def _text(value: Any) -> str:
         return "false"
     if isinstance(value, list):
         return ",".join(_text(item) for item in value)
+    if isinstance(value, dict):
+        return "[object Object]"
     return str(value)
+
+
+# The largest skip or limit a database takes (a signed 64-bit integer); Parse passes larger ones on, and they
+# mean the same: everything, or nothing left.
+_LARGEST_COUNT = 2**63 - 1
 
 
 def _number(name: str, value: Any) -> int:
@@ -55,7 +62,24 @@ def _number(name: str, value: Any) -> int:
         raise InvalidQueryError(f"{name} must be a number") from None
     if number != number or number < 0:
         raise InvalidQueryError(f"{name} must be a non-negative number")
-    return int(number)
+    if number == float("inf"):
+        raise InvalidQueryError(f"{name} must be a finite number")
+    return min(int(number), _LARGEST_COUNT)
+
+
+def where_from_json(text: str) -> Any:
+    """A `where` sent as a JSON string (a query parameter), with Parse's message when it does not parse."""
+    try:
+        return parse_json(text)
+    except JSONTooDeepError as error:
+        raise InvalidJSONError(f"where parameter is {error}") from None
+    except ValueError:
+        raise InvalidJSONError("where parameter is not valid JSON") from None
+
+
+def _truthy(value: Any) -> bool:
+    """JavaScript's truthiness, which Parse applies to flags: `{}` and `[]` are true, 0 and "" false."""
+    return isinstance(value, dict | list) or bool(value)
 
 
 def _split(value: Any) -> tuple[str, ...]:
@@ -69,20 +93,17 @@ def find_options(params: dict[str, Any], default_limit: int) -> tuple[Any, Query
             raise InvalidQueryError(f"Invalid parameter for query: {key}")
     where = params.get("where")
     if isinstance(where, str):
-        try:
-            where = parse_json(where.encode())
-        except ValueError:
-            raise InvalidJSONError("where parameter is not valid JSON") from None
+        where = where_from_json(where)
     limit = params.get("limit")
     options = QueryOptions(
-        order=_split(params["order"]) if params.get("order") else (),
+        order=_split(params["order"]) if _truthy(params.get("order")) else (),
         skip=_number("skip", params["skip"]) if params.get("skip") else 0,
         limit=_number("limit", limit) if limit or limit == 0 else default_limit,
-        count=bool(params.get("count")),
+        count=_truthy(params.get("count")),
         keys=_split(params["keys"]) if params.get("keys") is not None else None,
         exclude_keys=_split(params["excludeKeys"]) if params.get("excludeKeys") is not None else None,
         include=_split(params["include"]) if params.get("include") is not None else (),
-        include_all=bool(params.get("includeAll")),
+        include_all=_truthy(params.get("includeAll")),
         redirect_key=_text(params["redirectClassNameForKey"]) if params.get("redirectClassNameForKey") else None,
         hint=params["hint"] if isinstance(params.get("hint"), str | dict) and params["hint"] else None,
         comment=params["comment"] if isinstance(params.get("comment"), str) and params["comment"] else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from app.errors import AppError, InvalidJSONError
@@ -23,7 +23,7 @@ from app.transport.http import (
     read_body,
 )
 from app.transport.rest.router import RestCall, RouteNotFound, Router
-from app.transport.wire import parse_json
+from app.transport.wire import JSONTooDeepError, parse_json
 
 log = logging.getLogger("app.rest")
 
@@ -42,6 +42,8 @@ def _query(request: Request) -> dict[str, Any]:
     for key, value in request.query_params.items():
         try:
             result[key] = parse_json(value)
+        except JSONTooDeepError as error:
+            raise InvalidJSONError(f"{key} parameter is {error}") from None
         except ValueError:
             result[key] = value
     return result
@@ -158,6 +160,8 @@ class RestEndpoint(HttpEndpoint):
             if error.code == 1:
                 log.error("internal error on %s %s: %s", method, path, error.detail or error.message)
             return error_response(error)
+        except ClientDisconnect:
+            raise  # not an error of ours: HttpEndpoint answers no one
         except Exception:
             log.exception("unexpected error on %s %s", method, path)
             return json_response({"code": 1, "message": "Internal server error."}, 500)

@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from app.domain.files import limited_error, served_type
@@ -44,18 +44,25 @@ def byte_range(header: str | None, length: int) -> tuple[int, int] | None:
     found = _RANGE.fullmatch(header or "")
     if not found or not (found.group(1) or found.group(2)):
         return None  # absent, several ranges, or not bytes: answered whole, as the RFC allows
-    first, last = found.group(1), found.group(2)
-    if not first:
-        suffix = int(last)
-        if suffix == 0:
+    first, last = _position(found.group(1)), _position(found.group(2))
+    if first is None:
+        assert last is not None
+        if last == 0:
             raise Unsatisfiable
-        return max(0, length - suffix), length
-    start = int(first)
-    if last and int(last) < start:
+        return max(0, length - last), length
+    if last is not None and last < first:
         return None  # an invalid range is ignored
-    if start >= length:
+    if first >= length:
         raise Unsatisfiable
-    return start, min(length, int(last) + 1) if last else length
+    return first, min(length, last + 1) if last is not None else length
+
+
+def _position(digits: str) -> int | None:
+    """A byte position; one of more than 18 digits is past the end of any file (and Python refuses to read
+    numbers of thousands of digits)."""
+    if not digits:
+        return None
+    return int(digits) if len(digits) <= 18 else 10**18
 
 
 async def _request_chunks(request: Request) -> AsyncIterator[bytes]:
@@ -112,6 +119,8 @@ class FilesEndpoint(HttpEndpoint):
                 return await self.delete(request, path)
         except AppError as error:
             return error_response(error)
+        except ClientDisconnect:
+            raise  # not an error of ours: HttpEndpoint answers no one
         except Exception:
             log.exception("unexpected error on %s %s", request.method, request.url.path)
             return json_response({"code": 1, "message": "Internal server error."}, 500)

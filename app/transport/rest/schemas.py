@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain.classes import ClassSchema, FieldType, require_valid_class_name
+from app.domain.classes import ClassSchema, FieldType, invalid_class_name_message, require_valid_class_name
 from app.domain.encoding import Encoder
 from app.domain.schemas import KEEP
 from app.errors import AppError, InvalidClassNameError, OperationForbiddenError, UnauthorizedError, denied
@@ -75,6 +75,8 @@ async def create_schema(call: RestCall) -> RestResponse:
     name = path_name or body_name
     if not name:
         raise AppError(f"POST /{call.path.strip('/')} needs a class name.", code=135)
+    if not isinstance(name, str):  # a body's className may be any JSON
+        raise InvalidClassNameError(invalid_class_name_message(str(name)))
     schema = await call.services.schemas.create_class(
         name, body.get("fields"), body.get("classLevelPermissions"), body.get("indexes")
     )
