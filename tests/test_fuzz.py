@@ -29,8 +29,6 @@ import pytest_asyncio
 
 from tests.conftest import APP_ID, MASTER_KEY, make_settings, running
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 SEED = int(os.environ.get("PARSEQL_FUZZ_SEED", "20261207"))
 CASES = int(os.environ.get("PARSEQL_FUZZ_CASES", "3000"))
 ONLY = os.environ.get("PARSEQL_FUZZ_CASE")
@@ -524,6 +522,7 @@ async def fuzz_server(
         yield client, Callers(token), ids
 
 
+@pytest.mark.asyncio(loop_scope="session")
 async def test_thousands_of_mutated_requests_get_no_5xx_no_code_1_and_no_hang(
     fuzz_server: tuple[httpx.AsyncClient, Callers, list[str]], caplog: pytest.LogCaptureFixture
 ) -> None:
