@@ -186,3 +186,11 @@ async def test_an_expired_password_must_be_reset_before_logging_in(database_serv
                 break
             await asyncio.sleep(0.05)
         assert expired == {"code": 101, "error": "Your password has expired. Please reset your password."}
+
+
+async def test_a_password_past_bcrypts_72_bytes_works_as_in_parse_server(api: Api) -> None:
+    long = "€" * 30 + "!"  # 91 bytes of UTF-8: bcryptjs, Parse Server's, reads the first 72
+    assert (await api.post("/users", {"username": "long", "password": long})).status_code == 201
+    assert (await api.post("/login", {"username": "long", "password": long})).status_code == 200
+    wrong = await api.post("/login", {"username": "long", "password": "x" * 5000})
+    assert (wrong.status_code, wrong.json()["code"]) == (404, 101)

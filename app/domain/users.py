@@ -31,10 +31,16 @@ class PasswordHasher:
         self._hash = PasswordHash((BcryptHasher(rounds=rounds),))
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hash.hash, password)
+        return await asyncio.to_thread(self._hash.hash, _bcrypt_key(password))
 
     async def verify(self, password: str, hashed: str) -> bool:
-        return await asyncio.to_thread(self._hash.verify, password, hashed)
+        return await asyncio.to_thread(self._hash.verify, _bcrypt_key(password), hashed)
+
+
+def _bcrypt_key(password: str) -> bytes:
+    """What bcrypt reads of a password: its first 72 bytes of UTF-8. bcryptjs (Parse Server's) cuts there
+    silently, where the `bcrypt` package refuses longer ones, so a long password works as it does in Parse."""
+    return password.encode("utf-8", "surrogatepass")[:72]
 
 
 @dataclass(frozen=True, slots=True)
