@@ -135,6 +135,16 @@ async def count_of(api: Api, class_name: str) -> int:
         ("order=%7B%7D", 105, "Invalid field name: [object Object]."),
         ("%00=1", 102, "Invalid parameter for query: \x00"),
         ("keys=" + quote(json.dumps(nested(101))), 107, "keys parameter is nested deeper than 100 levels"),
+        (
+            "where=" + quote(json.dumps({"n": {"$select": {"query": {"className": "Finds"}, "key": ["n"]}}})),
+            102,
+            "improper usage of $select: key and className must be strings",
+        ),
+        (
+            "where=" + quote(json.dumps({"n": {"$dontSelect": {"query": {"className": {"a": 1}}, "key": "n"}}})),
+            102,
+            "improper usage of $dontSelect: key and className must be strings",
+        ),
     ],
 )
 @pytest.mark.parametrize("master", [False, True], ids=["public", "master"])

@@ -313,6 +313,9 @@ def _select(op: str, value: Any) -> dict[str, Any]:
     query = value.get("query") if isinstance(value, Mapping) else None
     if not isinstance(query, Mapping) or not value.get("key") or not query.get("className") or len(value) != 2:
         raise InvalidQueryError(f"improper usage of {op}")
+    if not isinstance(value["key"], str) or not isinstance(query["className"], str):
+        # Parse matches nothing with such a key; naming the mistake helps more.
+        raise InvalidQueryError(f"improper usage of {op}: key and className must be strings")
     return {"key": value["key"], "className": query["className"], "where": query.get("where") or {}}
 
 
