@@ -357,6 +357,17 @@ async def test_deleting_the_acl_leaves_the_object_to_the_master_key_as_parse_doe
     assert (await api.get(path)).status_code == 404
 
 
+async def test_a_null_acl_leaves_an_object_as_it_was_as_parse_does(api: Api) -> None:
+    private = {"someone": {"read": True, "write": True}}
+    created = (await api.post("/classes/Kept", {"n": 1, "ACL": private}, master=True)).json()
+    path = f"/classes/Kept/{created['objectId']}"
+    assert (await api.put(path, {"ACL": None}, master=True)).status_code == 200
+    assert (await api.get(path, master=True)).json()["ACL"] == private
+    assert (await api.get(path)).status_code == 404  # still not public
+    public = await api.post("/classes/Kept", {"n": 2, "ACL": None})
+    assert (await api.get(f"/classes/Kept/{public.json()['objectId']}")).status_code == 200
+
+
 async def test_an_integer_past_64_bits_is_stored_as_the_number_parse_stores(api: Api) -> None:
     created = await api.client.post(
         "/parse/classes/Huge", content=b'{"n": 18446744073709551615}', headers=api.headers()

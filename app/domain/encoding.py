@@ -215,10 +215,13 @@ def require_no_prohibited_keys(value: Any, *, top: bool = False) -> None:
 
 
 def decode_object(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a write: values, operations, and the ACL (null removes it; Delete empties it, as Parse does)."""
+    """The fields of a write: values, operations, and the ACL (null leaves it as it is; Delete empties it, as
+    Parse does)."""
     require_no_prohibited_keys(body, top=True)
     fields: dict[str, Any] = {}
     for key, value in body.items():
+        if key == "ACL" and value is None:
+            continue  # Parse ignores it: an update keeps the ACL, a create gets the default
         if key == "ACL" and isinstance(value, Mapping) and "__op" in value:
             if value["__op"] != "Delete":
                 raise AppError("ACL must be a Parse ACL.", code=-1)
