@@ -140,7 +140,7 @@ def test_writes_answered_before_the_embedded_database_is_killed_survive_its_rest
                 assert client.get(f"/parse/files/app/{name}").content == content, name
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0
+        assert process.wait(30) == 0, log.read_text()
     output = log.read_text()
     assert output.count("died unexpectedly (killed by SIGKILL); restarting it in 0.5 s") == 1, output
     assert output.count("died unexpectedly (killed by SIGKILL); restarting it in 1.0 s") == 1, output
@@ -166,7 +166,7 @@ def test_with_several_workers_the_parent_process_restarts_the_embedded_database(
         assert process.poll() is None
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0
+        assert process.wait(30) == 0, log.read_text()
     assert "died unexpectedly (killed by SIGKILL)" in log.read_text()
 
 
