@@ -183,12 +183,11 @@ def test_an_external_database_that_goes_away_gets_503s_and_is_reconnected_to_whe
 
         wait_for(lambda: client.get("/parse/health").status_code == 503, "/parse/health to answer 503")
         assert client.get("/parse/health").json() == {"status": "error"}
-        for _ in range(3):
-            started = time.monotonic()
-            answer = client.get(f"/parse/classes/Note/{note}")
-            assert (answer.status_code, answer.json()) == (503, UNAVAILABLE)
-            assert answer.headers["Retry-After"] == "1"
-            assert time.monotonic() - started < SLOWEST / 2
+        started = time.monotonic()
+        answer = client.get(f"/parse/classes/Note/{note}")
+        assert (answer.status_code, answer.json()) == (503, UNAVAILABLE)
+        assert answer.headers["Retry-After"] == "1"
+        assert time.monotonic() - started < SLOWEST / 2
         answer = client.post("/parse/classes/Note", json={"text": "during"})
         assert (answer.status_code, answer.json()) == (503, UNAVAILABLE)
         graphql = client.post("/graphql", json={"query": "{ health }"}).json()
