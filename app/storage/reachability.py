@@ -125,7 +125,9 @@ async def insert_once(
     try:
         await collection.insert_one(document, session=session)
     except DuplicateKeyError:
-        stored = await collection.find_one({"_id": document["_id"]}, session=session)
+        if session is not None:
+            raise  # inside a transaction: pymongo retries the commit, not each write (and the error ended it)
+        stored = await collection.find_one({"_id": document["_id"]})
         if stored is None or _as_stored(stored) != _as_stored(document):
             raise
 
