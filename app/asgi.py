@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -37,8 +38,9 @@ from app.domain.reads import ObjectSettings
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.users import PasswordPolicy
-from app.errors import AppError
+from app.errors import AppError, DatabaseUnavailableError
 from app.settings import Settings, with_master_key
+from app.storage.base import Storage
 from app.storage.bus import RedisBus
 from app.storage.filesystem import FileSystemStore
 from app.storage.gridfs import GridFSStore
@@ -66,10 +68,9 @@ def build_services(settings: Settings) -> Services:
     check_email_settings(settings)
     if settings.app_name and not settings.server_url:
         log.warning("emailed links point at %s: set server_url to the address users reach", settings.public_url)
-    timeout = settings.database_timeout if settings.database_timeout is not None else 30.0
     storage = MongoStorage(
         settings.database_uri,
-        server_selection_timeout_ms=int(timeout * 1000),
+        server_selection_timeout_ms=int(settings.database_timeout * 1000),
         max_query_time=settings.max_query_time,
     )
     schemas = SchemaRegistry(storage, ttl=settings.schema_cache_ttl)
@@ -188,7 +189,7 @@ def file_store(settings: Settings, storage: MongoStorage) -> FileStore:
                 prefix=settings.s3_prefix,
             )
         )
-    return GridFSStore(storage.db)
+    return GridFSStore(storage.db, storage.reachability)
 
 
 def upload_rules(settings: Settings) -> UploadRules:
@@ -314,6 +315,22 @@ async def apply_schema_dir(schemas: SchemaRegistry, directory: Path) -> None:
         log.info("applied class definitions from %s", path)
 
 
+STARTUP_WAIT = 30.0
+"""Seconds the server waits at start for a database that does not answer yet (one starting beside it)."""
+
+
+async def wait_for_database(storage: Storage) -> None:
+    """Return once the database answers; StartupError after STARTUP_WAIT seconds (each ping waits about one)."""
+    deadline = time.monotonic() + STARTUP_WAIT
+    while True:
+        try:
+            await storage.ping()
+            return
+        except DatabaseUnavailableError:
+            if time.monotonic() > deadline:
+                raise StartupError(f"the database did not answer in {STARTUP_WAIT:.0f} s") from None
+
+
 class App(Starlette):
     """Starlette, with the websockets of the live protocols handed straight to their endpoints.
 
@@ -343,7 +360,7 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            await services.storage.ping()
+            await wait_for_database(services.storage)
             await services.schemas.ensure_system_classes()
             await apply_schema_dir(services.schemas, Path(settings.schema_dir))
             if services.bus is not None:

@@ -93,7 +93,7 @@ def _with_database(settings: Settings) -> tuple[Settings, EmbeddedDatabase | Non
 def serve(settings: Settings) -> int:
     import uvicorn
 
-    from app.embedded import EmbeddedDatabaseError, crash_handler
+    from app.embedded import EmbeddedDatabaseError
     from app.server import Server, uvicorn_options
 
     _configure_logging(settings.log_level)
@@ -103,18 +103,16 @@ def serve(settings: Settings) -> int:
     except EmbeddedDatabaseError as error:
         log.error("%s", error)
         return 1
-    if database is not None and settings.database_timeout is None:
-        # A local database answers at once or is gone: fail requests fast instead of hanging them.
-        settings = settings.replace(database_timeout=3.0)
     print(_banner(settings, generated, database is not None), flush=True)
+    if database is not None:
+        # Restarted if it dies, from this process: with --workers, the parent of the workers.
+        database.supervise()
     # uvicorn re-raises the signal that stopped it; catching it here lets the database stop in order.
     stop_signals: list[int] = []
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda received, _frame: stop_signals.append(received))
     try:
         if settings.workers > 1:
-            if database is not None:
-                database.watch(crash_handler(database))
             os.environ[RESOLVED_ENV] = json.dumps(dataclasses.asdict(settings))
             uvicorn.run(
                 "app.cli:app_from_environment",
@@ -137,13 +135,11 @@ def serve(settings: Settings) -> int:
                     **uvicorn_options(settings),
                 )
             )
-            if database is not None:
-                database.watch(crash_handler(database, stop=lambda: setattr(server, "should_exit", True)))
             server.run()
     finally:
         if database is not None:
             database.stop()
-    return 1 if database is not None and database.crashed else 0
+    return 0
 
 
 def export_schema(settings: Settings, output: str | None) -> int:

@@ -2,6 +2,7 @@
 
     AppError                          (code, status) as class attributes
      ├── InternalError                    1  500  unexpected; the message never reaches a client
+     ├── DatabaseUnavailableError         1  503  the database cannot be reached; worth retrying shortly
      ├── ObjectNotFoundError            101  404  missing, or hidden by an ACL (the two look alike)
      ├── InvalidQueryError              102
      ├── InvalidClassNameError          103
@@ -57,6 +58,16 @@ class AppError(Exception):
 
 class InternalError(AppError):
     code, status = 1, 500
+
+
+class DatabaseUnavailableError(AppError):
+    """The database cannot be reached (down, restarting, or cut off): not the request's fault, and logged once per
+    outage by the storage, not once per request."""
+
+    code, status = 1, 503
+
+    def __init__(self, message: str = "The database is unavailable; try again shortly.") -> None:
+        super().__init__(message)
 
 
 class ObjectNotFoundError(AppError):

@@ -311,10 +311,10 @@ class Settings:
     file_download_for_authenticated_users: bool = setting(True, _bool, "signed-in users may download files")
     preserve_file_name: bool = setting(False, _bool, "store files under the uploaded name, without a random prefix")
     schema_cache_ttl: float = setting(5.0, float, "seconds a cached class schema is trusted")
-    database_timeout: float | None = setting(
-        None,
-        lambda v: None if v in (None, "") else float(v),
-        "seconds to wait for the database before a request fails (default 30; 3 for the embedded one)",
+    database_timeout: float = setting(
+        3.0,
+        _in_range(float, 0, 3600),
+        "seconds a request waits for a database that does not answer before it gets a 503",
     )
     max_query_time: float = setting(
         10.0, _in_range(float, 0, 86400), "seconds a database query may run; one that runs longer answers code 124"

@@ -194,6 +194,11 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="one database server for both servers (default: a fresh one for each)",
     )
+    parser.add_argument(
+        "--sync-on-commit",
+        action="store_true",
+        help="start SecantusDB with durable commits (fsync per commit), as ParseQL's embedded database runs",
+    )
     parser.add_argument("--parseql-port", type=int, default=PARSEQL_PORT)
     parser.add_argument("--parse-port", type=int, default=0, help="default: a free port")
     parser.add_argument("--database-port", type=int, default=0, help="default: a free port")
@@ -245,7 +250,7 @@ def run_benchmark(
     measurements: list[Measurement] = []
     versions: dict[str, str] = {}
     skipped: dict[str, str] = {}
-    cluster = Cluster(args.shared_database, args.parseql_port, args.parse_port, args.database_port)
+    cluster = Cluster(args.shared_database, args.parseql_port, args.parse_port, args.database_port, args.sync_on_commit)
     try:
         with stop_on_sigterm(), cluster:
             for server in servers:
@@ -263,11 +268,14 @@ def run_benchmark(
         log("bench: interrupted; servers stopped")
         return 130
     database = "one database server for both" if args.shared_database else "a fresh database server for each"
+    if args.sync_on_commit:
+        database += " (durable commits: --sync-on-commit)"
     settings = {
         "concurrency": args.concurrency,
         "warmup_seconds": args.warmup,
         "duration_seconds": args.duration,
         "shared_database": args.shared_database,
+        "sync_on_commit": args.sync_on_commit,
         **settings,
     }
     print_header(

@@ -220,10 +220,12 @@ def secantusdb_version(executable: Path) -> str:
     return f"SecantusDB {version or 'unknown'}"
 
 
-def start_database(storage: Path, port: int, log_path: Path) -> Process:
+def start_database(storage: Path, port: int, log_path: Path, sync_on_commit: bool = False) -> Process:
     executable = find_secantusd()
     argv = [str(executable), "--host", "127.0.0.1", "--port", str(port)]
     argv += ["--storage-path", str(storage), "--log-level", "WARNING"]
+    if sync_on_commit:
+        argv.append("--sync-on-commit")  # as ParseQL runs its embedded database
     process = start_process("database", argv, log_path, port=port)
     _wait_until(process, lambda: is_port_open(port), 60, f"SecantusDB on port {port}")
     return process
@@ -337,13 +339,15 @@ class Cluster:
     Servers are measured one at a time with `serve(name)`. By default each gets a database server
     of its own, started on empty storage: SecantusDB slows down as writes accumulate in a process,
     so a shared one would favour whichever server runs first. `shared_database` keeps one database
-    server for the whole run instead (each server still on its own database name).
+    server for the whole run instead (each server still on its own database name). `sync_on_commit` starts
+    them with durable commits, as ParseQL's embedded database runs.
     """
 
     shared_database: bool = False
     parseql_port: int = PARSEQL_PORT
     parse_port: int = 0
     database_port: int = 0
+    sync_on_commit: bool = False
     database: Process | None = None
     database_version: str = ""
     _workdir: Path | None = None
@@ -392,7 +396,7 @@ class Cluster:
         port = self.database_port or free_port()
         log(f"bench: starting SecantusDB on port {port}")
         storage = Path(tempfile.mkdtemp(prefix=f"db-{name}-", dir=self._workdir))
-        self.database = start_database(storage, port, LOG_DIR / f"database-{name}.log")
+        self.database = start_database(storage, port, LOG_DIR / f"database-{name}.log", self.sync_on_commit)
         self._processes.append(self.database)
         self.database_version = self.database_version or secantusdb_version(find_secantusd())
         return self.database

@@ -86,11 +86,12 @@ async def test_a_failing_database_is_answered_as_code_1_without_a_trace_and_logg
             caplog.clear()
             with caplog.at_level(logging.ERROR):
                 response = await api.get("/classes/Anything", master=True)
-            assert response.status_code == 500
-            assert response.json() == {"code": 1, "message": "Internal server error."}
+                assert (await api.get("/classes/Anything", master=True)).status_code == 503
+            assert response.status_code == 503
+            assert response.json() == {"code": 1, "error": "The database is unavailable; try again shortly."}
             errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
-            assert len(errors) == 1 and errors[0].exc_info is not None
-            assert (await api.client.get("/parse/health")).json() == {"status": "ok"}
+            assert len(errors) == 1 and errors[0].exc_info is None
+            assert (await api.client.get("/parse/health")).json() == {"status": "error"}
     finally:
         database.stop()
 

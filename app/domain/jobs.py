@@ -12,9 +12,17 @@ from app.domain.cloud_requests import JobRequest
 from app.domain.hooks import HookRegistry, call_handler, request_fields
 from app.domain.objects import ObjectService
 from app.domain.values import utc_now
-from app.errors import ScriptFailedError
+from app.errors import AppError, DatabaseUnavailableError, ScriptFailedError
 
 log = logging.getLogger("app.cloud")
+
+
+_RETRY_FIRST, _RETRY_MAX = 0.5, 30.0
+"""Seconds between tries to record a run's end while the database is unavailable: doubling, up to the second."""
+
+
+def _names(request: JobRequest) -> tuple[str, str]:
+    return request.job_name, request.job_id
 
 
 class JobRunner:
@@ -49,7 +57,23 @@ class JobRunner:
             message = request.messages[-1] if request.messages else (str(result) if result is not None else "")
             final = {"status": "succeeded", "message": message} if message else {"status": "succeeded"}
         final["finishedAt"] = utc_now()
-        await self.objects.update(MASTER, "_JobStatus", request.job_id, final)
+        await self._record(request, final)
+
+    async def _record(self, request: JobRequest, final: dict[str, Any]) -> None:
+        """Write how a run ended, waiting out a database outage: the run is over, only its record is pending."""
+        delay = _RETRY_FIRST
+        while True:
+            try:
+                await self.objects.update(MASTER, "_JobStatus", request.job_id, final)
+                return
+            except DatabaseUnavailableError:
+                if delay == _RETRY_FIRST:
+                    log.warning("job %s (%s) ended; its status is written once the database is back", *_names(request))
+            except AppError as error:
+                log.error("job %s (%s) ended; writing its status failed: %s", *_names(request), error.message)
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RETRY_MAX)
 
     async def wait(self) -> None:
         """Let running jobs finish (shutdown)."""

@@ -32,7 +32,7 @@ from app.domain.hooks import LiveHooks
 from app.domain.matching import compile_where, equality_keys
 from app.domain.objects import ObjectService
 from app.domain.values import Record
-from app.errors import AppError
+from app.errors import AppError, DatabaseUnavailableError
 
 log = logging.getLogger("app.live")
 
@@ -261,6 +261,8 @@ class LiveHub:
             event = await self._queue.get()
             try:
                 await self.dispatch(event)
+            except DatabaseUnavailableError:
+                log.warning("live query events of a write on %s dropped: no database", event.schema.name)
             except Exception:
                 log.exception("live query dispatch failed for a write on %s", event.schema.name)
             finally:
@@ -328,6 +330,8 @@ class LiveHub:
         if group.checked_at < self._auth_epoch or time.monotonic() - group.checked_at > self.auth_ttl:
             try:
                 group.auth = await self.resolve_session(group.principal[1])
+            except DatabaseUnavailableError:
+                raise  # not known to have ended: neither keep a stale caller nor make it public
             except AppError:
                 group.auth = Auth()  # the session ended: from now on it sees what the public sees
             group.checked_at = time.monotonic()

@@ -54,7 +54,8 @@ class Storage(Protocol):
         """Everything awaited inside commits together or not at all (needs a replica set, as MongoDB does)."""
         ...
 
-    async def ping(self) -> None: ...
+    async def ping(self) -> None:
+        """Return when the database answers within about a second; DatabaseUnavailableError otherwise."""
 
     # Class schemas (`_SCHEMA`)
     async def load_classes(self) -> list[ClassSchema]: ...

@@ -17,16 +17,19 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.domain.files import StoredFile
+from app.storage.reachability import Reachability, guarded_methods, insert_once, is_unreachable
 
 BUCKET = "fs"
 CHUNK_SIZE = 255 * 1024  # the GridFS default, which Parse (through the Node driver) writes
 READ_BATCH = 4
 
 
+@guarded_methods
 class GridFSStore:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], reachability: Reachability | None = None) -> None:
         self.files = db[f"{BUCKET}.files"]
         self.chunks = db[f"{BUCKET}.chunks"]
+        self.reachability = reachability or Reachability(db.client)
         self._indexed = False
 
     async def _ensure_indexes(self) -> None:
@@ -56,13 +59,16 @@ class GridFSStore:
                 pending += data
                 length += len(data)
                 while len(pending) >= CHUNK_SIZE:
-                    await self.chunks.insert_one(
-                        {"files_id": file_id, "n": number, "data": bytes(pending[:CHUNK_SIZE])}
+                    await insert_once(
+                        self.chunks,
+                        {"_id": ObjectId(), "files_id": file_id, "n": number, "data": bytes(pending[:CHUNK_SIZE])},
                     )
                     del pending[:CHUNK_SIZE]
                     number += 1
             if pending:
-                await self.chunks.insert_one({"files_id": file_id, "n": number, "data": bytes(pending)})
+                await insert_once(
+                    self.chunks, {"_id": ObjectId(), "files_id": file_id, "n": number, "data": bytes(pending)}
+                )
             # The files document comes last: until it exists, no reader sees the file.
             document: dict[str, Any] = {
                 "_id": file_id,
@@ -74,9 +80,11 @@ class GridFSStore:
             }
             if content_type:
                 document["contentType"] = content_type
-            await self.files.insert_one(document)
-        except BaseException:
-            await self.chunks.delete_many({"files_id": file_id})
+            await insert_once(self.files, document)
+        except BaseException as error:
+            # Without the database there is nothing to clean; the orphaned chunks are never read.
+            if not is_unreachable(error):
+                await self.chunks.delete_many({"files_id": file_id})
             raise
 
     async def find(self, name: str) -> StoredFile | None:

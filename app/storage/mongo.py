@@ -42,6 +42,7 @@ from app.storage.encoding import (
     translate_update,
     translate_where,
 )
+from app.storage.reachability import Reachability, guarded_methods, insert_once, is_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,10 @@ _MAX_TIME_EXPIRED = 50  # MongoDB's MaxTimeMSExpired
 _GRACE = 1.0  # seconds this side waits past the time limit for the database's own answer
 
 
+@guarded_methods
 class MongoStorage:
-    """Parse Server's MongoDB format; the only class that talks to the driver."""
+    """Parse Server's MongoDB format; the only class that talks to the driver. Every public method answers an
+    unreachable database as `DatabaseUnavailableError` (see `reachability`)."""
 
     def __init__(
         self, uri: str, *, server_selection_timeout_ms: int = 10_000, max_query_time: float | None = None
@@ -73,12 +76,13 @@ class MongoStorage:
         self.db: AsyncDatabase[dict[str, Any]] = self.client.get_default_database("parse")
         self.max_query_time = max_query_time
         self._capabilities: Capabilities | None = None
+        self.reachability = Reachability(self.client)
 
     async def close(self) -> None:
         await self.client.close()
 
     async def ping(self) -> None:
-        await self.db.command("ping")
+        await self.reachability.require()
 
     async def capabilities(self) -> Capabilities:
         if self._capabilities is None:
@@ -114,7 +118,7 @@ class MongoStorage:
         limit = f" ({self.max_query_time:g} s)" if self.max_query_time is not None else ""
         return RequestTimeoutError(f"Request timed out: the query ran longer than this server allows{limit}.")
 
-    def _query_error(self, error: PyMongoError) -> AppError:
+    def _query_error(self, error: PyMongoError) -> AppError | PyMongoError:
         if _is_timeout(error):
             return self._timed_out()
         return _query_error(error)
@@ -131,12 +135,20 @@ class MongoStorage:
         if _current_session.get() is not None:
             yield  # already inside one: MongoDB has no nested transactions
             return
-        async with self.client.start_session() as session, await session.start_transaction():
-            token = _current_session.set(session)
-            try:
-                yield
-            finally:
-                _current_session.reset(token)
+        if self.reachability.suspect:
+            await self.reachability.require()
+        try:
+            async with self.client.start_session() as session, await session.start_transaction():
+                token = _current_session.set(session)
+                try:
+                    yield
+                finally:
+                    _current_session.reset(token)
+        except PyMongoError as error:
+            # Starting or committing; what ran inside raised the storage's own errors already.
+            if not is_unreachable(error):
+                raise
+            raise self.reachability.lost(error) from None
 
     # Class schemas ----------------------------------------------------------------------------------
 
@@ -485,7 +497,7 @@ class MongoStorage:
 
     async def insert(self, schema: ClassSchema, record: Record) -> None:
         try:
-            await self._collection(schema.name).insert_one(to_document(schema, record), session=self._session())
+            await insert_once(self._collection(schema.name), to_document(schema, record), self._session())
         except DuplicateKeyError as error:
             raise _duplicate(error) from None
 
@@ -616,11 +628,16 @@ def _message(error: PyMongoError) -> str:
 
 
 def _is_timeout(error: PyMongoError) -> bool:
-    """The database stopped a command at its time limit, or the driver gave up waiting for it."""
+    """The database stopped a command at its time limit, or the driver gave up waiting for it (but not for a
+    database it cannot reach, which is an outage: the guard answers that)."""
+    if is_unreachable(error):
+        return False
     return error.timeout or (isinstance(error, OperationFailure) and error.code == _MAX_TIME_EXPIRED)
 
 
-def _query_error(error: PyMongoError) -> InternalError | InvalidQueryError:
+def _query_error(error: PyMongoError) -> PyMongoError | InternalError | InvalidQueryError:
+    if is_unreachable(error):
+        return error  # a server shutting down: the guard answers it as an outage
     # Bad values, unknown operators, invalid regular expressions: the query is at fault, not the server.
     if isinstance(error, OperationFailure) and error.code in (2, 9, 17287, 16810, 51091, 51108):
         return InvalidQueryError(_message(error))

@@ -45,7 +45,9 @@ def error_response(error: AppError) -> Response:
         log.info("refused: %s", error.detail)
     if error.code is None:
         return json_response({"error": error.message}, error.status)
-    return json_response({"code": error.code, "error": error.message}, error.status)
+    # A 503 is temporary: say when to come back.
+    headers = {"Retry-After": "1"} if error.status == 503 else None
+    return json_response({"code": error.code, "error": error.message}, error.status, headers)
 
 
 def _basic_auth(header: str | None) -> tuple[str, str] | None:

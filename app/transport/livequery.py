@@ -23,7 +23,7 @@ from app.domain.encoding import Encoder
 from app.domain.hooks import LiveHooks
 from app.domain.live import EVENT_NAMES, Delivery, LiveHub, Subscription
 from app.domain.values import Record
-from app.errors import AppError
+from app.errors import AppError, DatabaseUnavailableError
 from app.transport.context import Credentials, Services, authenticate, file_encoder
 from app.transport.http import parse_mount_url
 from app.transport.sockets import QueuedSocket
@@ -122,7 +122,9 @@ class _Client:
         except ProtocolError as error:
             self.error(error.code, error.message, reconnect=True)
         except AppError as error:
-            self.error(error.code or 1, error.message, reconnect=False, request_id=request_id)
+            # Without a database the SDKs' clients should come back later: they reconnect and subscribe again.
+            unavailable = isinstance(error, DatabaseUnavailableError)
+            self.error(error.code or 1, error.message, reconnect=unavailable, request_id=request_id)
         except Exception:
             log.exception("LiveQuery message failed")
             self.error(1, "Internal server error.", reconnect=False, request_id=request_id)

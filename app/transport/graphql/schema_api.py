@@ -28,6 +28,7 @@ from app.domain.queries import QueryOptions
 from app.domain.schemas import KEEP
 from app.errors import (
     AppError,
+    DatabaseUnavailableError,
     InvalidKeyNameError,
     InvalidSessionTokenError,
     ObjectNotFoundError,
@@ -381,6 +382,11 @@ async def _update_cloud_config(root: Any, info: Info, input: dict[str, Any]) -> 
 
 
 async def _health(root: Any, info: Info) -> bool:
+    # As `/parse/health`: false while the database does not answer a ping within a second.
+    try:
+        await info.context.services.storage.ping()
+    except DatabaseUnavailableError:
+        return False
     return True
 
 

@@ -45,7 +45,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from app.errors import AppError, InvalidJSONError, PayloadTooLargeError
+from app.errors import AppError, DatabaseUnavailableError, InvalidJSONError, PayloadTooLargeError
 from app.transport.context import Services, authenticate, file_encoder
 from app.transport.graphql import ws
 from app.transport.graphql.builder import SchemaBuilder
@@ -221,6 +221,8 @@ class GraphQLEndpoint:
             credentials = header_credentials(request.headers)
             client = request.client.host if request.client else None
             auth = await authenticate(self.services, credentials, client)
+        except DatabaseUnavailableError as error:
+            return _app_error_response(error)
         except AppError as error:
             return error_response(error)
         reveal = auth.master or self.services.settings.graphql_public_introspection
@@ -235,10 +237,8 @@ class GraphQLEndpoint:
             return Response(status_code=CLIENT_GONE_STATUS)
         except RequestError as error:
             return json_response({"errors": error.errors}, error.status)
-        except AppError as error:  # a body too large, or not JSON
-            return json_response(
-                {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}, error.status
-            )
+        except AppError as error:  # a body too large, not JSON, or no database to load the schema from
+            return _app_error_response(error)
         return json_response(result)
 
     async def _operation(self, request: Request, stack: AsyncExitStack) -> Operation:
@@ -372,6 +372,13 @@ class GraphQLEndpoint:
             log.error("unexpected error in %s", error.path, exc_info=original)
             return error_body(error, 1, "Internal server error")
         return error_body(error, "INTERNAL_SERVER_ERROR")
+
+
+def _app_error_response(error: AppError) -> Response:
+    """An error met before execution, as a GraphQL answer with the error's HTTP status."""
+    headers = {"Retry-After": "1"} if error.status == 503 else None
+    body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+    return json_response(body, error.status, headers)
 
 
 def error_body(

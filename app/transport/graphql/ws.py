@@ -37,13 +37,13 @@ from starlette.websockets import WebSocket
 from app.domain.acl import Auth
 from app.domain.hooks import LiveHooks
 from app.domain.live import Delivery, Subscription
-from app.errors import AppError, InvalidSessionTokenError
+from app.errors import AppError, DatabaseUnavailableError, InvalidSessionTokenError
 from app.transport.context import Credentials, authenticate, file_encoder
 from app.transport.graphql import translate
 from app.transport.graphql.request import Context, keys_and_include, selected_paths
 from app.transport.graphql.subscriptions import LiveField, event_payload
 from app.transport.http import header_credentials, parse_mount_url
-from app.transport.sockets import QueuedSocket
+from app.transport.sockets import TRY_AGAIN_LATER, QueuedSocket
 from app.transport.wire import parse_json
 
 if TYPE_CHECKING:
@@ -193,7 +193,8 @@ class _Connection:
             if self.legacy:
                 self.socket.send(orjson.dumps({"type": "connection_error", "payload": {"message": message}}).decode())
                 return
-            raise _Close(4403, message) from None
+            # No database: "try again later", which graphql-ws clients retry, rather than "forbidden".
+            raise _Close(TRY_AGAIN_LATER if isinstance(error, DatabaseUnavailableError) else 4403, message) from None
         self.socket.send('{"type":"connection_ack"}')
         if self.legacy:
             self.socket.send('{"type":"ka"}')

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from app.errors import AppError, InvalidJSONError
+from app.errors import AppError, DatabaseUnavailableError, InvalidJSONError
 from app.transport.rest.router import Handler, RestCall, RestResponse, RouteNotFound, Router
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ async def _run(handler: Handler, call: RestCall) -> dict[str, Any]:
         response = await handler(call)
         return {"success": response.body}
     except AppError as error:
-        if error.code == 1:
+        if error.code == 1 and not isinstance(error, DatabaseUnavailableError):
             log.error("batch %s %s failed: %s", call.method, call.path, error.detail or error.message)
             return {"error": {"code": 1, "error": "Internal server error."}}
         return {"error": {"code": error.code, "error": error.message}}

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from app.errors import AppError, InvalidJSONError
+from app.errors import AppError, DatabaseUnavailableError, InvalidJSONError
 from app.transport.context import Credentials, Services, authenticate, file_encoder
 from app.transport.http import (
     CLIENT_GONE_STATUS,
@@ -105,10 +105,7 @@ class RestEndpoint(HttpEndpoint):
         if method == "OPTIONS":
             return Response(b"OK", 200, CORS_HEADERS, "text/plain; charset=utf-8")
         if path.rstrip("/") == "/health":
-            return json_response(
-                {"status": "ok"} if self.services.started else {"status": "starting"},
-                200 if self.services.started else 503,
-            )
+            return await self.health()
         try:
             raw = await read_body(request, self.services.settings.max_upload_size)
             body: Any = None
@@ -157,7 +154,7 @@ class RestEndpoint(HttpEndpoint):
             log.info("%s %s cancelled: its client went away", method, path)
             return Response(status_code=CLIENT_GONE_STATUS)
         except AppError as error:
-            if error.code == 1:
+            if error.code == 1 and not isinstance(error, DatabaseUnavailableError):  # the storage logs outages
                 log.error("internal error on %s %s: %s", method, path, error.detail or error.message)
             return error_response(error)
         except ClientDisconnect:
@@ -165,3 +162,15 @@ class RestEndpoint(HttpEndpoint):
         except Exception:
             log.exception("unexpected error on %s %s", method, path)
             return json_response({"code": 1, "message": "Internal server error."}, 500)
+
+    async def health(self) -> Response:
+        """Parse's `{"status": …}`: 503 `starting` until the server is ready, and (beyond Parse, which keeps
+        answering ok) 503 `error`, Parse's word for a server without its database, while the database does not
+        answer a ping within a second."""
+        if not self.services.started:
+            return json_response({"status": "starting"}, 503)
+        try:
+            await self.services.storage.ping()
+        except DatabaseUnavailableError:
+            return json_response({"status": "error"}, 503)
+        return json_response({"status": "ok"})
