@@ -273,13 +273,14 @@ def ensure_peer_installed() -> None:
         raise ServerUnavailableError("npm not found: Node.js 20+ is needed for the Parse Server peer")
     log(f"bench: installing Parse Server 9.10.0 into {PEER_DIR / 'node_modules'}")
     done = subprocess.run(
-        [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
+        # `ci`, not `install`: the committed lock file decides every version, and is never rewritten.
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
         cwd=PEER_DIR,
         stdout=sys.stderr,  # stdout is for the results
         check=False,
     )
     if done.returncode != 0 or not _peer_is_installed():
-        raise ServerUnavailableError(f"npm install in {PEER_DIR} failed")
+        raise ServerUnavailableError(f"npm ci in {PEER_DIR} failed")
 
 
 def start_parse(port: int, database_uri: str) -> Endpoint:
