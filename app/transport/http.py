@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from types import TracebackType
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -118,13 +117,12 @@ class ClientGone(Exception):
 
 # A client that went away gets no answer; this status only names the case in logs and tests.
 CLIENT_GONE_STATUS = 499
-# Most reads answer sooner: they pay for a timer, and only longer ones for a task watching their client.
+# Most reads answer sooner than this; only longer ones get a task watching their client.
 _WATCH_AFTER = 0.05
 
 
-@asynccontextmanager
-async def cancelled_when_abandoned(receive: Receive) -> AsyncIterator[None]:
-    """Run the block, and cancel it if the client disconnects first (ClientGone is then raised).
+class AbandonedReads:
+    """Cancels a read whose client disconnects before its answer (`ClientGone` is then raised).
 
     The rule: only requests that only read come here. A read abandoned half-way leaves nothing behind: no
     further database command is sent, the running one is abandoned (pymongo closes its connection, and the
@@ -132,44 +130,63 @@ async def cancelled_when_abandoned(receive: Receive) -> AsyncIterator[None]:
     whether or not anyone waits, so a client that disconnects finds it done whole or not at all, and an
     acknowledged write is never undone. The request's body must have been read: `receive` then only
     reports the disconnect.
+
+    Reads in flight are kept in a set, and one timer, running while there are any, gives each read still
+    running after `_WATCH_AFTER` seconds a task that waits for its client's disconnect: a read pays for a set
+    entry (about a microsecond), not a timer of its own (several).
     """
-    task = asyncio.current_task()
-    assert task is not None
-    watch = _DisconnectWatch(task, receive)
-    timer = asyncio.get_running_loop().call_later(_WATCH_AFTER, watch.start)
-    try:
-        yield
-    except asyncio.CancelledError:
-        watch.armed = False
-        if watch.fired and task.uncancel() == 0:
-            raise ClientGone from None
-        raise
-    else:
-        watch.armed = False
-        if watch.fired:
-            task.uncancel()  # the block swallowed the cancellation and finished: its answer goes nowhere
-    finally:
-        timer.cancel()
-        watch.stop()
+
+    def __init__(self) -> None:
+        self.running: set[_Watched] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    def watch(self, receive: Receive) -> _Watched:
+        """`async with reads.watch(request.receive):` the block, cancelled if the client goes away."""
+        return _Watched(self, receive)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        loop = asyncio.get_running_loop()
+        due = loop.time() - _WATCH_AFTER
+        for watched in self.running:
+            if watched.watcher is None and watched.started <= due:
+                watched.watcher = loop.create_task(watched.wait_for_disconnect())
+        if self.running:
+            self._sweeper = loop.call_later(_WATCH_AFTER, self._sweep)
 
 
-class _DisconnectWatch:
-    __slots__ = ("armed", "fired", "receive", "task", "watcher")
+class _Watched:
+    __slots__ = ("armed", "fired", "reads", "receive", "started", "task", "watcher")
 
-    def __init__(self, task: asyncio.Task[Any], receive: Receive) -> None:
-        self.task, self.receive = task, receive
+    def __init__(self, reads: AbandonedReads, receive: Receive) -> None:
+        self.reads, self.receive = reads, receive
         self.armed, self.fired = True, False
         self.watcher: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        if self.armed:
-            self.watcher = asyncio.get_running_loop().create_task(self.run())
+    async def __aenter__(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        self.task, self.started = task, loop.time()
+        reads = self.reads
+        reads.running.add(self)
+        if reads._sweeper is None:
+            reads._sweeper = loop.call_later(_WATCH_AFTER, reads._sweep)
 
-    def stop(self) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.armed = False
+        self.reads.running.discard(self)
         if self.watcher is not None:
             self.watcher.cancel()
+        if not self.fired:
+            return
+        # Our cancellation: taken back; the block's answer (if it swallowed the cancellation) goes nowhere.
+        if self.task.uncancel() == 0 and kind is asyncio.CancelledError:
+            raise ClientGone from None
 
-    async def run(self) -> None:
+    async def wait_for_disconnect(self) -> None:
         while (await self.receive())["type"] != "http.disconnect":
             pass
         if self.armed:

@@ -56,8 +56,8 @@ from app.transport.graphql.uploads import Upload
 from app.transport.http import (
     CLIENT_GONE_STATUS,
     CORS_HEADERS,
+    AbandonedReads,
     ClientGone,
-    cancelled_when_abandoned,
     error_response,
     header_credentials,
     json_response,
@@ -200,6 +200,7 @@ class GraphQLEndpoint:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.cache = SchemaCache(services)
+        self.abandoned = AbandonedReads()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -277,7 +278,7 @@ class GraphQLEndpoint:
             )
         if chosen.operation == OperationType.QUERY:
             # A query only reads: cancelled if its client goes away (a mutation runs to its end).
-            async with cancelled_when_abandoned(request.receive):
+            async with self.abandoned.watch(request.receive):
                 return await self.run(schema, document, operation, context, reveal)
         return await self.run(schema, document, operation, context, reveal)
 

@@ -13,9 +13,9 @@ from app.transport.context import Credentials, Services, authenticate, file_enco
 from app.transport.http import (
     CLIENT_GONE_STATUS,
     CORS_HEADERS,
+    AbandonedReads,
     ClientGone,
     HttpEndpoint,
-    cancelled_when_abandoned,
     error_response,
     header_credentials,
     json_response,
@@ -98,6 +98,7 @@ class RestEndpoint(HttpEndpoint):
     def __init__(self, services: Services, router: Router) -> None:
         self.services = services
         self.router = router
+        self.abandoned = AbandonedReads()
 
     async def handle(self, request: Request) -> Response:
         path = request.url.path[len(MOUNT) :] or "/"
@@ -145,7 +146,7 @@ class RestEndpoint(HttpEndpoint):
                 method, path, params, _query(request), body, auth, self.services, credentials, mount, encoder
             )
             if _only_reads(method, route):
-                async with cancelled_when_abandoned(request.receive):
+                async with self.abandoned.watch(request.receive):
                     result = await handler(call)
             else:
                 result = await handler(call)
