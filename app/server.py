@@ -46,7 +46,14 @@ class Server(uvicorn.Server):
 
 
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP/1.1 protocol (httptools) with a deadline for headers and for pauses in a body."""
+    """uvicorn's HTTP/1.1 protocol (httptools) with a deadline for headers and for pauses in a body.
+
+    Nothing is done per request: a request pays one addition per packet (the bytes received so far). A tick
+    per connection, every quarter of the shorter deadline, looks at uvicorn's state instead: a new request
+    cycle since the last tick is activity; no request in flight means the client owes headers, since the first
+    tick that saw it so; a request whose app still waits for body, with no byte since the last tick, is
+    pausing. So a deadline is never met early, and at most half a deadline late.
+    """
 
     def __init__(
         self,
@@ -61,71 +68,67 @@ class HttpProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self.header_timeout = header_timeout
         self.body_timeout = body_timeout
-        self.deadline: asyncio.TimerHandle | None = None
-        self.request_begun = False
-
-    def _set_deadline(self, seconds: float, expired: Any) -> None:
-        self._clear_deadline()
-        self.deadline = self.loop.call_later(seconds, expired)
-
-    def _clear_deadline(self) -> None:
-        if self.deadline is not None:
-            self.deadline.cancel()
-            self.deadline = None
+        self.tick_every = min(header_timeout, body_timeout) / 4
+        self.ticker: asyncio.TimerHandle | None = None
+        self.received = 0
+        # What the last tick saw: the request cycle, the bytes received, since when headers (or body) are owed.
+        self.seen_cycle: Any = None
+        self.seen_received = 0
+        self.owed_since: float | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._set_deadline(self.header_timeout, self._headers_late)
+        self.owed_since = self.loop.time()
+        self.ticker = self.loop.call_later(self.tick_every, self._tick)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._clear_deadline()
+        if self.ticker is not None:
+            self.ticker.cancel()
+            self.ticker = None
         super().connection_lost(exc)
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self.request_begun = True
+    def data_received(self, data: bytes) -> None:
+        self.received += len(data)
+        super().data_received(data)
 
-    def on_headers_complete(self) -> None:
-        self._clear_deadline()
-        self.request_begun = False
-        super().on_headers_complete()
-        upgrading = self.parser.should_upgrade() and self._should_upgrade()
-        if not upgrading and not self.pipeline and self.cycle.more_body:
-            self._set_deadline(self.body_timeout, self._body_late)
-
-    def on_body(self, body: bytes) -> None:
-        super().on_body(body)
-        if self.deadline is not None:
-            self._set_deadline(self.body_timeout, self._body_late)
-
-    def on_message_complete(self) -> None:
-        self._clear_deadline()
-        super().on_message_complete()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if self.transport.is_closing() or self.pipeline or not self.cycle.response_complete:
-            self._clear_deadline()  # pipelined requests: their headers are already in
+    def _tick(self) -> None:
+        self.ticker = None
+        transport = self.transport
+        if transport.is_closing() or transport.get_protocol() is not self:  # closed, or now a websocket's
             return
-        self._set_deadline(self.header_timeout, self._headers_late)
+        now, cycle = self.loop.time(), self.cycle
+        if cycle is not self.seen_cycle:  # a request's headers arrived since the last tick
+            self.seen_cycle, self.owed_since = cycle, None
+        if cycle is None or cycle.response_complete:
+            if self.pipeline:  # the next request's headers are in: it waits for its turn
+                self.owed_since = None
+            elif self.owed_since is None:
+                self.owed_since = now
+            elif now - self.owed_since >= self.header_timeout:
+                self._headers_late()
+                return
+        elif cycle.more_body and not self.flow.read_paused:
+            # The app may be waiting for body; uvicorn not reading (the app is busy) is not the client's pause.
+            if self.owed_since is None or self.received != self.seen_received:
+                self.owed_since = now
+            elif now - self.owed_since >= self.body_timeout:
+                self._body_late()
+                return
+        else:
+            self.owed_since = None
+        self.seen_received = self.received
+        self.ticker = self.loop.call_later(self.tick_every, self._tick)
 
     def _headers_late(self) -> None:
-        self.deadline = None
-        if self.transport.is_closing():
-            return
-        if self.request_begun and (self.cycle is None or self.cycle.response_complete):
+        # uvicorn makes a new scope when a request's first bytes arrive, and hands it to the cycle at its headers.
+        cycle, scope = self.cycle, self.scope
+        if scope is not None and (cycle is None or scope is not cycle.scope):
             self._send_408()
         else:
             self.transport.close()  # no request begun: an idle connection is closed without a word
 
     def _body_late(self) -> None:
-        self.deadline = None
         cycle = self.cycle
-        if self.transport.is_closing() or cycle is None or not cycle.more_body or cycle.response_complete:
-            return
-        if self.flow.read_paused:  # uvicorn stopped reading until the app catches up: the client is not late
-            self._set_deadline(self.body_timeout, self._body_late)
-            return
         if cycle.response_started:
             self.transport.close()
         else:

@@ -68,10 +68,19 @@ def read_preference(value: Any) -> str | None:
 
 def parse_where(where: Any, schema: ClassSchema | None = None, *, master: bool = False) -> dict[str, Any]:
     """Validate a `where` object and decode its values; sub-queries stay for the object service."""
-    if nests_deeper_than(where, MAX_NESTING):
+    if not is_flat(where) and nests_deeper_than(where, MAX_NESTING):
         # Before any recursion over it (here, in storage, in the matcher), for every caller.
         raise InvalidJSONError(f"Queries cannot be {TOO_DEEP}.")
     return _where(where, schema, master)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def is_flat(where: Any) -> bool:
+    """Whether `where` is an object of plain values (`{"objectId": "…"}`): nothing in it to nest, list, sub-query
+    or match a pattern, so the walks that look for those can be skipped (a get by id is the commonest read)."""
+    return isinstance(where, dict) and all(type(value) in _SCALARS for value in where.values())
 
 
 def _where(where: Any, schema: ClassSchema | None, master: bool) -> dict[str, Any]:
@@ -109,7 +118,7 @@ def require_within_limits(where: Any, limits: RequestLimits, auth: Auth) -> None
     sub-queries nest, whether `$regex` appears, and how long each list is. A list too long is refused at once,
     before its values are walked; the others are answered in the order Parse Server checks them.
     """
-    if not limits.apply_to(auth):
+    if not limits.apply_to(auth) or is_flat(where):
         return
     deepest = deepest_subquery = 0
     regex = False
@@ -120,7 +129,8 @@ def require_within_limits(where: Any, limits: RequestLimits, auth: Auth) -> None
         if isinstance(node, list):
             pending.extend((item, depth, subquery) for item in node)
             continue
-        if not isinstance(node, Mapping):
+        # Most nodes are plain values or dicts: tested first, as an ABC check costs ten times as much.
+        if type(node) in _SCALARS or not isinstance(node, dict | Mapping):
             continue
         for key, value in node.items():
             if (key in LIST_OPERATORS or key in LOGICAL) and isinstance(value, list):
@@ -434,6 +444,6 @@ def regex_constraints(where: Mapping[str, Any]) -> list[tuple[str, str]]:
         if key in LOGICAL:
             for sub in value:
                 found.extend(regex_constraints(sub))
-        elif isinstance(value, Mapping) and isinstance(value.get("$regex"), str):
+        elif isinstance(value, dict) and isinstance(value.get("$regex"), str):
             found.append((value["$regex"], value.get("$options") or ""))
     return found

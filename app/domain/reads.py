@@ -24,6 +24,7 @@ from app.domain.queries import (
     SUBQUERY_OPERATORS,
     QueryOptions,
     constrained_keys,
+    is_flat,
     parse_order,
     parse_where,
     regex_constraints,
@@ -111,7 +112,8 @@ class ObjectReads:
         own_sessions = permissions.session_constraint(class_name, auth)
         schema = await self._schema_for(auth, class_name)
         parsed = and_(parse_where(where, schema, master=auth.master), own_sessions)
-        await self._require_bounded_patterns(auth, parsed)
+        if not auth.master and not is_flat(parsed):
+            await self._require_bounded_patterns(auth, parsed)
         if schema is None:
             return FindResult([], 0 if options.count else None)
         protected = permissions.protected_fields(schema, auth)
@@ -276,7 +278,8 @@ class ObjectReads:
         permissions.require_class_access("find", class_name, auth)
         schema = await self._schema_for(auth, class_name)
         parsed = parse_where(where, schema, master=auth.master)
-        await self._require_bounded_patterns(auth, parsed)
+        if not auth.master and not is_flat(parsed):
+            await self._require_bounded_patterns(auth, parsed)
         if schema is None:
             return []
         parsed = await self._resolve_subqueries(auth, schema, parsed, 0)
@@ -289,8 +292,6 @@ class ObjectReads:
         """On an engine that does not bound a pattern match, refuse (102) the patterns a backtracking engine
         could run on for very long (app/domain/backtracking.py), before any reaches the database. The master
         key is trusted with its own queries; sub-queries are checked when they run, as finds."""
-        if auth.master:
-            return
         patterns = regex_constraints(where)
         if patterns and not (await self.storage.capabilities()).bounded_pattern_matching:
             for pattern, options in patterns:
@@ -350,7 +351,7 @@ class ObjectReads:
         if options.keys is not None:
             # A name that cannot be a field (`$a`, a NUL) selects nothing, as a name no object has would.
             roots = {key.split(".", 1)[0] for key in options.keys}
-            keys = {root for root in roots if is_valid_field_name(root)} | set(ALWAYS_SELECTED)
+            keys = {root for root in roots if root in schema.fields or is_valid_field_name(root)} | set(ALWAYS_SELECTED)
             include_paths.update(key.rsplit(".", 1)[0] for key in options.keys if "." in key)
         if options.exclude_keys:
             excluded = {key for key in options.exclude_keys if key not in ALWAYS_SELECTED}
