@@ -1,0 +1,132 @@
+"""Instructions the ParseQL server spends per request, counted by callgrind: a cost that does not move with the
+machine's load, for comparing two commits to a few tenths of a percent.
+
+    python bench/instructions.py [--checkout DIR] [--workloads get,page] [--requests 200]
+
+`DIR` is a checkout with its own .venv (`make test` makes one; for an older commit, `git worktree add DIR <rev>`
+then `make -C DIR test ARGS=--co`); default: this one. For each workload the server (`python -m app serve`
+under `valgrind --tool=callgrind`, on a SecantusDB started here, outside valgrind) is run twice, once with the
+requests and once without, and the difference is divided by their number, so start-up, seeding and warm-up
+cancel out. Needs valgrind (Debian's package). A workload takes about two minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a file: make the `bench` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.servers import ROOT, free_port, log, start_database
+
+WARMUP = 30
+GET = "query($id: ID!) { benchItem(id: $id) { id objectId name score } }"
+PAGE = (
+    "query($min: Float) { benchItems(where: {score: {greaterThanOrEqualTo: $min}}, order: [score_DESC, name_ASC], "
+    "first: 20) { edges { node { objectId name score owner { objectId name } } } } }"
+)
+HEADERS = {"X-Parse-Application-Id": "app", "Content-Type": "application/json"}
+MASTER = {**HEADERS, "X-Parse-Master-Key": "master"}
+
+
+class _Client:
+    """One kept-alive HTTP connection, as the load generator of the other benchmarks keeps them."""
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def post(self, path: str, body: Any, headers: dict[str, str]) -> Any:
+        self.connection.request("POST", path, json.dumps(body).encode(), headers)
+        return json.loads(self.connection.getresponse().read())
+
+
+def _wait_for_health(base: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 600  # start-up under valgrind is slow
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited while starting: {process.stderr.read() if process.stderr else ''}")
+        try:
+            with urllib.request.urlopen(base + "/parse/health", timeout=5):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(1)
+    raise SystemExit("the server did not start under valgrind in 10 minutes")
+
+
+def count(checkout: Path, database: str, workload: str, requests: int) -> int:
+    """Instructions of one server run: start, seed 10 owners and 100 items, warm up, `requests` requests, stop."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", str(checkout / ".venv/bin/python")]
+    argv += ["-m", "app", "serve", "--port", str(port), "--database-uri", database, "--master-key", "master"]
+    argv += ["--allow-client-class-creation", "--log-level", "warning"]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dictionaries, so the same instructions, each run
+    process = subprocess.Popen(
+        argv, cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _wait_for_health(base, process)
+        client = _Client(port)
+        owners = [client.post("/parse/classes/BenchOwner", {"name": f"o{i}"}, MASTER)["objectId"] for i in range(10)]
+        ids = []
+        for index in range(100):
+            owner = {"__type": "Pointer", "className": "BenchOwner", "objectId": owners[index % 10]}
+            body = {"name": f"n{index}", "score": index, "owner": owner}
+            ids.append(client.post("/parse/classes/BenchItem", body, MASTER)["objectId"])
+        query = (
+            {"query": GET, "variables": {"id": ids[5]}}
+            if workload == "get"
+            else {"query": PAGE, "variables": {"min": 0}}
+        )
+        for _ in range(WARMUP + requests):
+            answer = client.post("/graphql", query, HEADERS)
+            if "errors" in answer:
+                raise SystemExit(f"{workload}: {answer['errors']}")
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=600)
+    found = re.findall(r"Collected : (\d+)", errors)
+    if not found:
+        raise SystemExit(f"callgrind printed no count: {errors[-2000:]}")
+    return int(found[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkout", type=Path, default=ROOT, help="a checkout with its .venv (default: this one)")
+    parser.add_argument("--workloads", default="get,page", help="comma-separated, from get,page")
+    parser.add_argument("--requests", type=int, default=200, help="measured requests per workload")
+    args = parser.parse_args()
+    commit = subprocess.run(
+        ["git", "-C", str(args.checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    with tempfile.TemporaryDirectory() as storage:
+        database_port = free_port()
+        database = start_database(Path(storage), database_port, Path(storage) / "db.log")
+        try:
+            for workload in args.workloads.split(","):
+                uri = f"mongodb://127.0.0.1:{database_port}/instructions_{workload}"
+                log(f"{workload}: counting {args.checkout} ({commit}) twice under callgrind")
+                without = count(args.checkout, uri + "_base", workload, 0)
+                with_requests = count(args.checkout, uri, workload, args.requests)
+                per_request = (with_requests - without) / args.requests
+                print(f"{commit} {workload}: {per_request:,.0f} instructions per request", flush=True)
+        finally:
+            database.stop()
+
+
+if __name__ == "__main__":
+    main()
