@@ -90,7 +90,7 @@ async def serving(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.As
         app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **uvicorn_options(settings)
     )
     server = Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # pytest keeps its signals
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]  # pytest keeps its signals
     task = asyncio.get_running_loop().create_task(server.serve())
     while not server.started:
         if task.done():

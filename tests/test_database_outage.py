@@ -90,7 +90,7 @@ async def test_every_transport_answers_code_1_while_the_database_is_down_and_wor
                 with caplog.at_level(logging.WARNING):
                     started = time.monotonic()
                     # All at once, as clients would: they share the probes of the database.
-                    refused, with_token, batch, upload, graphql, health, live, init = await asyncio.gather(
+                    answers: list[Any] = await asyncio.gather(
                         api.get("/classes/Note", master=True),
                         api.get("/users/me", token=token),
                         api.post(
@@ -108,6 +108,7 @@ async def test_every_transport_answers_code_1_while_the_database_is_down_and_wor
                         _subscribe(address, token),
                         _init_graphql_socket(address, token),
                     )
+                    refused, with_token, batch, upload, graphql, health, live, init = answers
                     assert time.monotonic() - started < QUICK
                     assert (refused.status_code, refused.json()) == (503, UNAVAILABLE)
                     assert refused.headers["Retry-After"] == "1"
@@ -146,7 +147,7 @@ async def test_every_transport_answers_code_1_while_the_database_is_down_and_wor
 
             async def recorded() -> bool:
                 status = (await api.get(f"/classes/_JobStatus/{job}", master=True)).json()
-                return status.get("status") == "succeeded" and status.get("message") == "released"
+                return bool(status.get("status") == "succeeded" and status.get("message") == "released")
 
             await _eventually(recorded, "the job's end to be recorded")
     finally:

@@ -41,7 +41,7 @@ def s3_endpoint() -> Iterator[str]:
 
 
 def s3_client(endpoint: str) -> Any:
-    import boto3
+    import boto3  # type: ignore[import-untyped]
 
     return boto3.client(
         "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"

@@ -52,7 +52,7 @@ class Case:
     def describe(self) -> str:
         if self.document is not None:
             return f"GraphQL as {self.caller}: {self.document[:300]!r} variables={_short(self.variables)}"
-        body = self.raw[:300] if self.raw is not None else _short(self.body)
+        body = repr(self.raw[:300]) if self.raw is not None else _short(self.body)
         return f"{self.method} /parse{self.path} as {self.caller} params={_short(self.params)} body={body}"
 
 
@@ -464,8 +464,8 @@ async def send(client: httpx.AsyncClient, callers: Callers, case: Case) -> httpx
     url = f"/parse{quote(case.path, safe='/', errors='surrogatepass')}"
     if len(query) > 8000 and case.raw is None:
         # As the JS SDK sends a query too long for a URL: a POST whose body names the method.
-        body = {**(case.body if isinstance(case.body, dict) else {}), **case.params, "_method": case.method}
-        return await client.post(url, content=json.dumps(body).encode(errors="surrogatepass"), headers=headers)
+        as_body = {**(case.body if isinstance(case.body, dict) else {}), **case.params, "_method": case.method}
+        return await client.post(url, content=json.dumps(as_body).encode(errors="surrogatepass"), headers=headers)
     url += f"?{query}" if query else ""
     return await client.request(case.method, url, content=content, headers=headers)
 

@@ -112,7 +112,7 @@ async def test_the_master_key_and_the_read_only_master_key_are_exempt(server: Se
     reader = await server.api.client.get(
         "/parse/classes/Thing",
         params={"where": json.dumps(nested_or(11))},
-        headers=server.api.headers(**{"X-Parse-Master-Key": "reader"}),
+        headers={**server.api.headers(), "X-Parse-Master-Key": "reader"},
     )
     assert reader.status_code == 200, reader.text
     document = "{ things(where: " + nested_or_graphql(11) + ") { count } }"

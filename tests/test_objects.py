@@ -11,7 +11,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 def database_uri(api: Api) -> str:
-    return api.client._transport.app.state.services.settings.database_uri  # type: ignore[attr-defined]
+    return str(api.client._transport.app.state.services.settings.database_uri)  # type: ignore[attr-defined]
 
 
 async def test_a_private_object_is_invisible_to_others_and_looks_missing(api: Api) -> None:

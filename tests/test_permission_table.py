@@ -163,7 +163,7 @@ async def test_rest_and_graphql_show_what_the_table_says(world: World, class_nam
 
 @pytest.mark.parametrize("caller", [PUBLIC, ANN])
 async def test_a_hidden_field_cannot_be_probed_through_where_order_or_another_query(world: World, caller: str) -> None:
-    probes_rest = [
+    probes_rest: list[dict[str, Any]] = [
         {"where": {"secret": "Open-pub-secret"}},
         {"where": {"secret": {"$regex": "^Open"}}},
         {"order": "secret"},
@@ -280,13 +280,12 @@ async def test_a_hidden_field_cannot_be_probed_through_a_subscription(world: Wor
         live_query(world.address, **_connect(world, caller)) as live,
         graphql_socket(world.address, _init(world, caller)) as socket,
     ):
-        for request_id, query in enumerate(
-            [
-                {"where": {"secret": "Open-pub-secret"}},
-                {"where": {"$or": [{"label": "x"}, {"secret": {"$exists": True}}]}},
-                {"where": {}, "watch": ["secret"]},
-            ]
-        ):
+        queries: list[dict[str, Any]] = [
+            {"where": {"secret": "Open-pub-secret"}},
+            {"where": {"$or": [{"label": "x"}, {"secret": {"$exists": True}}]}},
+            {"where": {}, "watch": ["secret"]},
+        ]
+        for request_id, query in enumerate(queries):
             answer = await live.subscribe(
                 request_id, "Open", query["where"], **({"watch": query["watch"]} if "watch" in query else {})
             )

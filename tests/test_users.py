@@ -100,7 +100,7 @@ async def test_a_new_log_in_from_an_installation_ends_its_previous_session(api: 
         answer = await api.client.post(
             "/parse/login",
             json={"username": "ivy", "password": "pw"},
-            headers=api.headers(**{"X-Parse-Installation-Id": installation}),
+            headers={**api.headers(), "X-Parse-Installation-Id": installation},
         )
         return str(answer.json()["sessionToken"])
 

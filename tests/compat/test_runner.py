@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -80,7 +81,7 @@ def test_run_scenario_substitutes_saved_values_and_normalizes() -> None:
         ],
     }
 
-    async def run() -> list[dict]:
+    async def run() -> list[dict[str, Any]]:
         async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://peer") as client:
             return await run_scenario(client, scenario)
 

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 from graphql import build_client_schema, get_introspection_query, print_schema
@@ -37,7 +38,7 @@ INTROSPECTION_QUERY = get_introspection_query(
 )
 
 
-async def introspect(client: httpx.AsyncClient) -> dict:
+async def introspect(client: httpx.AsyncClient) -> dict[str, Any]:
     answer = await client.post(
         GRAPHQL_PATH,
         headers={**MASTER_HEADERS, "Content-Type": "application/json"},
@@ -47,7 +48,7 @@ async def introspect(client: httpx.AsyncClient) -> dict:
     result = answer.json()
     if result.get("errors"):
         raise SystemExit(f"introspection failed: {result['errors']}")
-    return result
+    return dict(result)
 
 
 async def record(base_url: str, out: Path) -> None:
@@ -58,7 +59,7 @@ async def record(base_url: str, out: Path) -> None:
     write(out, result)
 
 
-def write(out: Path, result: dict) -> None:
+def write(out: Path, result: dict[str, Any]) -> None:
     schema = build_client_schema(result["data"])
     out.mkdir(parents=True, exist_ok=True)
     (out / INTROSPECTION_FILE).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -9,6 +9,7 @@ import asyncio
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 from graphql import build_client_schema, build_schema, print_schema
@@ -111,7 +112,7 @@ def test_run_scenario_records_the_operation_and_normalizes_ids() -> None:
         ],
     }
 
-    async def run() -> list[dict]:
+    async def run() -> list[dict[str, Any]]:
         async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://peer") as client:
             return await run_scenario(client, scenario)
 
