@@ -40,7 +40,6 @@ from app.domain.sessions import Authenticator
 from app.domain.users import PasswordPolicy
 from app.errors import AppError, DatabaseUnavailableError
 from app.settings import Settings, with_master_key
-from app.storage.base import Storage
 from app.storage.bus import RedisBus
 from app.storage.filesystem import FileSystemStore
 from app.storage.gridfs import GridFSStore
@@ -319,12 +318,16 @@ STARTUP_WAIT = 30.0
 """Seconds the server waits at start for a database that does not answer yet (one starting beside it)."""
 
 
-async def wait_for_database(storage: Storage) -> None:
-    """Return once the database answers; StartupError after STARTUP_WAIT seconds (each ping waits about one)."""
+async def prepare_database(services: Services, schema_dir: Path) -> None:
+    """Wait for the database, then create the system classes and apply `schema_dir`; all of it again (each step
+    is idempotent) when the database goes away meanwhile, as it may while a supervisor restarts it, and a
+    StartupError after STARTUP_WAIT seconds (each ping waits about one)."""
     deadline = time.monotonic() + STARTUP_WAIT
     while True:
         try:
-            await storage.ping()
+            await services.storage.ping()
+            await services.schemas.ensure_system_classes()
+            await apply_schema_dir(services.schemas, schema_dir)
             return
         except DatabaseUnavailableError:
             if time.monotonic() > deadline:
@@ -360,9 +363,7 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            await wait_for_database(services.storage)
-            await services.schemas.ensure_system_classes()
-            await apply_schema_dir(services.schemas, Path(settings.schema_dir))
+            await prepare_database(services, Path(settings.schema_dir))
             if services.bus is not None:
                 await services.bus.start()
             services.started = True
