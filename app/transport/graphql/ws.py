@@ -350,7 +350,7 @@ class _Running:
             raise RequestError([body]) from None
         live: LiveField = field_def.extensions["live"]
         self.live = live
-        classes = {name: t.schema for name, t in live.builder.types.items()}
+        classes = {name: t.schema for name, t in live.classes.items()}
         where = translate.where_to_parse(args.get("where"), live.types.schema, classes)
         hub = connection.services.live
         if live.kind == "events":
