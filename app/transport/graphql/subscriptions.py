@@ -7,7 +7,7 @@
 the `where` (`on` narrows the kinds, `watch` sends creates and updates only when one of the named
 fields changed). The plural field is a live query: the page in full first, then again each time a
 write changes what it contains. Both take the same inputs as the generated queries; the websocket
-transport (`ws.py`) runs them, these fields only describe them and shape each event.
+transport (`ws_connection.py`) runs them, these fields only describe them and shape each event.
 """
 
 from __future__ import annotations
