@@ -45,7 +45,9 @@ from app.storage.filesystem import FileSystemStore
 from app.storage.gridfs import GridFSStore
 from app.storage.mongo import MongoStorage
 from app.transport.context import Services
+from app.transport.graphql.execution import Executor
 from app.transport.graphql.view import GraphQLEndpoint
+from app.transport.graphql.ws import GraphQLSockets
 from app.transport.livequery import LiveQueryEndpoint
 from app.transport.pages import PagesEndpoint
 from app.transport.playground import playground_app
@@ -377,16 +379,16 @@ def create_app(settings: Settings) -> Starlette:
             await services.files.close()
             await services.storage.close()
 
-    graphql = GraphQLEndpoint(services)
+    graphql = Executor(services)  # HTTP and websockets share its schema and documents
     live_query = LiveQueryEndpoint(services, services.live)
     app = App(
-        {"/parse": live_query, "/parse/": live_query, "/graphql": graphql},
+        {"/parse": live_query, "/parse/": live_query, "/graphql": GraphQLSockets(graphql)},
         routes=[
             Mount("/parse/apps", app=PagesEndpoint(services)),
             Route("/parse/files", FilesEndpoint(services), methods=["POST", "OPTIONS"]),
             Mount("/parse/files", app=FilesEndpoint(services)),
             Mount("/parse", app=RestEndpoint(services, build_router())),
-            Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"]),
+            Route("/graphql", GraphQLEndpoint(graphql), methods=["GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"]),
             *([Mount("/playground", app=playground_app(settings))] if settings.playground else []),
         ],
         lifespan=lifespan,

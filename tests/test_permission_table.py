@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from app.transport.graphql.builder import lower_first, plural
+from app.transport.graphql.naming import lower_first, plural
 from tests.conftest import Api, make_settings, serving
 from tests.graphql.helpers import Gql
 from tests.realtime.clients import graphql_socket, live_query, master_init, user_init

@@ -88,7 +88,7 @@ async def test_documents_are_validated_once_per_schema_version(database_server: 
     async with running(settings) as (app, client):
         gql = Gql(client)
         endpoint = next(route.endpoint for route in app.routes if getattr(route, "path", "") == "/graphql")  # type: ignore[attr-defined]
-        cache = endpoint.cache
+        cache = endpoint.executor.cache
         await gql.data("{ health }")
         first = cache.documents["{ health }"]
         await gql.data("{ health }")

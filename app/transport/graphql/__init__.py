@@ -1,1 +1,1 @@
-"""The GraphQL API: a schema generated from the class schemas, served over HTTP (and websockets later)."""
+"""The GraphQL API: a schema generated from the class schemas, served over HTTP and websockets."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -29,26 +28,29 @@ from graphql import (
     GraphQLString,
     GraphQLUnionType,
 )
-from pluralizer import Pluralizer
 
 from app.domain.classes import ClassSchema, FieldType
 from app.domain.hooks import Registration
 from app.transport.graphql import (
+    classes,
+    config,
     connections,
+    files,
     functions,
+    health,
     inputs,
     mutations,
     outputs,
     resolvers,
-    schema_api,
     subscriptions,
+    users,
 )
-from app.transport.graphql.ids import graphql_class_name
+from app.transport.graphql.class_types import ClassTypes
+from app.transport.graphql.naming import class_type_names, graphql_class_name, lower_first, plural
 from app.transport.graphql.relay import relay_mutation
 from app.transport.graphql.scalars import BYTES, DATE, OBJECT, SCALARS
 
 log = logging.getLogger("app.graphql")
-_PLURAL = Pluralizer()  # type: ignore[no-untyped-call]
 PARSE_OBJECT_FIELD_NAMES = ("objectId", "createdAt", "updatedAt", "ACL")
 RESERVED_QUERIES = frozenset({"health", "viewer", "class", "classes", "cloudConfig"})
 RESERVED_MUTATIONS = frozenset(
@@ -66,36 +68,9 @@ RESERVED_MUTATIONS = frozenset(
 )
 
 
-def lower_first(name: str) -> str:
-    return name[:1].lower() + name[1:]
-
-
-def plural(name: str) -> str:
-    return str(_PLURAL.pluralize(name, 2, False))
-
-
 def class_order(schema: ClassSchema) -> tuple[int, str]:
     """System classes first, then the others by name, as Parse Server generates them."""
     return (0 if schema.name.startswith("_") else 1, schema.name)
-
-
-@dataclass(slots=True)
-class ClassTypes:
-    """Every GraphQL type generated for one class."""
-
-    schema: ClassSchema
-    name: str
-    fields: dict[str, FieldType]
-    output: GraphQLObjectType
-    connection: GraphQLObjectType
-    where: GraphQLInputObjectType
-    relation_where: GraphQLInputObjectType
-    order: GraphQLEnumType
-    create_fields: GraphQLInputObjectType
-    update_fields: GraphQLInputObjectType
-    pointer_input: GraphQLInputObjectType
-    relation_input: GraphQLInputObjectType
-    find_args: dict[str, GraphQLArgument] = field(default_factory=dict)
 
 
 class SchemaBuilder:
@@ -108,7 +83,6 @@ class SchemaBuilder:
         )
         self.types: dict[str, ClassTypes] = {}
         self.array_result: GraphQLUnionType | None = None
-        self.viewer: GraphQLObjectType | None = None
 
     # Field types by Parse type -------------------------------------------------------------------
 
@@ -331,7 +305,7 @@ class SchemaBuilder:
                         type_,
                         args=target.find_args if target else None,
                         description=f"The objects in the {key} relation.",
-                        resolve=connections.relation(class_name, key, target, self),
+                        resolve=connections.relation(class_name, key, target, self.types),
                     )
                 case "Pointer":
                     result[key] = GraphQLField(
@@ -373,34 +347,36 @@ class SchemaBuilder:
             resolve_type=resolvers.array_element_type,
             description="An element of an Array field: a value, or an object.",
         )
-        user = self.types.get("_User")
-        if user is not None:
-            self.viewer = GraphQLObjectType(
-                "Viewer",
-                {
-                    "sessionToken": GraphQLField(GraphQLNonNull(GraphQLString), description="The session's token."),
-                    "user": GraphQLField(GraphQLNonNull(user.output), description="The signed-in user."),
-                },
-                description="The signed-in user and their session.",
-            )
         queries: dict[str, GraphQLField] = {
             "node": GraphQLField(
                 outputs.NODE,
                 args={"id": GraphQLArgument(GraphQLNonNull(GraphQLID), description="A global id.")},
                 description="Any object by its global id.",
-                resolve=resolvers.node_query(self),
+                resolve=resolvers.node_query(self.types),
             )
         }
         writes: dict[str, GraphQLField] = {}
         for types in self.types.values():
             self._class_operations(types, queries, writes)
-        queries.update(schema_api.queries(self))
-        writes.update(schema_api.mutations(self))
+        # The operations every schema has, in Parse Server's order.
+        user = self.types.get("_User")
+        viewer = users.viewer_type(user) if user is not None else None
+        queries.update(health.queries())
+        if viewer is not None:
+            queries.update(users.queries(viewer))
+        queries.update(classes.queries())
+        queries.update(config.queries())
+        writes.update(files.mutations())
+        if user is not None and viewer is not None:
+            writes.update(users.mutations(user, viewer, self.types))
+        writes.update(functions.call_cloud_code(self.functions))
+        writes.update(classes.mutations())
+        writes.update(config.mutations())
         queries.update(functions.typed_fields(self.functions, "query", set(queries)))
         writes.update(functions.typed_fields(self.functions, "mutation", set(writes)))
         query = GraphQLObjectType("Query", queries, description="Reads.")
         mutation = GraphQLObjectType("Mutation", writes, description="Writes.")
-        live = subscriptions.fields(self, taken)
+        live = subscriptions.fields(self.types, taken)
         subscription = (
             GraphQLObjectType("Subscription", live, description="Events and live pages, over a websocket.")
             if live
@@ -427,7 +403,7 @@ class SchemaBuilder:
             *per_class,
             outputs.ELEMENT,
             self.array_result,
-            *schema_api.SCHEMA_TYPES,
+            *classes.SCHEMA_TYPES,
         ]
         return GraphQLSchema(query=query, mutation=mutation, subscription=subscription, types=extra)
 
@@ -452,7 +428,7 @@ class SchemaBuilder:
                 GraphQLNonNull(types.connection),
                 args=types.find_args,
                 description=f"A page of {name} objects.",
-                resolve=connections.find(types, self),
+                resolve=connections.find(types, self.types),
             )
         payload_field = {lower: GraphQLField(GraphQLNonNull(types.output), description="The object.")}
         operations: list[tuple[str, str, dict[str, GraphQLInputField], Any]] = [
@@ -460,7 +436,7 @@ class SchemaBuilder:
                 "create",
                 "Creates",
                 {"fields": GraphQLInputField(types.create_fields, description="The new object's fields.")},
-                mutations.create(types, self),
+                mutations.create(types, self.types),
             ),
             (
                 "update",
@@ -469,13 +445,13 @@ class SchemaBuilder:
                     "id": GraphQLInputField(GraphQLNonNull(GraphQLID), description="A global id or an objectId."),
                     "fields": GraphQLInputField(types.update_fields, description="The fields to change."),
                 },
-                mutations.update(types, self),
+                mutations.update(types, self.types),
             ),
             (
                 "delete",
                 "Deletes",
                 {"id": GraphQLInputField(GraphQLNonNull(GraphQLID), description="A global id or an objectId.")},
-                mutations.delete(types, self),
+                mutations.delete(types, self.types),
             ),
         ]
         for verb, description, input_fields, resolve in operations:
@@ -485,24 +461,6 @@ class SchemaBuilder:
             writes[mutation_name] = relay_mutation(
                 f"{verb.capitalize()}{name}", input_fields, payload_field, resolve, f"{description} a {name}."
             )
-
-
-def class_type_names(name: str) -> set[str]:
-    """Every type name a class generates."""
-    mutations = {f"{verb}{name}{suffix}" for verb in ("Create", "Update", "Delete") for suffix in ("Input", "Payload")}
-    return {
-        name,
-        f"{name}Connection",
-        f"{name}Edge",
-        f"{name}Order",
-        f"{name}WhereInput",
-        f"{name}RelationWhereInput",
-        f"{name}PointerInput",
-        f"{name}RelationInput",
-        f"Create{name}FieldsInput",
-        f"Update{name}FieldsInput",
-        *mutations,
-    }
 
 
 @functools.cache

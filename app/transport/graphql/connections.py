@@ -11,15 +11,13 @@ import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.domain.queries import QueryOptions
 from app.domain.values import Record
 from app.transport.graphql import translate
+from app.transport.graphql.class_types import ClassTypes, TypesByClass
 from app.transport.graphql.request import Context, Info, Resolver, keys_and_include, node, selected_paths
-
-if TYPE_CHECKING:
-    from app.transport.graphql.builder import ClassTypes, SchemaBuilder
 
 DEFAULT_PAGE = 100
 
@@ -39,9 +37,9 @@ class Page:
     wants_count: bool
 
 
-def plan(info: Info, types: ClassTypes, builder: SchemaBuilder, args: Mapping[str, Any]) -> Page:
+def plan(info: Info, types: ClassTypes, classes: TypesByClass, args: Mapping[str, Any]) -> Page:
     context: Context = info.context
-    classes = {name: t.schema for name, t in builder.types.items()}
+    schemas = {name: t.schema for name, t in classes.items()}
     settings = context.services.settings
     skip, limit, from_end = translate.skip_and_limit(
         args.get("skip"), args.get("first"), args.get("after"), args.get("last"), args.get("before"), settings.max_limit
@@ -54,7 +52,7 @@ def plan(info: Info, types: ClassTypes, builder: SchemaBuilder, args: Mapping[st
         page_limit = min(page_limit, settings.max_limit)
     options = args.get("options") or {}
     return Page(
-        where=translate.where_to_parse(args.get("where"), types.schema, classes),
+        where=translate.where_to_parse(args.get("where"), types.schema, schemas),
         options=QueryOptions(
             order=translate.order_to_parse(args.get("order")),
             keys=keys,
@@ -83,10 +81,10 @@ def connection(records: list[Record], start: int, count: int | None, class_name:
     return {"edges": edges, "pageInfo": page_info, "count": count}
 
 
-def find(types: ClassTypes, builder: SchemaBuilder) -> Resolver:
+def find(types: ClassTypes, classes: TypesByClass) -> Resolver:
     async def resolve(root: Any, info: Info, **args: Any) -> dict[str, Any]:
         context: Context = info.context
-        page = plan(info, types, builder, args)
+        page = plan(info, types, classes, args)
         objects, class_name = context.services.objects, types.schema.name
         skip, total = page.skip, None
         if page.from_end:
@@ -103,7 +101,7 @@ def find(types: ClassTypes, builder: SchemaBuilder) -> Resolver:
     return resolve
 
 
-def relation(class_name: str, key: str, target: ClassTypes | None, builder: SchemaBuilder) -> Resolver:
+def relation(class_name: str, key: str, target: ClassTypes | None, classes: TypesByClass) -> Resolver:
     async def resolve(source: Record, info: Info, **args: Any) -> dict[str, Any] | None:
         if target is None:
             return None
@@ -112,7 +110,7 @@ def relation(class_name: str, key: str, target: ClassTypes | None, builder: Sche
         planned = f"plan {id(info.field_nodes[0])} {json.dumps(args, default=str, sort_keys=True)}"
         page = context.batches.get(planned)
         if page is None:
-            page = context.batches[planned] = plan(info, target, builder, args)
+            page = context.batches[planned] = plan(info, target, classes, args)
         members = await RelationBatch.joining(context, class_name, key, page).load(source["objectId"])
         total = len(members)
         skip = max(total - page.limit, page.skip) if page.from_end else page.skip

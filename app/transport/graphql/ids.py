@@ -28,9 +28,3 @@ def object_id_for(value: str, class_name: str) -> str:
     if decoded is not None and decoded[0] == class_name:
         return decoded[1]
     return value
-
-
-def graphql_class_name(class_name: str) -> str:
-    """`_User` → `User`, `gameScore` → `GameScore`: Parse's class names in GraphQL."""
-    name = class_name[1:] if class_name.startswith("_") else class_name
-    return name[:1].upper() + name[1:]

@@ -34,6 +34,11 @@ def _optional(type_: GraphQLInputType, description: str | None = None) -> GraphQ
     return GraphQLInputField(type_, description=description)
 
 
+def string_input(description: str, required: bool = True) -> GraphQLInputField:
+    """A String input field, non-null unless told otherwise (names, passwords, parameters…)."""
+    return GraphQLInputField(GraphQLNonNull(GraphQLString) if required else GraphQLString, description=description)
+
+
 READ_PREFERENCE = GraphQLEnumType(
     "ReadPreference",
     {

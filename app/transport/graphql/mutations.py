@@ -4,24 +4,22 @@ payload read back with the caller's rights when more than ids is selected."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.domain.encoding import decode_object
-from app.domain.files import limited_error
 from app.domain.queries import QueryOptions
 from app.domain.values import Record
 from app.errors import AppError, IncorrectTypeError
 from app.transport.graphql import translate
+from app.transport.graphql.class_types import ClassTypes, TypesByClass
+from app.transport.graphql.files import store_upload
 from app.transport.graphql.ids import object_id_for
+from app.transport.graphql.naming import lower_first
 from app.transport.graphql.request import Context, Info, Resolver, keys_and_include, node, selected_paths
-from app.transport.graphql.uploads import Upload
-
-if TYPE_CHECKING:
-    from app.transport.graphql.builder import ClassTypes, SchemaBuilder
 
 
 async def fields_to_parse(
-    context: Context, types: ClassTypes, builder: SchemaBuilder, fields: Mapping[str, Any] | None
+    context: Context, types: ClassTypes, classes: TypesByClass, fields: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """Mutation fields in Parse's encoding; nested `createAndLink`/`createAndAdd` objects are created first."""
     result: dict[str, Any] = {}
@@ -43,9 +41,9 @@ async def fields_to_parse(
             result[key] = {"__type": "Polygon", "coordinates": [[p["latitude"], p["longitude"]] for p in value]}
         elif kind == "File":
             result[key] = await _file_input(context, value)
-        elif kind in ("Pointer", "Relation") and isinstance(value, Mapping) and target in builder.types:
+        elif kind in ("Pointer", "Relation") and isinstance(value, Mapping) and target in classes:
             to_parse = _pointer_input if kind == "Pointer" else _relation_input
-            result[key] = await to_parse(context, builder, key, target, value)
+            result[key] = await to_parse(context, classes, key, target, value)
         else:
             result[key] = value
     return result
@@ -61,17 +59,8 @@ async def _file_input(context: Context, value: Mapping[str, Any]) -> dict[str, A
     raise AppError("Invalid file upload.", code=130)
 
 
-async def store_upload(context: Context, upload: Any) -> str:
-    """Store a multipart request's file under the caller's upload rights; its stored name."""
-    if not isinstance(upload, Upload):
-        raise AppError("Invalid file upload.", code=130)
-    return await context.services.files.create(
-        context.auth, upload.filename, upload.content_type, upload.chunks(), too_large=limited_error
-    )
-
-
 async def _pointer_input(
-    context: Context, builder: SchemaBuilder, key: str, target: str, value: Mapping[str, Any]
+    context: Context, classes: TypesByClass, key: str, target: str, value: Mapping[str, Any]
 ) -> dict[str, Any]:
     operations = {op: v for op, v in value.items() if v is not None}
     if not operations and "link" in value:
@@ -79,13 +68,13 @@ async def _pointer_input(
     if len(operations) != 1:
         raise translate.pointer_needs_one_operation(key)
     if "createAndLink" in operations:
-        created = await _create(context, builder.types[target], builder, operations["createAndLink"])
+        created = await _create(context, classes[target], classes, operations["createAndLink"])
         return {"__type": "Pointer", "className": target, "objectId": created["objectId"]}
     return {"__type": "Pointer", "className": target, "objectId": object_id_for(operations["link"], target)}
 
 
 async def _relation_input(
-    context: Context, builder: SchemaBuilder, key: str, target: str, value: Mapping[str, Any]
+    context: Context, classes: TypesByClass, key: str, target: str, value: Mapping[str, Any]
 ) -> dict[str, Any]:
     operations = {op: v for op, v in value.items() if v is not None}
     if not operations:
@@ -96,7 +85,7 @@ async def _relation_input(
         for item in operations.get("add") or []
     ]
     for fields in operations.get("createAndAdd") or []:
-        created = await _create(context, builder.types[target], builder, fields)
+        created = await _create(context, classes[target], classes, fields)
         added.append({"__type": "Pointer", "className": target, "objectId": created["objectId"]})
     if added:
         ops.append({"__op": "AddRelation", "objects": added})
@@ -116,9 +105,9 @@ async def _relation_input(
 
 
 async def _create(
-    context: Context, types: ClassTypes, builder: SchemaBuilder, fields: Mapping[str, Any] | None
+    context: Context, types: ClassTypes, classes: TypesByClass, fields: Mapping[str, Any] | None
 ) -> Record:
-    body = decode_object(await fields_to_parse(context, types, builder, fields))
+    body = decode_object(await fields_to_parse(context, types, classes, fields))
     if types.schema.name == "_User":
         # A user made here is signed up, with a session, as through REST.
         return (await context.services.accounts.sign_up(context.auth, body)).user
@@ -146,21 +135,21 @@ async def _payload_object(
     return node(read, types.schema.name)
 
 
-def create(types: ClassTypes, builder: SchemaBuilder) -> Resolver:
+def create(types: ClassTypes, classes: TypesByClass) -> Resolver:
     async def resolve(root: Any, info: Info, input: dict[str, Any]) -> dict[str, Any]:
         context = info.context
-        record = await _create(context, types, builder, input.get("fields"))
+        record = await _create(context, types, classes, input.get("fields"))
         result = await _payload_object(context, info, types, record, ("id", "objectId", "createdAt", "updatedAt"))
         return {_payload_key(types): result}
 
     return resolve
 
 
-def update(types: ClassTypes, builder: SchemaBuilder) -> Resolver:
+def update(types: ClassTypes, classes: TypesByClass) -> Resolver:
     async def resolve(root: Any, info: Info, input: dict[str, Any]) -> dict[str, Any]:
         context = info.context
         object_id = object_id_for(input["id"], types.schema.name)
-        body = await fields_to_parse(context, types, builder, input.get("fields"))
+        body = await fields_to_parse(context, types, classes, input.get("fields"))
         saved = await context.services.objects.update(context.auth, types.schema.name, object_id, decode_object(body))
         result = await _payload_object(context, info, types, saved.object, ("id", "objectId", "updatedAt"))
         return {_payload_key(types): result}
@@ -168,7 +157,7 @@ def update(types: ClassTypes, builder: SchemaBuilder) -> Resolver:
     return resolve
 
 
-def delete(types: ClassTypes, builder: SchemaBuilder) -> Resolver:
+def delete(types: ClassTypes, classes: TypesByClass) -> Resolver:
     async def resolve(root: Any, info: Info, input: dict[str, Any]) -> dict[str, Any]:
         context = info.context
         class_name = types.schema.name
@@ -181,4 +170,4 @@ def delete(types: ClassTypes, builder: SchemaBuilder) -> Resolver:
 
 
 def _payload_key(types: ClassTypes) -> str:
-    return types.name[:1].lower() + types.name[1:]
+    return lower_first(types.name)

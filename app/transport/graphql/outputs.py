@@ -19,7 +19,8 @@ from graphql import (
 )
 
 from app.domain.acl import ACL
-from app.transport.graphql.ids import graphql_class_name, to_global_id
+from app.transport.graphql.ids import to_global_id
+from app.transport.graphql.naming import graphql_class_name
 from app.transport.graphql.scalars import ANY, DATE
 
 PUBLIC_ACL_VALUE = ACL(("*",), ("*",))

@@ -6,18 +6,16 @@ service's). Selections become `keys` and `include`, so the pointers of a page lo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.domain.queries import QueryOptions
 from app.domain.values import File, GeoPoint, ParseObject, Pointer, Polygon, Record
 from app.errors import ObjectNotFoundError
-from app.transport.graphql.ids import from_global_id, graphql_class_name, object_id_for, to_global_id
+from app.transport.graphql.class_types import ClassTypes, TypesByClass
+from app.transport.graphql.ids import from_global_id, object_id_for, to_global_id
+from app.transport.graphql.naming import graphql_class_name
 from app.transport.graphql.outputs import CLASS_KEY, PUBLIC_ACL_VALUE
 from app.transport.graphql.request import FieldResolver, Info, Resolver, keys_and_include, node, selected_paths
-
-if TYPE_CHECKING:
-    from app.transport.graphql.builder import ClassTypes, SchemaBuilder
-
 
 # Object fields --------------------------------------------------------------------------------------
 
@@ -110,14 +108,14 @@ def get(types: ClassTypes) -> Resolver:
     return resolve
 
 
-def node_query(builder: SchemaBuilder) -> Resolver:
+def node_query(classes: TypesByClass) -> Resolver:
     async def resolve(root: Any, info: Info, id: str) -> Record | None:
         decoded = from_global_id(id)
-        if decoded is None or decoded[0] not in builder.types:
+        if decoded is None or decoded[0] not in classes:
             raise ObjectNotFoundError("Object not found.")
         class_name, object_id = decoded
         context = info.context
-        keys, include = keys_and_include(selected_paths(info), builder.types[class_name].fields)
+        keys, include = keys_and_include(selected_paths(info), classes[class_name].fields)
         record = await context.services.objects.get(
             context.auth, class_name, object_id, QueryOptions(keys=keys, include=include)
         )

@@ -7,14 +7,14 @@
 the `where` (`on` narrows the kinds, `watch` sends creates and updates only when one of the named
 fields changed). The plural field is a live query: the page in full first, then again each time a
 write changes what it contains. Both take the same inputs as the generated queries; the websocket
-transport (`ws.py`) runs them, these fields only describe them and shape each event.
+transport (`ws_connection.py`) runs them, these fields only describe them and shape each event.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphql import (
     GraphQLArgument,
@@ -29,10 +29,9 @@ from graphql import (
 
 from app.domain.live import Delivery
 from app.transport.graphql import connections
+from app.transport.graphql.class_types import ClassTypes, TypesByClass
+from app.transport.graphql.naming import lower_first, plural
 from app.transport.graphql.request import Info, node
-
-if TYPE_CHECKING:
-    from app.transport.graphql.builder import ClassTypes, SchemaBuilder
 
 log = logging.getLogger("app.graphql")
 
@@ -56,17 +55,16 @@ class LiveField:
     kind: str
     """`events` (one message per event) or `page` (the page again whenever it changes)."""
     types: ClassTypes
-    builder: SchemaBuilder
+    classes: TypesByClass
+    """Every class of the schema, which a `where` may name."""
 
 
-def fields(builder: SchemaBuilder, taken: set[str]) -> dict[str, GraphQLField]:
+def fields(classes: TypesByClass, taken: set[str]) -> dict[str, GraphQLField]:
     """The subscription fields of every class, skipping any whose type name another type already has."""
-    from app.transport.graphql.builder import lower_first, plural
-
     result: dict[str, GraphQLField] = {}
     if LIVE_EVENT.name in taken:
         log.warning("no event subscriptions: a class's types already use the name %s", LIVE_EVENT.name)
-    for types in builder.types.values():
+    for types in classes.values():
         lower = lower_first(types.name)
         event_type_name = f"{types.name}Event"
         if LIVE_EVENT.name not in taken and event_type_name not in taken:
@@ -84,7 +82,7 @@ def fields(builder: SchemaBuilder, taken: set[str]) -> dict[str, GraphQLField]:
                 },
                 description=f"Each {types.name} entering, changing in, leaving, created in or deleted from `where`.",
                 resolve=_event,
-                extensions={"live": LiveField("events", types, builder)},
+                extensions={"live": LiveField("events", types, classes)},
             )
         elif LIVE_EVENT.name not in taken:
             log.warning("no event subscription for %s: the type name %s is taken", types.name, event_type_name)
@@ -92,8 +90,8 @@ def fields(builder: SchemaBuilder, taken: set[str]) -> dict[str, GraphQLField]:
             GraphQLNonNull(types.connection),
             args=types.find_args,
             description=f"A live page of {types.name} objects: sent now, and again whenever it changes.",
-            resolve=connections.find(types, builder),
-            extensions={"live": LiveField("page", types, builder)},
+            resolve=connections.find(types, classes),
+            extensions={"live": LiveField("page", types, classes)},
         )
     return result
 
