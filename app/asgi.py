@@ -41,10 +41,10 @@ from app.domain.users import PasswordPolicy
 from app.errors import AppError, DatabaseUnavailableError
 from app.settings import Settings, with_master_key
 from app.storage.base import Storage
-from app.storage.bus import RedisBus
 from app.storage.filesystem import FileSystemStore
-from app.storage.gridfs import GridFSStore
-from app.storage.mongo import MongoStorage
+from app.storage.mongo.engine import MongoStorage
+from app.storage.mongo.gridfs import GridFSStore
+from app.storage.redis_bus import RedisBus
 from app.transport.context import Services
 from app.transport.graphql.view import GraphQLEndpoint
 from app.transport.livequery import LiveQueryEndpoint

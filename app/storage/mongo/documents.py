@@ -1,10 +1,8 @@
-"""Domain values, queries and updates to Parse Server's MongoDB document format, and back."""
+"""Records as MongoDB documents in Parse Server's layout, and back; changes as update documents."""
 
 from __future__ import annotations
 
 import base64
-import math
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +17,7 @@ from app.errors import InvalidJSONError, InvalidQueryError
 
 _SAFE_INTEGER = 2**53
 _INT32 = 2**31
-_SCALARS = (str, int, float, bool)
-_SPECIAL_KEYS = {
+SPECIAL_KEYS = {
     "objectId": "_id",
     "createdAt": "_created_at",
     "updatedAt": "_updated_at",
@@ -43,9 +40,6 @@ INTERNAL_FIELDS = frozenset(
         "_tombstone",
     }
 )
-_AUTH_DATA_QUERY = re.compile(r"^authData\.([a-zA-Z0-9_]+)(\.(.+))?$")
-_QUOTED = re.compile(r"\\Q(.*?)(?:\\E|$)", re.DOTALL)
-_REGEX_SPECIAL = re.compile(r"([\\^$.|?*+()\[\]{}/-])")
 
 
 # Values ---------------------------------------------------------------------------------------------
@@ -148,7 +142,7 @@ def to_document(schema: ClassSchema, record: Record) -> dict[str, Any]:
 
 def stored_key(schema: ClassSchema, name: str, value: Any = None) -> str:
     """The column a field lives in: `_p_<name>` for pointers, a few renamed system fields."""
-    special = _SPECIAL_KEYS.get(name)
+    special = SPECIAL_KEYS.get(name)
     if special:
         return special
     if name in schema.pointer_fields or (isinstance(value, Pointer) and name not in schema.fields):
@@ -156,7 +150,8 @@ def stored_key(schema: ClassSchema, name: str, value: Any = None) -> str:
     return name
 
 
-def _decode_interior(value: Any) -> Any:
+def decode_stored(value: Any) -> Any:
+    """A stored value nested in a document (or made by a pipeline) as a domain value."""
     if value is None or isinstance(value, str | bool | int):
         return value
     if isinstance(value, float):
@@ -164,7 +159,7 @@ def _decode_interior(value: Any) -> Any:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, list):
-        return [_decode_interior(item) for item in value]
+        return [decode_stored(item) for item in value]
     if isinstance(value, dict):
         kind = value.get("__type")
         if kind == "Pointer" and isinstance(value.get("className"), str):
@@ -182,7 +177,7 @@ def _decode_interior(value: Any) -> Any:
             return Polygon(tuple((p[0], p[1]) for p in value["coordinates"]))
         if kind == "Bytes" and isinstance(value.get("base64"), str):
             return base64.b64decode(value["base64"])
-        return {key: _decode_interior(item) for key, item in value.items()}
+        return {key: decode_stored(item) for key, item in value.items()}
     if isinstance(value, bytes):
         return value
     try:
@@ -202,9 +197,9 @@ def from_document(schema: ClassSchema, document: Mapping[str, Any]) -> Record:
         if key == "_id":
             record["objectId"] = str(value)
         elif key == "_created_at":
-            record["createdAt"] = _decode_interior(value)
+            record["createdAt"] = decode_stored(value)
         elif key == "_updated_at":
-            record["updatedAt"] = _decode_interior(value)
+            record["updatedAt"] = decode_stored(value)
         elif key == "_rperm":
             rperm = value or []
         elif key == "_wperm":
@@ -221,9 +216,9 @@ def from_document(schema: ClassSchema, document: Mapping[str, Any]) -> Record:
             class_name, _, object_id = value.partition("$")
             record[name] = Pointer(class_name, object_id)
         elif key.startswith("_auth_data_") and schema.name == "_User":
-            record.setdefault("authData", {})[key[len("_auth_data_") :]] = _decode_interior(value)
+            record.setdefault("authData", {})[key[len("_auth_data_") :]] = decode_stored(value)
         elif key[0] == "_":
-            record[key] = _decode_interior(value)
+            record[key] = decode_stored(value)
         elif key == "authData" and schema.name == "_User":
             continue
         else:
@@ -236,147 +231,12 @@ def from_document(schema: ClassSchema, document: Mapping[str, Any]) -> Record:
             elif kind == "Polygon" and isinstance(value, dict) and value.get("type") == "Polygon":
                 record[key] = Polygon(tuple((lat, lng) for lng, lat in value["coordinates"][0]))
             else:
-                record[key] = _decode_interior(value)
+                record[key] = decode_stored(value)
     for name in schema.relation_fields:
         record[name] = Relation(fields[name].target_class or "")
     if rperm is not None or wperm is not None:
         record["ACL"] = ACL(tuple(rperm or ()), tuple(wperm or ()))
     return record
-
-
-# Queries --------------------------------------------------------------------------------------------
-
-
-def translate_where(schema: ClassSchema, where: Mapping[str, Any], *, count: bool = False) -> dict[str, Any]:
-    """Parse constraints over decoded values as a MongoDB filter."""
-    result: dict[str, Any] = {}
-    for key, constraint in where.items():
-        if key in ("$or", "$and", "$nor"):
-            # Extend: a `$containedBy` may already have put a clause under `$nor`.
-            result.setdefault(key, []).extend(translate_where(schema, sub, count=count) for sub in constraint)
-            continue
-        if key in ("_rperm", "_wperm") or key in INTERNAL_FIELDS:
-            result[key] = constraint
-            continue
-        mongo_key, nested = _query_key(schema, key)
-        is_array = not nested and key in schema.fields and schema.fields[key].type == "Array"
-        atom = interior_value if (nested or is_array) else top_level_value
-        if key in schema.pointer_fields:
-            # Inside operators, Parse takes a bare objectId string for a pointer of the field's class.
-            target = schema.fields[key].target_class
-            atom = _pointer_atom(target)
-        if isinstance(constraint, dict) and constraint and all(k.startswith("$") for k in constraint):
-            translated = _translate_constraint(constraint, atom, count)
-            if "$text" in translated:
-                result["$text"] = translated["$text"]
-            elif "$elemMatch" in translated:
-                result.setdefault("$nor", []).append({mongo_key: translated})
-            else:
-                result[mongo_key] = translated
-        else:
-            result[mongo_key] = top_level_value(constraint) if key in schema.pointer_fields else atom(constraint)
-    return result
-
-
-def _pointer_atom(target: str | None) -> Any:
-    def atom(value: Any) -> Any:
-        if isinstance(value, str):
-            return f"{target}${value}"
-        return top_level_value(value)
-
-    return atom
-
-
-def _query_key(schema: ClassSchema, key: str) -> tuple[str, bool]:
-    special = _SPECIAL_KEYS.get(key)
-    if special:
-        return special, False
-    match = _AUTH_DATA_QUERY.match(key)
-    if match and schema.name == "_User":
-        provider, _, sub = match.groups()
-        return f"_auth_data_{provider}" + (f".{sub}" if sub else ""), True
-    if "." in key:
-        return key, True
-    if key in schema.pointer_fields:
-        return f"_p_{key}", False
-    return key, False
-
-
-def _translate_constraint(constraint: Mapping[str, Any], atom: Any, count: bool) -> dict[str, Any]:
-    answer: dict[str, Any] = {}
-    for op, value in constraint.items():
-        match op:
-            case "$lt" | "$lte" | "$gt" | "$gte" | "$ne" | "$eq":
-                answer[op] = atom(value)
-            case "$exists":
-                answer[op] = bool(value)
-            case "$in" | "$nin":
-                answer[op] = [atom(item) for item in value]
-            case "$all":
-                answer[op] = [interior_value(item) for item in value]
-            case "$containedBy":
-                answer["$elemMatch"] = {"$nin": [atom(item) for item in value]}
-            case "$regex":
-                answer[op] = unquote_regex(value)
-            case "$options":
-                answer[op] = value
-            case "$text":
-                answer[op] = value
-            case "$nearSphere":
-                point = [value.longitude, value.latitude]
-                if count:
-                    distance = constraint.get("$maxDistance", math.pi)
-                    answer["$geoWithin"] = {"$centerSphere": [point, distance]}
-                else:
-                    answer[op] = point
-            case "$maxDistance":
-                if not count:
-                    answer[op] = value
-            case "$within":
-                answer[op] = {"$box": [[p.longitude, p.latitude] for p in value]}
-            case "$geoWithin":
-                if "$box" in value:
-                    answer[op] = {"$box": [[p.longitude, p.latitude] for p in value["$box"]]}
-                elif "$polygon" in value:
-                    answer[op] = {"$polygon": [[p.longitude, p.latitude] for p in value["$polygon"]]}
-                else:
-                    center, distance = value["$centerSphere"]
-                    answer[op] = {"$centerSphere": [[center.longitude, center.latitude], distance]}
-            case "$geoIntersects":
-                point = value
-                answer[op] = {"$geometry": {"type": "Point", "coordinates": [point.longitude, point.latitude]}}
-            case _:
-                raise InvalidJSONError(f"bad constraint: {op}")
-    return answer
-
-
-def unquote_regex(pattern: str) -> str:
-    r"""Rewrite PCRE `\Q…\E` quoting as escapes: same meaning everywhere, and SecantusDB refuses `\Q`."""
-    if "\\Q" not in pattern:
-        return pattern
-    return _QUOTED.sub(lambda m: _REGEX_SPECIAL.sub(r"\\\1", m.group(1)), pattern)
-
-
-def translate_sort(schema: ClassSchema, order: tuple[tuple[str, int], ...]) -> list[tuple[str, Any]]:
-    sort: list[tuple[str, Any]] = []
-    for name, direction in order:
-        if name == "$score":
-            sort.append(("score", {"$meta": "textScore"}))
-        else:
-            sort.append((_query_key(schema, name)[0], direction))
-    return sort
-
-
-def translate_keys(schema: ClassSchema, keys: frozenset[str]) -> dict[str, Any]:
-    projection: dict[str, Any] = {"_id": 1 if "objectId" in keys else 0}
-    for name in keys:
-        if name == "ACL":
-            projection["_rperm"] = projection["_wperm"] = 1
-        elif name == "authData" and schema.name == "_User":
-            continue
-        else:
-            projection[stored_key(schema, name)] = 1
-    return projection
 
 
 # Updates --------------------------------------------------------------------------------------------
@@ -426,98 +286,3 @@ def translate_update(schema: ClassSchema, changes: Mapping[str, Any]) -> dict[st
     if not update:
         raise InvalidQueryError("nothing to update")
     return update
-
-
-# Aggregation --------------------------------------------------------------------------------------
-
-_RENAMED = {"objectId": "_id", "createdAt": "_created_at", "updatedAt": "_updated_at"}
-
-
-def translate_pipeline(schema: ClassSchema, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Parse field names in `$match`, `$project` and `$group` to stored names (pointers, dates, ids)."""
-    stages = []
-    for stage in pipeline:
-        name, body = next(iter(stage.items()))
-        if name == "$group":
-            body = _group_args(schema, body)
-        elif name == "$match":
-            body = _match_args(schema, body)
-        elif name == "$project":
-            body = _project_args(schema, body)
-        stages.append({name: body})
-    return stages
-
-
-def _rename(field: str) -> str:
-    return _RENAMED.get(field, field)
-
-
-def _match_args(schema: ClassSchema, value: Any) -> Any:
-    if isinstance(value, list):
-        return [_match_args(schema, item) for item in value]
-    if not isinstance(value, dict):
-        return value
-    result: dict[str, Any] = {}
-    for field, item in value.items():
-        type_ = schema.fields.get(field)
-        if type_ is not None and type_.type == "Pointer":
-            result[f"_p_{field}"] = item if isinstance(item, dict) else f"{type_.target_class}${item}"
-            continue
-        if (type_ is not None and type_.type == "Date") or field in ("createdAt", "updatedAt"):
-            result[_rename(field)] = _as_date(item)
-            continue
-        result[_rename(field)] = _match_args(schema, item)
-    return result
-
-
-def _as_date(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if isinstance(value, dict):
-        return {key: _as_date(item) for key, item in value.items()}
-    return value
-
-
-def _project_args(schema: ClassSchema, value: Any) -> Any:
-    if not isinstance(value, dict):
-        return value  # the database says what is wrong with it
-    result: dict[str, Any] = {}
-    for field, item in value.items():
-        type_ = schema.fields.get(field)
-        if type_ is not None and type_.type == "Pointer":
-            result[f"_p_{field}"] = item
-        else:
-            result[_rename(field)] = _match_args(schema, item)
-    return result
-
-
-def _group_args(schema: ClassSchema, value: Any) -> Any:
-    if isinstance(value, list):
-        return [_group_args(schema, item) for item in value]
-    if isinstance(value, dict):
-        return {field: _group_args(schema, item) for field, item in value.items()}
-    if isinstance(value, str) and value.startswith("$"):
-        field = value[1:]
-        type_ = schema.fields.get(field)
-        if type_ is not None and type_.type == "Pointer":
-            return f"$_p_{field}"
-        if field in ("createdAt", "updatedAt"):
-            return f"${_RENAMED[field]}"
-    return value
-
-
-def from_aggregate_result(schema: ClassSchema, result: dict[str, Any], pointer_group: bool) -> Record:
-    """A pipeline result as a record: `_id` becomes objectId, last and null when empty, as Parse reports it."""
-    record = from_document(schema, {key: value for key, value in result.items() if key != "_id"})
-    if "_id" in result:
-        group_id = result["_id"]
-        if pointer_group and isinstance(group_id, str):
-            group_id = group_id.split("$", 1)[-1]
-        if isinstance(group_id, dict | str) and not group_id:
-            group_id = None
-        record["objectId"] = _decode_interior(group_id)
-    return record
