@@ -12,11 +12,11 @@ from bson import json_util
 from app.domain.acl import ACL
 from app.domain.classes import ClassSchema
 from app.domain.operations import Add, AddUnique, Delete, Increment, Remove
-from app.domain.values import File, GeoPoint, ParseObject, Pointer, Polygon, Record, Relation
-from app.errors import InvalidJSONError, InvalidQueryError
+from app.domain.stored_values import stored_field, stored_nested
+from app.domain.values import File, GeoPoint, Pointer, Polygon, Record, Relation
+from app.errors import InvalidQueryError
 
 _SAFE_INTEGER = 2**53
-_INT32 = 2**31
 SPECIAL_KEYS = {
     "objectId": "_id",
     "createdAt": "_created_at",
@@ -40,65 +40,6 @@ INTERNAL_FIELDS = frozenset(
         "_tombstone",
     }
 )
-
-
-# Values ---------------------------------------------------------------------------------------------
-
-
-def _number(value: int | float) -> int | float:
-    # Stored as JavaScript would: integers beyond 32 bits are doubles.
-    if isinstance(value, int) and not isinstance(value, bool) and not -_INT32 <= value < _INT32:
-        return float(value)
-    return value
-
-
-def interior_value(value: Any) -> Any:
-    """A value nested inside an Object or Array field: Parse keeps most types in their JSON form."""
-    if value is None or isinstance(value, str | bool):
-        return value
-    if isinstance(value, int | float):
-        return _number(value)
-    if isinstance(value, datetime | bytes):
-        return value
-    if isinstance(value, dict):
-        return {key: interior_value(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [interior_value(item) for item in value]
-    if isinstance(value, Pointer):
-        return {"__type": "Pointer", "className": value.class_name, "objectId": value.object_id}
-    if isinstance(value, ParseObject):
-        return {"__type": "Pointer", "className": value.class_name, "objectId": value.data.get("objectId")}
-    if isinstance(value, File):
-        stored = {"__type": "File", "name": value.name}
-        if value.url:
-            stored["url"] = value.url
-        return stored
-    if isinstance(value, GeoPoint):
-        return {"__type": "GeoPoint", "latitude": value.latitude, "longitude": value.longitude}
-    if isinstance(value, Polygon):
-        return {"__type": "Polygon", "coordinates": [list(point) for point in value.coordinates]}
-    if isinstance(value, Relation):
-        return {"__type": "Relation", "className": value.target_class}
-    raise InvalidJSONError(f"cannot store a value of type {type(value).__name__}")
-
-
-def top_level_value(value: Any) -> Any:
-    """A field's own value in Parse's column format: pointers as `Class$id`, points as `[lng, lat]`."""
-    if value is None or isinstance(value, str | bool):
-        return value
-    if isinstance(value, int | float):
-        return _number(value)
-    if isinstance(value, Pointer):
-        return f"{value.class_name}${value.object_id}"
-    if isinstance(value, ParseObject):
-        return f"{value.class_name}${value.data.get('objectId')}"
-    if isinstance(value, File):
-        return value.name
-    if isinstance(value, GeoPoint):
-        return [value.longitude, value.latitude]
-    if isinstance(value, Polygon):
-        return {"type": "Polygon", "coordinates": [[[lng, lat] for lat, lng in value.coordinates]]}
-    return interior_value(value)
 
 
 def acl_columns(acl: ACL) -> dict[str, Any]:
@@ -129,10 +70,10 @@ def to_document(schema: ClassSchema, record: Record) -> dict[str, Any]:
         elif name == "authData" and schema.name == "_User":
             for provider, data in (value or {}).items():
                 if data is not None:
-                    document[f"_auth_data_{provider}"] = interior_value(data)
+                    document[f"_auth_data_{provider}"] = stored_nested(data)
         else:
             key = stored_key(schema, name, value)
-            document[key] = top_level_value(value)
+            document[key] = stored_field(value)
     # ACL and timestamps come last, where Parse Server puts them.
     for key in ("_wperm", "_rperm", "_acl", "_created_at", "_updated_at"):
         if key in tail:
@@ -263,7 +204,7 @@ def translate_update(schema: ClassSchema, changes: Mapping[str, Any]) -> dict[st
                 if data is None:
                     put("$unset", f"_auth_data_{provider}", "")
                 else:
-                    put("$set", f"_auth_data_{provider}", interior_value(data))
+                    put("$set", f"_auth_data_{provider}", stored_nested(data))
             continue
         if name in INTERNAL_FIELDS or "." in name:
             key = name
@@ -276,13 +217,13 @@ def translate_update(schema: ClassSchema, changes: Mapping[str, Any]) -> dict[st
             case Increment(amount=amount):
                 put("$inc", key, amount)
             case Add(objects=objects):
-                put("$push", key, {"$each": [interior_value(item) for item in objects]})
+                put("$push", key, {"$each": [stored_nested(item) for item in objects]})
             case AddUnique(objects=objects):
-                put("$addToSet", key, {"$each": [interior_value(item) for item in objects]})
+                put("$addToSet", key, {"$each": [stored_nested(item) for item in objects]})
             case Remove(objects=objects):
-                put("$pullAll", key, [interior_value(item) for item in objects])
+                put("$pullAll", key, [stored_nested(item) for item in objects])
             case _:
-                put("$set", key, interior_value(change) if nested else top_level_value(change))
+                put("$set", key, stored_nested(change) if nested else stored_field(change))
     if not update:
         raise InvalidQueryError("nothing to update")
     return update

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.domain.classes import ClassSchema
+from app.domain.stored_values import stored_pointer
 from app.domain.values import Record
 from app.storage.mongo.documents import decode_stored, from_document
 
@@ -40,7 +41,7 @@ def _match_args(schema: ClassSchema, value: Any) -> Any:
     for field, item in value.items():
         type_ = schema.fields.get(field)
         if type_ is not None and type_.type == "Pointer":
-            result[f"_p_{field}"] = item if isinstance(item, dict) else f"{type_.target_class}${item}"
+            result[f"_p_{field}"] = item if isinstance(item, dict) else stored_pointer(type_.target_class, item)
             continue
         if (type_ is not None and type_.type == "Date") or field in ("createdAt", "updatedAt"):
             result[_rename(field)] = _as_date(item)

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.domain.classes import ClassSchema
+from app.domain.stored_values import stored_field, stored_nested, stored_pointer
 from app.errors import InvalidJSONError
-from app.storage.mongo.documents import INTERNAL_FIELDS, SPECIAL_KEYS, interior_value, stored_key, top_level_value
+from app.storage.mongo.documents import INTERNAL_FIELDS, SPECIAL_KEYS, stored_key
 
 _AUTH_DATA_QUERY = re.compile(r"^authData\.([a-zA-Z0-9_]+)(\.(.+))?$")
 _QUOTED = re.compile(r"\\Q(.*?)(?:\\E|$)", re.DOTALL)
@@ -29,7 +30,7 @@ def translate_where(schema: ClassSchema, where: Mapping[str, Any], *, count: boo
             continue
         mongo_key, nested = _query_key(schema, key)
         is_array = not nested and key in schema.fields and schema.fields[key].type == "Array"
-        atom = interior_value if (nested or is_array) else top_level_value
+        atom = stored_nested if (nested or is_array) else stored_field
         if key in schema.pointer_fields:
             # Inside operators, Parse takes a bare objectId string for a pointer of the field's class.
             target = schema.fields[key].target_class
@@ -43,15 +44,15 @@ def translate_where(schema: ClassSchema, where: Mapping[str, Any], *, count: boo
             else:
                 result[mongo_key] = translated
         else:
-            result[mongo_key] = top_level_value(constraint) if key in schema.pointer_fields else atom(constraint)
+            result[mongo_key] = stored_field(constraint) if key in schema.pointer_fields else atom(constraint)
     return result
 
 
 def _pointer_atom(target: str | None) -> Any:
     def atom(value: Any) -> Any:
         if isinstance(value, str):
-            return f"{target}${value}"
-        return top_level_value(value)
+            return stored_pointer(target, value)
+        return stored_field(value)
 
     return atom
 
@@ -82,7 +83,7 @@ def _translate_constraint(constraint: Mapping[str, Any], atom: Any, count: bool)
             case "$in" | "$nin":
                 answer[op] = [atom(item) for item in value]
             case "$all":
-                answer[op] = [interior_value(item) for item in value]
+                answer[op] = [stored_nested(item) for item in value]
             case "$containedBy":
                 answer["$elemMatch"] = {"$nin": [atom(item) for item in value]}
             case "$regex":
