@@ -37,10 +37,10 @@ from app.domain.objects import ObjectService
 from app.domain.reads import ObjectSettings
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
+from app.domain.store import Storage
 from app.domain.users import PasswordPolicy
 from app.errors import AppError, DatabaseUnavailableError
 from app.settings import Settings, with_master_key
-from app.storage.base import Storage
 from app.storage.filesystem import FileSystemStore
 from app.storage.mongo.engine import MongoStorage
 from app.storage.mongo.gridfs import GridFSStore

@@ -17,9 +17,9 @@ from pymongo import ReadPreference, ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from app.domain.classes import ClassSchema, FieldType
+from app.domain.store import Capabilities, Find
 from app.domain.values import Record
 from app.errors import InvalidQueryError
-from app.storage.base import Capabilities, Find
 from app.storage.mongo.classes import MongoClasses, ensure_index
 from app.storage.mongo.connection import Connection
 from app.storage.mongo.documents import from_document, stored_key, to_document, translate_update
@@ -71,7 +71,16 @@ class MongoStorage:
             async with self.connection.read():
                 info = await self.db.command("buildInfo", **self.connection.limit())
             # SecantusDB says so in buildInfo; it matches `$regex` with Python's `re`, unbounded.
-            self._capabilities = Capabilities(bounded_pattern_matching="secantusVersion" not in info)
+            secantus = "secantusVersion" in info
+            self._capabilities = Capabilities(
+                engine="SecantusDB" if secantus else "MongoDB",
+                bounded_pattern_matching=not secantus,
+                pipeline_stages=None,
+                query_plans=True,
+                index_hints=True,
+                read_preferences=True,
+                comments=True,
+            )
         return self._capabilities
 
     @asynccontextmanager
