@@ -26,7 +26,7 @@ from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.cloud_data import CloudData
 from app.domain.cloud_requests import CloudObject
 from app.domain.config import ConfigService
-from app.domain.events import Subscribers, WriteEvent
+from app.domain.events import EventBus, InProcessBus, Subscribers, WriteEvent
 from app.domain.files import DownloadRules, FileService, FileStore, UploadRules
 from app.domain.hooks import HookRegistry, Hooks
 from app.domain.jobs import JobRunner
@@ -134,7 +134,7 @@ def build_services(settings: Settings) -> Services:
     events.sinks.append(mail)
     live = LiveHub(objects, authenticator.auth_for)
     events.sinks.append(live)
-    bus = None
+    bus: EventBus = InProcessBus()
     if settings.redis_url:
 
         async def replay(event: WriteEvent) -> None:
@@ -151,7 +151,7 @@ def build_services(settings: Settings) -> Services:
     )
     files = FileService(file_store(settings, storage), upload_rules(settings), is_anonymous_user(objects), downloads)
     services = Services(
-        settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage), mail, live, files, bus=bus
+        settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage), mail, live, files, bus
     )
     registry = load_cloud(Path(settings.cloud))
     if registry.triggers or registry.functions or registry.jobs:
@@ -363,15 +363,13 @@ def create_app(settings: Settings) -> Starlette:
             await wait_for_database(services.storage)
             await services.schemas.ensure_system_classes()
             await apply_schema_dir(services.schemas, Path(settings.schema_dir))
-            if services.bus is not None:
-                await services.bus.start()
+            await services.bus.start()
             services.started = True
             yield
         finally:
             services.started = False
             await close_all_sockets()
-            if services.bus is not None:
-                await services.bus.close()
+            await services.bus.close()
             await services.live.close()
             await services.files.close()
             await services.storage.close()

@@ -45,8 +45,8 @@ class Services:
     mail: AccountMail
     live: LiveHub
     files: FileService
-    bus: EventBus | None = None
-    """Writes shared with other instances, when Redis is configured."""
+    bus: EventBus
+    """Writes shared with other instances: in process alone, over Redis when it is configured."""
     hooks: Hooks | None = None
     """Cloud code, when there is any."""
     jobs: JobRunner | None = None
