@@ -8,13 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.domain.classes import ClassSchema
+from app.domain.patterns import unquote
 from app.domain.stored_values import stored_field, stored_nested, stored_pointer
 from app.errors import InvalidJSONError
 from app.storage.mongo.documents import INTERNAL_FIELDS, SPECIAL_KEYS, stored_key
 
 _AUTH_DATA_QUERY = re.compile(r"^authData\.([a-zA-Z0-9_]+)(\.(.+))?$")
-_QUOTED = re.compile(r"\\Q(.*?)(?:\\E|$)", re.DOTALL)
-_REGEX_SPECIAL = re.compile(r"([\\^$.|?*+()\[\]{}/-])")
 
 
 def translate_where(schema: ClassSchema, where: Mapping[str, Any], *, count: bool = False) -> dict[str, Any]:
@@ -87,7 +86,7 @@ def _translate_constraint(constraint: Mapping[str, Any], atom: Any, count: bool)
             case "$containedBy":
                 answer["$elemMatch"] = {"$nin": [atom(item) for item in value]}
             case "$regex":
-                answer[op] = unquote_regex(value)
+                answer[op] = unquote(value)  # same meaning everywhere, and SecantusDB refuses `\Q`
             case "$options":
                 answer[op] = value
             case "$text":
@@ -118,13 +117,6 @@ def _translate_constraint(constraint: Mapping[str, Any], atom: Any, count: bool)
             case _:
                 raise InvalidJSONError(f"bad constraint: {op}")
     return answer
-
-
-def unquote_regex(pattern: str) -> str:
-    r"""Rewrite PCRE `\Q…\E` quoting as escapes: same meaning everywhere, and SecantusDB refuses `\Q`."""
-    if "\\Q" not in pattern:
-        return pattern
-    return _QUOTED.sub(lambda m: _REGEX_SPECIAL.sub(r"\\\1", m.group(1)), pattern)
 
 
 def translate_sort(schema: ClassSchema, order: tuple[tuple[str, int], ...]) -> list[tuple[str, Any]]:
