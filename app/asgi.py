@@ -26,7 +26,7 @@ from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.cloud_data import CloudData
 from app.domain.cloud_requests import CloudObject
 from app.domain.config import ConfigService
-from app.domain.events import Subscribers, WriteEvent
+from app.domain.events import EventBus, InProcessBus, Subscribers, WriteEvent
 from app.domain.files import DownloadRules, FileService, FileStore, UploadRules
 from app.domain.hooks import HookRegistry, Hooks
 from app.domain.jobs import JobRunner
@@ -40,10 +40,10 @@ from app.domain.sessions import Authenticator
 from app.domain.users import PasswordPolicy
 from app.errors import AppError, DatabaseUnavailableError
 from app.settings import Settings, with_master_key
-from app.storage.bus import RedisBus
 from app.storage.filesystem import FileSystemStore
-from app.storage.gridfs import GridFSStore
-from app.storage.mongo import MongoStorage
+from app.storage.mongo.engine import MongoStorage
+from app.storage.mongo.gridfs import GridFSStore
+from app.storage.redis_bus import RedisBus
 from app.transport.context import Services
 from app.transport.graphql.execution import Executor
 from app.transport.graphql.view import GraphQLEndpoint
@@ -135,7 +135,7 @@ def build_services(settings: Settings) -> Services:
     events.sinks.append(mail)
     live = LiveHub(objects, authenticator.auth_for)
     events.sinks.append(live)
-    bus = None
+    bus: EventBus = InProcessBus()
     if settings.redis_url:
 
         async def replay(event: WriteEvent) -> None:
@@ -152,7 +152,7 @@ def build_services(settings: Settings) -> Services:
     )
     files = FileService(file_store(settings, storage), upload_rules(settings), is_anonymous_user(objects), downloads)
     services = Services(
-        settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage), mail, live, files, bus=bus
+        settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage), mail, live, files, bus
     )
     registry = load_cloud(Path(settings.cloud))
     if registry.triggers or registry.functions or registry.jobs:
@@ -366,15 +366,13 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             await prepare_database(services, Path(settings.schema_dir))
-            if services.bus is not None:
-                await services.bus.start()
+            await services.bus.start()
             services.started = True
             yield
         finally:
             services.started = False
             await close_all_sockets()
-            if services.bus is not None:
-                await services.bus.close()
+            await services.bus.close()
             await services.live.close()
             await services.files.close()
             await services.storage.close()

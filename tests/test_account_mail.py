@@ -22,8 +22,8 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 from app.asgi import StartupError, create_app
+from app.domain.store import Find
 from app.domain.values import utc_now
-from app.storage.base import Find
 from tests.conftest import APP_ID, Api, make_settings, running
 from tests.graphql.helpers import Gql
 

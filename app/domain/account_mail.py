@@ -20,10 +20,10 @@ from app.domain.events import WriteEvent
 from app.domain.mail import Mailer, MailMessage
 from app.domain.objects import ObjectService
 from app.domain.operations import Delete
+from app.domain.store import Find
 from app.domain.users import email_verify_fields, random_token
 from app.domain.values import Record, utc_now
 from app.errors import AppError, ObjectNotFoundError
-from app.storage.base import Find
 
 log = logging.getLogger("app.mail")
 

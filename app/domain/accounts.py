@@ -18,10 +18,10 @@ from app.domain.objects import ObjectService, new_object_id
 from app.domain.operations import Delete, Increment
 from app.domain.queries import QueryOptions, parse_where
 from app.domain.sessions import Authenticator, new_session
+from app.domain.store import Find
 from app.domain.users import PasswordHasher
 from app.domain.values import Pointer, Record, utc_now
 from app.errors import AppError, InvalidSessionTokenError, ObjectNotFoundError, denied
-from app.storage.base import Find
 
 _BAD_LOGIN = "Invalid username/password."
 _UNVERIFIED = "User email is not verified."

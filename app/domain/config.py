@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain.acl import Auth
+from app.domain.store import Storage
 from app.errors import InvalidJSONError, InvalidKeyNameError, OperationForbiddenError, denied
-from app.storage.base import Storage
 
 
 @dataclass(slots=True)

@@ -24,11 +24,28 @@ class EventSink(Protocol):
 
 
 class EventBus(EventSink, Protocol):
-    """Writes shared with other server instances (Redis pub/sub): publishes ours, replays theirs."""
+    """Writes shared between server instances: publishes this one's, replays the others' into this one's sinks.
+
+    Every write is heard in this process first (`Subscribers`); the bus only carries it to the other instances.
+    `InProcessBus` is the bus of a single instance, `app.storage.redis_bus.RedisBus` the one across instances.
+    """
 
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class InProcessBus:
+    """The bus of a single instance: its writes are heard in process already, and no other instance writes."""
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def publish(self, event: WriteEvent) -> None:
+        pass
 
 
 class Subscribers:

@@ -2,11 +2,12 @@
 
 A write is matched against many subscriptions without a database round trip, so each `where` is
 compiled once into closures. The semantics are the database's, not Python's: a record is seen in
-its stored form (pointers as `Class$id`, points as `[lng, lat]`, files by name, nested values in
-Parse's JSON form), constraints are translated as app/storage/encoding.py translates them, and values
-compare as SecantusDB compares BSON: an array matches by containment, a missing field equals null,
-`$ne`/`$nin` match missing fields, and `$lt`/`$gt` compare only within one type bracket. A `$regex` runs
-on RE2, in time linear in the text, with the database's reading of the pattern (app/domain/patterns.py).
+its stored form, and constraints are translated, with the rules the MongoDB engine stores and queries by
+(app/domain/stored_values.py: pointers as `Class$id`, points as `[lng, lat]`, files by name, nested values
+in Parse's JSON form), and values compare as SecantusDB compares BSON: an array matches by containment, a
+missing field equals null, `$ne`/`$nin` match missing fields, and `$lt`/`$gt` compare only within one type
+bracket. A `$regex` runs on RE2, in time linear in the text, with the database's reading of the pattern
+(app/domain/patterns.py).
 
 What needs the database (sub-queries, relations, `$relatedTo`, `$text`) or has no exact in-memory
 equivalent is refused when compiling, with UnsupportedInLiveQueryError (an InvalidQueryError, 102).
@@ -25,6 +26,7 @@ from app.domain.acl import ACL
 from app.domain.classes import ClassSchema
 from app.domain.geometry import great_circle, is_convex, point_of, polygon_side, ring_side, rings_of
 from app.domain.patterns import MAX_PATTERN, PatternError, Untranslatable, parse, to_re2, unquote
+from app.domain.stored_values import INT32, stored_field, stored_nested, stored_pointer
 from app.domain.values import File, GeoPoint, ParseObject, Pointer, Polygon, Relation
 from app.errors import InvalidQueryError
 
@@ -42,7 +44,6 @@ _NEEDS_DATABASE = {
     "$text": "full-text search needs the database's text index",
 }
 _RANGE = ("$lt", "$lte", "$gt", "$gte")
-_INT32 = 2**31
 # SecantusDB's mean Earth radius: its distances are in metres, and comparing in the same unit keeps ties equal.
 _EARTH_RADIUS_METERS = 6_378_100.0
 _RE2_OPTIONS = re2.Options()
@@ -68,8 +69,6 @@ class _Positional(list[Any]):
     """An array reached by its index in a path: the database matches it whole, not by its elements."""
 
 
-# Values stored exactly as a record holds them (subclasses take the slower, checked path).
-_AS_STORED: Final = frozenset({str, bool, float, type(None), datetime, bytes})
 _DOMAIN_TYPES: Final = (Pointer, ParseObject, File, GeoPoint, Polygon, Relation)
 # Scalars by their equality bracket: numbers share one, booleans keep theirs.
 _TAGS: Final = {str: "s", bool: "b", int: "n", float: "n", type(None): "z", datetime: "d"}
@@ -120,7 +119,7 @@ def _is_exact_equality(key: str, value: Any, schema: ClassSchema | None) -> bool
             return type(value) is str
         case "Number":
             # Integers beyond 32 bits are stored as doubles, so the record may hold a different number.
-            return type(value) is float or (type(value) is int and -_INT32 <= value < _INT32)
+            return type(value) is float or (type(value) is int and -INT32 <= value < INT32)
         case "Boolean":
             return type(value) is bool
         case "Pointer":
@@ -216,7 +215,7 @@ def _walk(current: list[Any], parts: list[tuple[str, int | None]]) -> list[Any]:
         reached: list[Any] = []
         for value in current:
             if isinstance(value, _DOMAIN_TYPES):
-                value = _stored(value)
+                value = stored_nested(value)
             if isinstance(value, dict):
                 reached.append(value.get(part, MISSING))
             elif isinstance(value, list):
@@ -228,79 +227,27 @@ def _walk(current: list[Any], parts: list[tuple[str, int | None]]) -> list[Any]:
                         reached.append(MISSING)
                 for element in value:
                     if isinstance(element, _DOMAIN_TYPES):
-                        element = _stored(element)
+                        element = stored_nested(element)
                     if isinstance(element, dict):
                         reached.append(element.get(part, MISSING))
             else:
                 reached.append(MISSING)
         current = reached
-    return [_Positional(_stored(value)) if type(value) is _Positional else _stored(value) for value in current]
+    stored: list[Any] = []
+    for value in current:
+        if value is not MISSING:
+            value = _Positional(stored_nested(value)) if type(value) is _Positional else stored_nested(value)
+        stored.append(value)
+    return stored
 
 
 def _stored_top(value: Any) -> Any:
-    """A field's own value as stored: pointers as `Class$id`, points as `[lng, lat]`, files by name."""
+    """A field's own value as stored (`stored_values`); MISSING where the document holds none (a relation's
+    members live in a join table, the ACL in _rperm/_wperm)."""
     kind = type(value)
-    if kind is str or kind is bool or kind is float or value is None or kind is datetime:
-        return value
-    if kind is int:
-        return _number(value)
-    if kind is Pointer:
-        return f"{value.class_name}${value.object_id}"
-    if kind is GeoPoint:
-        return [value.longitude, value.latitude]
-    if kind is File:
-        return value.name
-    if kind is Polygon:
-        return {"type": "Polygon", "coordinates": [[[lng, lat] for lat, lng in value.coordinates]]}
-    if kind is ParseObject:
-        return f"{value.class_name}${value.data.get('objectId')}"
-    if kind is Relation or kind is ACL:
-        return MISSING  # relations live in join tables, the ACL in _rperm/_wperm
-    return _stored(value)
-
-
-def _stored(value: Any) -> Any:
-    """A value nested in an Object or Array field as stored: Parse's JSON form for its own types."""
-    kind = type(value)
-    if kind in _AS_STORED:
-        return value
-    if kind is int:
-        return _number(value)
-    if isinstance(value, list):
-        # Most arrays hold only values stored as they are: skip the copy.
-        for item in value:
-            if type(item) not in _AS_STORED:
-                return [_stored(item) for item in value]
-        return value
-    if isinstance(value, dict):
-        return {key: _stored(item) for key, item in value.items()}
-    if value is MISSING or isinstance(value, str | bool | float | datetime | bytes):
-        return value
-    if isinstance(value, int):
-        return _number(value)
-    if isinstance(value, tuple):
-        return [_stored(item) for item in value]
-    if isinstance(value, Pointer):
-        return {"__type": "Pointer", "className": value.class_name, "objectId": value.object_id}
-    if isinstance(value, ParseObject):
-        return {"__type": "Pointer", "className": value.class_name, "objectId": value.data.get("objectId")}
-    if isinstance(value, File):
-        stored = {"__type": "File", "name": value.name}
-        if value.url:
-            stored["url"] = value.url
-        return stored
-    if isinstance(value, GeoPoint):
-        return {"__type": "GeoPoint", "latitude": value.latitude, "longitude": value.longitude}
-    if isinstance(value, Polygon):
-        return {"__type": "Polygon", "coordinates": [list(point) for point in value.coordinates]}
-    if isinstance(value, Relation):
-        return {"__type": "Relation", "className": value.target_class}
-    return value
-
-
-def _number(value: int) -> int | float:
-    # Stored as JavaScript would: integers beyond 32 bits are doubles.
-    return value if -_INT32 <= value < _INT32 else float(value)
+    if kind is Relation or kind is ACL or value is MISSING:
+        return MISSING
+    return stored_field(value)
 
 
 # Constraints, translated as storage translates them -----------------------------------------------
@@ -313,12 +260,11 @@ def _condition(key: str, constraint: Any, schema: ClassSchema | None) -> _Test:
 
     def atom(value: Any) -> Any:
         if pointer_target is not None and isinstance(value, str):
-            # Inside operators, Parse takes a bare objectId for a pointer of the field's class.
-            return f"{pointer_target}${value}"
-        return _stored(value) if interior else _stored_top(value)
+            return stored_pointer(pointer_target, value)
+        return stored_nested(value) if interior else _stored_top(value)
 
     if not (isinstance(constraint, dict) and constraint and all(op.startswith("$") for op in constraint)):
-        return _equals(_stored(constraint) if interior and pointer_target is None else _stored_top(constraint))
+        return _equals(stored_nested(constraint) if interior and pointer_target is None else _stored_top(constraint))
     for op in constraint:
         if op in _NEEDS_DATABASE:
             raise _unsupported(op, _NEEDS_DATABASE[op])
@@ -366,7 +312,7 @@ def _operator(
             wanted = bool(value)
             return lambda values: any(v is not MISSING for v in values) == wanted
         case "$all":
-            return _contains_all([_stored(item) for item in value])
+            return _contains_all([stored_nested(item) for item in value])
         case "$containedBy":
             return _has_element_outside([atom(item) for item in value])
         case "$regex":

@@ -26,6 +26,7 @@ from app.domain.queries import (
 from app.domain.reads import MISSING, ObjectReads, ObjectSettings, and_, value_at
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import new_session
+from app.domain.store import Find, Storage
 from app.domain.users import (
     PasswordHasher,
     PasswordPolicy,
@@ -46,7 +47,6 @@ from app.errors import (
     ValidationError,
     denied,
 )
-from app.storage.base import Find, Storage
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 

@@ -197,7 +197,7 @@ _SPECIAL = re.compile(r"([\\^$.|?*+()\[\]{}/-])")
 
 
 def unquote(pattern: str) -> str:
-    r"""PCRE's `\Q…\E` quoting as escapes, as storage rewrites it before the database reads the pattern."""
+    r"""PCRE's `\Q…\E` quoting as escapes, as the MongoDB engine rewrites it before the database reads the pattern."""
     if "\\Q" not in pattern:
         return pattern
     return _QUOTED.sub(lambda m: _SPECIAL.sub(r"\\\1", m.group(1)), pattern)

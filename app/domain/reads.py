@@ -31,6 +31,7 @@ from app.domain.queries import (
     require_within_limits,
 )
 from app.domain.schemas import SchemaRegistry
+from app.domain.store import Find, Storage
 from app.domain.values import ParseObject, Pointer, Record
 from app.errors import (
     AppError,
@@ -40,7 +41,6 @@ from app.errors import (
     OperationForbiddenError,
     denied,
 )
-from app.storage.base import Find, Storage
 
 _MAX_SUBQUERY_DEPTH = 10
 _EVERY_MATCH = 2**31 - 1
@@ -131,24 +131,25 @@ class ObjectReads:
         if options.explain:
             if not auth.master:
                 raise InvalidQueryError("Using the explain query parameter requires the master key")
+            (await self.storage.capabilities()).require_query_plans()
             plan = await self.storage.explain(schema, Find(parsed, tuple(order), options.skip, limit))
             return FindResult([], plan=plan)
         if limit != 0:
             constraint = permissions.pointer_constraint(schema, permissions.pointer_fields_for(schema, auth, op), auth)
-            records = await self.storage.find(
-                schema,
-                Find(
-                    and_(parsed, constraint),
-                    tuple(order),
-                    options.skip,
-                    limit,
-                    frozenset(keys) if keys is not None else None,
-                    acl,
-                    hint=options.hint,
-                    comment=options.comment,
-                    read_preference=options.read_preference,
-                ),
+            read = Find(
+                and_(parsed, constraint),
+                tuple(order),
+                options.skip,
+                limit,
+                frozenset(keys) if keys is not None else None,
+                acl,
+                hint=options.hint,
+                comment=options.comment,
+                read_preference=options.read_preference,
             )
+            if read.hint is not None or read.comment is not None or read.read_preference is not None:
+                (await self.storage.capabilities()).require_read_options(read)
+            records = await self.storage.find(schema, read)
             results = [self._visible(schema, auth, record) for record in records]
             if include:
                 await self._include(auth, results, include, options, depth)
@@ -266,12 +267,14 @@ class ObjectReads:
             await self.storage.purge(schema)
 
     async def aggregate(self, auth: Auth, class_name: str, pipeline: list[dict[str, Any]]) -> list[Record]:
-        """A MongoDB pipeline over Parse field names (the transport allows it to the master key only)."""
+        """An `/aggregate` pipeline over Parse field names, with the stages the engine runs (the transport allows it
+        to the master key only)."""
         permissions.require_class_access("find", class_name, auth)
         schema = await self._schema_for(auth, class_name)
         if schema is None:
             return []
         permissions.pointer_fields_for(schema, auth, "find")
+        (await self.storage.capabilities()).require_pipeline(pipeline)
         return await self.storage.aggregate(schema, pipeline)
 
     async def distinct(self, auth: Auth, class_name: str, field_name: str, where: Any) -> list[Any]:

@@ -25,6 +25,7 @@ from app.domain.classes import (
 )
 from app.domain.encoding import decode_value
 from app.domain.operations import Add, AddUnique, Delete, Increment, RelationChange, Remove
+from app.domain.store import Find, Storage
 from app.errors import (
     AppError,
     IncorrectTypeError,
@@ -34,7 +35,6 @@ from app.errors import (
     InvalidQueryError,
     InvalidSchemaOperationError,
 )
-from app.storage.base import Find, Storage
 
 KEEP: Any = object()
 """Leave a class's permissions as they are (a request that does not mention them)."""

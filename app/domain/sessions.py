@@ -23,9 +23,9 @@ from app.domain.acl import Auth, Origin
 from app.domain.classes import ClassSchema
 from app.domain.events import WriteEvent
 from app.domain.schemas import SchemaRegistry
+from app.domain.store import Find, Storage
 from app.domain.values import Pointer, Record, utc_now
 from app.errors import InvalidSessionTokenError
-from app.storage.base import Find, Storage
 
 log = logging.getLogger("app.sessions")
 

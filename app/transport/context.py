@@ -23,9 +23,9 @@ from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
+from app.domain.store import Storage
 from app.errors import UnauthorizedError
 from app.settings import Settings
-from app.storage.base import Storage
 
 # What JavaScript's encodeURIComponent leaves alone besides letters and digits (Parse builds file URLs so).
 _URI_COMPONENT_SAFE = "-_.!~*'()"
@@ -45,8 +45,8 @@ class Services:
     mail: AccountMail
     live: LiveHub
     files: FileService
-    bus: EventBus | None = None
-    """Writes shared with other instances, when Redis is configured."""
+    bus: EventBus
+    """Writes shared with other instances: in process alone, over Redis when it is configured."""
     hooks: Hooks | None = None
     """Cloud code, when there is any."""
     jobs: JobRunner | None = None

@@ -23,8 +23,8 @@ from redis.exceptions import RedisError
 
 from app.domain.acl import Auth
 from app.domain.events import WriteEvent
-from app.storage.catalog import document_from_schema, schema_from_document
-from app.storage.encoding import from_document, to_document
+from app.storage.mongo.catalog import document_from_schema, schema_from_document
+from app.storage.mongo.documents import from_document, to_document
 
 log = logging.getLogger("app.bus")
 

@@ -17,7 +17,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.domain.files import StoredFile
-from app.storage.reachability import Reachability, guarded_methods, insert_once, is_unreachable
+from app.storage.mongo.reachability import Reachability, guarded_methods, insert_once, is_unreachable
 
 BUCKET = "fs"
 CHUNK_SIZE = 255 * 1024  # the GridFS default, which Parse (through the Node driver) writes

@@ -1,0 +1,1 @@
+"""MongoDB in Parse Server's MongoDB format: the storage port's MongoDB engine (`engine.MongoStorage`) and its parts."""
