@@ -1,7 +1,7 @@
 """Instructions the ParseQL server spends per request, counted by callgrind: a cost that does not move with the
 machine's load, for comparing two commits to a few tenths of a percent.
 
-    python bench/instructions.py [--checkout DIR] [--workloads get,page] [--requests 200]
+    python bench/instructions.py [--checkout DIR] [--workloads get,page,rest_get,rest_page] [--requests 200]
 
 `DIR` is a checkout with its own .venv (`make test` makes one; for an older commit, `git worktree add DIR <rev>`
 then `make -C DIR test ARGS=--co`); default: this one. For each workload the server (`python -m app serve`
@@ -23,7 +23,9 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,23 @@ class _Client:
     def post(self, path: str, body: Any, headers: dict[str, str]) -> Any:
         self.connection.request("POST", path, json.dumps(body).encode(), headers)
         return json.loads(self.connection.getresponse().read())
+
+    def get(self, path: str, headers: dict[str, str]) -> Any:
+        self.connection.request("GET", path, headers=headers)
+        return json.loads(self.connection.getresponse().read())
+
+
+_PAGE_QUERY = urllib.parse.urlencode(
+    {"where": json.dumps({"score": {"$gte": 0}}), "order": "-score,name", "limit": 20, "include": "owner"}
+)
+WORKLOADS: dict[str, Callable[[_Client, str], Any]] = {
+    # GraphQL: a get by id, and a page of 20 with each object's pointer (bench/graphql.py's get and page_pointer).
+    "get": lambda client, id_: client.post("/graphql", {"query": GET, "variables": {"id": id_}}, HEADERS),
+    "page": lambda client, id_: client.post("/graphql", {"query": PAGE, "variables": {"min": 0}}, HEADERS),
+    # REST: the same two reads as the Parse SDKs send them.
+    "rest_get": lambda client, id_: client.get(f"/parse/classes/BenchItem/{id_}", HEADERS),
+    "rest_page": lambda client, id_: client.get(f"/parse/classes/BenchItem?{_PAGE_QUERY}", HEADERS),
+}
 
 
 def _wait_for_health(base: str, process: subprocess.Popen[str]) -> None:
@@ -86,15 +105,11 @@ def count(checkout: Path, database: str, workload: str, requests: int) -> int:
             owner = {"__type": "Pointer", "className": "BenchOwner", "objectId": owners[index % 10]}
             body = {"name": f"n{index}", "score": index, "owner": owner}
             ids.append(client.post("/parse/classes/BenchItem", body, MASTER)["objectId"])
-        query = (
-            {"query": GET, "variables": {"id": ids[5]}}
-            if workload == "get"
-            else {"query": PAGE, "variables": {"min": 0}}
-        )
+        send = WORKLOADS[workload]
         for _ in range(WARMUP + requests):
-            answer = client.post("/graphql", query, HEADERS)
-            if "errors" in answer:
-                raise SystemExit(f"{workload}: {answer['errors']}")
+            answer = send(client, ids[5])
+            if "errors" in answer or "error" in answer:
+                raise SystemExit(f"{workload}: {answer}")
     finally:
         process.send_signal(signal.SIGINT)
         _, errors = process.communicate(timeout=600)
@@ -107,7 +122,7 @@ def count(checkout: Path, database: str, workload: str, requests: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkout", type=Path, default=ROOT, help="a checkout with its .venv (default: this one)")
-    parser.add_argument("--workloads", default="get,page", help="comma-separated, from get,page")
+    parser.add_argument("--workloads", default="get,page", help=f"comma-separated, from {','.join(WORKLOADS)}")
     parser.add_argument("--requests", type=int, default=200, help="measured requests per workload")
     args = parser.parse_args()
     commit = subprocess.run(
