@@ -13,9 +13,12 @@ import pytest
 import pytest_asyncio
 from pymongo import monitoring
 
-from tests.conftest import APP_ID, Api, make_settings, serving
+from tests.conftest import APP_ID, Api, make_settings, mongodb_only, serving
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [
+    pytest.mark.asyncio(loop_scope="session"),
+    mongodb_only("counts MongoDB commands with pymongo's monitoring"),
+]
 
 STEPS = 1000
 CLOUD = f"""

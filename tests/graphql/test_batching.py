@@ -12,10 +12,13 @@ import pytest
 import pytest_asyncio
 from pymongo import monitoring
 
-from tests.conftest import Api, make_settings, running
+from tests.conftest import Api, make_settings, mongodb_only, running
 from tests.graphql.helpers import Gql
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [
+    pytest.mark.asyncio(loop_scope="session"),
+    mongodb_only("counts MongoDB commands with pymongo's monitoring"),
+]
 
 READS = ("find", "count", "aggregate")
 
