@@ -117,6 +117,10 @@ ON_POSTGRES: dict[str, dict[int, str]] = {
     "query_geo_within": {6: "PostgreSQL's polygons hold the points on their edges, MongoDB's do not"},
     "schema_indexes": dict.fromkeys((5, 6, 10), "PostgreSQL builds the text index MongoDB could not"),
     "schema_list_on_fresh_database": dict.fromkeys(range(1, 8), PARSE_INDEX_NAMES),
+    "aggregate_pipeline": {
+        6: "$match reads a Parse Date as a date (Parse Server's MongoDB adapter compares it as an object)",
+        13: "a stage the engine does not run is refused with 119, as Parse Server's PostgreSQL adapter refuses it",
+    },
     "batch_mixed_operations": {5: "the batch's sub-requests run concurrently: its DELETE may end before its GETs"},
 }
 

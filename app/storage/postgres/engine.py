@@ -15,17 +15,16 @@ from typing import Any
 from app.domain.classes import ClassSchema, FieldType
 from app.domain.store import Capabilities, Find
 from app.domain.values import Pointer, Record
+from app.errors import InvalidQueryError
 from app.storage.postgres.classes import PostgresClasses
 from app.storage.postgres.columns import Tables, field_type
 from app.storage.postgres.connection import Database, quote
 from app.storage.postgres.errors import unavailable
 from app.storage.postgres.global_config import PostgresConfig
+from app.storage.postgres.pipelines import STAGES, Pipeline
 from app.storage.postgres.relations import PostgresRelations
 from app.storage.postgres.rows import assignments, from_json, record_columns, record_from_row
 from app.storage.postgres.where import Compiler, distance
-
-PIPELINE_STAGES: frozenset[str] = frozenset()
-"""The `/aggregate` stages this engine runs (none yet: every pipeline is refused with 119)."""
 
 
 class PostgresStorage:
@@ -43,7 +42,7 @@ class PostgresStorage:
             engine="PostgreSQL",
             # PostgreSQL interrupts a pattern match at statement_timeout: with a limit, a match is bounded.
             bounded_pattern_matching=bool(max_query_time),
-            pipeline_stages=PIPELINE_STAGES,
+            pipeline_stages=STAGES,
             # One server answers every read: each preference is met by the primary (as Parse's adapter does).
             read_preferences=True,
         )
@@ -204,7 +203,14 @@ class PostgresStorage:
         return [record_from_row(schema, {field: value}).get(field, value) for value in values]
 
     async def aggregate(self, schema: ClassSchema, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        raise NotImplementedError("PostgreSQL claims no aggregate stage yet")
+        compiled = Pipeline(schema, await self.tables.ensure(schema))
+        for stage in pipeline:
+            if not isinstance(stage, dict) or len(stage) != 1:
+                raise InvalidQueryError("Pipeline stages should only have one key.")
+            [(name, body)] = stage.items()
+            compiled.add(name, body)
+        rows = await self.db.fetch(compiled.statement(), compiled.params)
+        return [compiled.record(row["doc"]) for row in rows]
 
     async def insert(self, schema: ClassSchema, record: Record) -> None:
         columns = record_columns(schema, record)

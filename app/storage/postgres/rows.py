@@ -171,12 +171,13 @@ def record_columns(schema: ClassSchema, record: Record) -> dict[str, tuple[str, 
 
 
 def record_from_row(schema: ClassSchema, row: Mapping[str, Any]) -> Record:
-    """A row as a record: fields in the table's order, then the times, relation markers and the ACL."""
+    """A row as a record: fields in the table's order (as Parse Server on PostgreSQL answers them), then relation
+    markers and the ACL."""
     record: Record = {}
     fields = schema.fields
     rperm = wperm = None
     for key, value in row.items():
-        if value is None or key == "createdAt" or key == "updatedAt":
+        if value is None:
             continue
         if key == "_rperm":
             rperm = value
@@ -206,10 +207,6 @@ def record_from_row(schema: ClassSchema, row: Mapping[str, Any]) -> Record:
                 record[key] = from_json(value)
             case _:
                 record[key] = value
-    # The times after the fields, where Parse Server's MongoDB documents keep them (answers follow that order).
-    for key in ("createdAt", "updatedAt"):
-        if row.get(key) is not None:
-            record[key] = row[key]
     for name in schema.relation_fields:
         record[name] = Relation(fields[name].target_class or "")
     if rperm is not None or wperm is not None:
