@@ -65,7 +65,9 @@ class _DocumentCompiler(Compiler):
     """`where` over the documents of a stage: every field is a path into `doc`."""
 
     def reference(self, key: str) -> tuple[str, str | None]:
-        return f"(doc #> {json_path([_field(key), *key.split('.')[1:]])})", "Json"
+        path = [_field(key), *key.split(".")[1:]]
+        self.document = ("doc", path)
+        return f"(doc #> {json_path(path)})", "Json"
 
 
 def _field(key: str) -> str:

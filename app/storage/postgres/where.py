@@ -24,6 +24,7 @@ from app.domain.values import File, GeoPoint, ParseObject, Pointer, Polygon
 from app.errors import InvalidJSONError, InvalidQueryError
 from app.storage.postgres.columns import field_type
 from app.storage.postgres.connection import quote
+from app.storage.postgres.documents import Documents
 from app.storage.postgres.rows import iso, json_form, point_text, polygon_text
 
 _AUTH_DATA = re.compile(r"^authData\.([a-zA-Z0-9_]+)(?:\.(.+))?$")
@@ -73,6 +74,8 @@ class Compiler:
         self.params = params
         self.rank: tuple[str, list[Any]] | None = None
         """The text search rank of a `$text` constraint, for `order=$score`."""
+        self.document: tuple[str, list[str]] | None = None
+        """The jsonb value and path the field just referred to lives at (Object and Array fields, paths)."""
         self.target: str | None = None
         """The class the pointer field being compiled points to."""
         self.near: tuple[str, GeoPoint] | None = None
@@ -96,7 +99,15 @@ class Compiler:
         reference, kind = self.reference(key)
         field = self.schema.fields.get(key)
         self.target = field.target_class if field is not None else None
-        if isinstance(constraint, dict) and constraint and all(op.startswith("$") for op in constraint):
+        operators = isinstance(constraint, dict) and constraint and all(op.startswith("$") for op in constraint)
+        if kind in ("Json", "Array") and self.document is not None:
+            values = Documents(*self.document, self.params, are_pattern, self._geo)
+            if not operators:
+                return values.equals(constraint)
+            parts = [values.condition(op, value, constraint) for op, value in constraint.items()]
+            parts = [part for part in parts if part != "TRUE"]
+            return "(" + " AND ".join(parts) + ")" if parts else "TRUE"
+        if operators:
             parts = [self._operator(reference, kind, op, value, constraint) for op, value in constraint.items()]
             parts = [part for part in parts if part != "TRUE"]
             if not parts:
@@ -114,13 +125,18 @@ class Compiler:
             column, path = "authData", [auth.group(1), *(auth.group(2).split(".") if auth.group(2) else [])]
         elif "." in key:
             column, *path = key.split(".")
+        self.document = None
         if column not in self.columns:
             return "NULL", None
+        kind = field_type(self.schema, column) or ("Object" if column == "authData" else "String")
         if path is not None:
-            if (field_type(self.schema, column) or "Object") not in ("Object", "Array"):
+            if kind not in ("Object", "Array"):
                 return "NULL", None  # a path into a value that has no keys
+            self.document = (quote(column), path)
             return f"({quote(column)} #> {json_path(path)})", "Json"
-        return quote(column), field_type(self.schema, column) or ("Object" if column == "authData" else "String")
+        if kind == "Array":
+            self.document = (quote(column), [])
+        return quote(column), kind
 
     def _param(self, value: Any, cast: str = "") -> str:
         self.params.append(value)
@@ -218,13 +234,13 @@ class Compiler:
                     return f"{reference} @> {self._param(Jsonb(json_form(list(value))), '::jsonb')}"
                 return "(" + " AND ".join(self._equals(reference, kind, item) for item in value) + ")"
             case "$containedBy":
-                if kind is None:
-                    return "TRUE"
+                if kind != "Permissions":
+                    return "TRUE"  # MongoDB's $elemMatch under a $nor: a value that is no array passes
                 return (
                     f"({reference} IS NULL OR {reference} <@ {self._param(Jsonb(json_form(list(value))), '::jsonb')})"
                 )
             case "$regex":
-                return self._regex(reference, kind, unquote(value), siblings.get("$options") or "")
+                return self._regex(reference, kind, value, siblings.get("$options") or "")
             case "$options":
                 return "TRUE"
             case "$text":
@@ -248,7 +264,9 @@ class Compiler:
         raise InvalidJSONError(f"bad constraint: {op}")
 
     def _compare(self, reference: str, kind: str | None, operator: str, value: Any) -> str:
-        if kind is None or value is None:
+        if value is None:  # null is only equal to null (and missing): `$gte: null` finds them, `$gt: null` nothing
+            return f"{reference} IS NULL" if operator in ("<=", ">=") else "FALSE"
+        if kind is None:
             return "FALSE"
         if kind in ("Json", "Array"):
             element = "e.v" if kind == "Array" else reference
@@ -300,30 +318,18 @@ class Compiler:
         return f"({reference} = ANY({self._param(scalars, _cast(kind) + '[]')}){null_test})"
 
     def _regex(self, reference: str, kind: str | None, pattern: str, options: str) -> str:
-        if kind is None:
-            return "FALSE"
-        flags = ""
-        if "i" in options:
-            flags += "i"
-        if "x" in options:
-            flags += "x"
-        # MongoDB: `.` stops at newlines unless `s`; `^`/`$` match at them with `m`. PostgreSQL's embedded
-        # options: `p` (partial newline-sensitive), `w` (inverse partial), `n` (both).
-        multiline, dotall = "m" in options, "s" in options
-        flags += ("w" if dotall else "n") if multiline else ("" if dotall else "p")
-        translated = pattern.replace("\\z", "\\Z")
-        if flags:
-            translated = f"(?{flags}){translated}"
-        if kind == "Array":
-            return (
-                f"EXISTS (SELECT 1 FROM jsonb_array_elements({reference}) AS e(v) "
-                f"WHERE jsonb_typeof(e.v) = 'string' AND (e.v #>> '{{}}') ~ {self._param(translated)})"
-            )
-        if kind == "Json":
-            return f"(jsonb_typeof({reference}) = 'string' AND ({reference} #>> '{{}}') ~ {self._param(translated)})"
         if kind in ("String", "Pointer", "File"):
-            return f"{reference} ~ {self._param(translated)}"
+            return f"{reference} ~ {self._param(are_pattern(pattern, options))}"
         return "FALSE"
+
+    def _geo(self, point: str, op: str, value: Any, siblings: Mapping[str, Any]) -> str:
+        """A geo condition on a point expression inside a document (no ordering by distance there)."""
+        if op == "$nearSphere":
+            limit = siblings.get("$maxDistance")
+            if limit is None:
+                return "TRUE"
+            return f"{distance(point, value, self.params)} <= {self._param(float(limit))}"
+        return self._within(point, "GeoPoint", value)
 
     def _text(self, reference: str, kind: str | None, value: Mapping[str, Any]) -> str:
         if kind is None:
@@ -341,15 +347,23 @@ class Compiler:
         return f"{vector} @@ {query}"
 
     def _within(self, reference: str, kind: str | None, value: Mapping[str, Any]) -> str:
+        if kind == "Polygon" and "$box" in value:
+            corner, opposite = value["$box"]
+            return (
+                f"{reference} <@ polygon(box({self._param(point_text(corner), '::point')}, "
+                f"{self._param(point_text(opposite), '::point')}))"
+            )
         if kind != "GeoPoint":
             return "FALSE"
         if "$box" in value:
             corner, opposite = value["$box"]
             if corner.latitude > opposite.latitude or corner.longitude > opposite.longitude:
                 return "FALSE"  # MongoDB reads a box as [south-west, north-east]: reversed, it holds nothing
+            # Strictly inside, as MongoDB decides: a point on the edge is not within.
             return (
-                f"{reference} <@ box({self._param(point_text(corner), '::point')}, "
-                f"{self._param(point_text(opposite), '::point')})"
+                f"(({reference})[0] > {self._param(corner.longitude)} AND ({reference})[0] < "
+                f"{self._param(opposite.longitude)} AND ({reference})[1] > {self._param(corner.latitude)} AND "
+                f"({reference})[1] < {self._param(opposite.latitude)})"
             )
         if "$polygon" in value:
             points = value["$polygon"]
@@ -357,6 +371,61 @@ class Compiler:
             return f"{reference} <@ {self._param(text, '::polygon')}"
         center, radius = value["$centerSphere"]
         return f"{distance(reference, center, self.params)} <= {self._param(float(radius))}"
+
+
+def are_pattern(pattern: str, options: str) -> str:
+    """A `$regex` and its `$options` as a PostgreSQL regular expression (ARE) with embedded options."""
+    leading, pattern = _leading_flags(pattern)
+    options += leading
+    flags = ""
+    if "i" in options:
+        flags += "i"
+    if "x" in options:
+        flags += "x"
+    # MongoDB: `.` stops at newlines unless `s`; `^`/`$` match at them with `m`. PostgreSQL's embedded
+    # options: `p` (partial newline-sensitive), `w` (inverse partial), `n` (both).
+    multiline, dotall = "m" in options, "s" in options
+    flags += ("w" if dotall else "n") if multiline else ("" if dotall else "p")
+    translated = _anchors(unquote(pattern), multiline)
+    return f"(?{flags}){translated}" if flags else translated
+
+
+def _leading_flags(pattern: str) -> tuple[str, str]:
+    """PCRE's flags written at a pattern's start (`(?ms)…`), which PostgreSQL takes only as its own options."""
+    found = re.match(r"\(\?([imsx]+)\)", pattern)
+    if found is None:
+        return "", pattern
+    return found.group(1), pattern[found.end() :]
+
+
+def _anchors(pattern: str, multiline: bool) -> str:
+    """PCRE's `$` (without `m`) and `\\Z` also match before a final newline, PostgreSQL's only at the end; `\\z`
+    is PostgreSQL's `\\Z`. Rewritten outside character classes, escapes left as they are."""
+    out: list[str] = []
+    index, in_class = 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            pair = pattern[index : index + 2]
+            if not in_class and pair == "\\Z":
+                out.append("(?=\\n?\\Z)")
+            elif not in_class and pair == "\\z":
+                out.append("\\Z")
+            else:
+                out.append(pair)
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]" or out[-1] == "["
+        elif char == "[":
+            in_class = True
+        elif char == "$" and not multiline:
+            out.append("(?=\\n?\\Z)")
+            index += 1
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 def _tsquery(search: str, language: str) -> tuple[str, list[Any]]:
