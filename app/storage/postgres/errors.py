@@ -13,8 +13,9 @@ from app.errors import AppError, DatabaseUnavailableError, DuplicateValueError, 
 
 log = logging.getLogger("app.storage.postgres")
 
-# Parse Server names unique indexes `<Class>_unique_<field>`; the field is what the refusal names.
-_UNIQUE_FIELD = re.compile(r"unique_([a-zA-Z0-9]+)")
+# Parse Server names unique indexes `<Class>_unique_<field>` (and this engine `case_insensitive_<field>`); the
+# field is what the refusal names.
+_UNIQUE_FIELD = re.compile(r"(?:unique|case_insensitive)_([a-zA-Z0-9]+)")
 # The query, not the server, is at fault: bad values, patterns, types (SQLSTATE classes 22 and 42).
 _BAD_QUERY = (psycopg.DataError, psycopg.ProgrammingError)
 
