@@ -13,12 +13,10 @@ import pytest
 import pytest_asyncio
 from pymongo import monitoring
 
-from tests.conftest import APP_ID, Api, make_settings, mongodb_only, serving
+from app.storage.postgres.connection import observers
+from tests.conftest import APP_ID, ENGINE, Api, make_settings, serving
 
-pytestmark = [
-    pytest.mark.asyncio(loop_scope="session"),
-    mongodb_only("counts MongoDB commands with pymongo's monitoring"),
-]
+pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 STEPS = 1000
 CLOUD = f"""
@@ -97,9 +95,17 @@ class RowFinds(monitoring.CommandListener):
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
 
+    def statement(self, query: str) -> None:
+        """The same on PostgreSQL: a SELECT from the class's table."""
+        if query.startswith("SELECT ") and ' FROM "Row"' in query:
+            self.count += 1
+
 
 FINDS = RowFinds()
-monitoring.register(FINDS)  # applies to the clients created from now on: the server's below
+if ENGINE == "postgres":
+    observers.append(FINDS.statement)
+else:
+    monitoring.register(FINDS)  # applies to the clients created from now on: the server's below
 
 
 @dataclass

@@ -59,7 +59,7 @@ class PostgresClasses:
     async def ensure_catalog(self) -> None:
         if not self._catalog_ready:
             if await self.tables.existing(catalog.SCHEMA_TABLE) is None:
-                await self.tables._ddl(catalog.CREATE_SCHEMA_TABLE)
+                await self.tables.ddl(catalog.CREATE_SCHEMA_TABLE)
                 self.tables.forget()
             self._catalog_ready = True
 

@@ -191,19 +191,19 @@ class Tables:
     async def _create(self, table: str, columns: Mapping[str, str]) -> None:
         definitions = [f"{quote(name)} {SQL_TYPES[kind]}" for name, kind in columns.items()]
         definitions.append(f"PRIMARY KEY ({quote('objectId')})")
-        await self._ddl(f"CREATE TABLE IF NOT EXISTS {quote(table)} ({', '.join(definitions)})")
+        await self.ddl(f"CREATE TABLE IF NOT EXISTS {quote(table)} ({', '.join(definitions)})")
         await self._refresh(table)
 
     async def _add_columns(self, table: str, columns: Mapping[str, str]) -> None:
         for name, kind in columns.items():
-            await self._ddl(f"ALTER TABLE {quote(table)} ADD COLUMN IF NOT EXISTS {quote(name)} {SQL_TYPES[kind]}")
+            await self.ddl(f"ALTER TABLE {quote(table)} ADD COLUMN IF NOT EXISTS {quote(name)} {SQL_TYPES[kind]}")
         await self._refresh(table)
 
     async def ensure_join_table(self, class_name: str, field: str) -> None:
         table = join_table(class_name, field)
         if await self.existing(table) is not None:
             return
-        await self._ddl(
+        await self.ddl(
             f"CREATE TABLE IF NOT EXISTS {quote(table)} "
             '("relatedId" varChar(120), "owningId" varChar(120), PRIMARY KEY("relatedId", "owningId"))'
         )
@@ -221,7 +221,7 @@ class Tables:
         self._ready.pop(table, None)
         await self._refresh(table)
 
-    async def _ddl(self, statement: str) -> None:
+    async def ddl(self, statement: str) -> None:
         """One DDL statement that another writer may race: losing the race is success."""
         try:
             async with self.db.atomic(raw=True) as connection:

@@ -8,7 +8,7 @@ statement inside runs on it. Driver errors leave through `errors.translate`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -25,6 +25,8 @@ from app.errors import RequestTimeoutError
 from app.storage.postgres.errors import translate, unavailable
 
 Connection = AsyncConnection[DictRow]
+observers: list[Callable[[str], None]] = []
+"""Called with every statement before it is sent (tests count them, as pymongo's monitoring counts commands)."""
 _current: ContextVar[Connection | None] = ContextVar("parseql_postgres_transaction", default=None)
 
 
@@ -98,12 +100,16 @@ class Database:
             raise translate(error, self.timed_out()) from None
 
     async def fetch(self, query: str, params: Sequence[Any] = ()) -> list[DictRow]:
+        for observer in observers:
+            observer(query)
         async with self.connection() as connection:
             cursor = await connection.execute(query.encode(), params)  # bytes: built here, never from values
             return await cursor.fetchall()
 
     async def execute(self, query: str, params: Sequence[Any] = ()) -> int:
         """Run a statement; the number of rows it touched."""
+        for observer in observers:
+            observer(query)
         async with self.connection() as connection:
             cursor = await connection.execute(query.encode(), params)
             return cursor.rowcount

@@ -25,7 +25,7 @@ from app.errors import InvalidJSONError, InvalidQueryError
 from app.storage.postgres.columns import field_type
 from app.storage.postgres.connection import quote
 from app.storage.postgres.documents import Documents
-from app.storage.postgres.rows import iso, json_form, point_text, polygon_text
+from app.storage.postgres.rows import json_form, point_text, polygon_text
 
 _AUTH_DATA = re.compile(r"^authData\.([a-zA-Z0-9_]+)(?:\.(.+))?$")
 _COMPARE = {"$lt": "<", "$lte": "<=", "$gt": ">", "$gte": ">="}
@@ -142,23 +142,13 @@ class Compiler:
         self.params.append(value)
         return f"%s{cast}"
 
-    # Equality -----------------------------------------------------------------------------------------
+    # Columns of their own type (values inside jsonb are `documents`' business) ----------------------------
 
     def _equals(self, reference: str, kind: str | None, value: Any) -> str:
         if value is None:
             return f"{reference} IS NULL"
         if kind is None:
             return "FALSE"
-        if kind == "Array":
-            if isinstance(value, list):
-                return f"{reference} = {self._param(Jsonb(json_form(value)), '::jsonb')}"
-            return f"{reference} @> {self._param(Jsonb([json_form(value)]), '::jsonb')}"
-        if kind == "Json":
-            stored = Jsonb(json_form(value))
-            return (
-                f"({reference} = {self._param(stored, '::jsonb')} OR (jsonb_typeof({reference}) = 'array' AND "
-                f"{reference} @> {self._param(Jsonb([json_form(value)]), '::jsonb')}))"
-            )
         if kind in ("Object", "Bytes"):
             return f"{reference} = {self._param(Jsonb(json_form(value)), '::jsonb')}"
         if kind == "Permissions":
@@ -230,15 +220,11 @@ class Compiler:
             case "$all":
                 if not value or kind is None:
                     return "FALSE"
-                if kind in ("Array", "Json"):
-                    return f"{reference} @> {self._param(Jsonb(json_form(list(value))), '::jsonb')}"
                 return "(" + " AND ".join(self._equals(reference, kind, item) for item in value) + ")"
             case "$containedBy":
                 if kind != "Permissions":
                     return "TRUE"  # MongoDB's $elemMatch under a $nor: a value that is no array passes
-                return (
-                    f"({reference} IS NULL OR {reference} <@ {self._param(Jsonb(json_form(list(value))), '::jsonb')})"
-                )
+                return f"({reference} IS NULL OR {reference} <@ {self._param(list(value), '::text[]')})"
             case "$regex":
                 return self._regex(reference, kind, value, siblings.get("$options") or "")
             case "$options":
@@ -268,19 +254,6 @@ class Compiler:
             return f"{reference} IS NULL" if operator in ("<=", ">=") else "FALSE"
         if kind is None:
             return "FALSE"
-        if kind in ("Json", "Array"):
-            element = "e.v" if kind == "Array" else reference
-            if isinstance(value, datetime):
-                condition = f"({element} ->> 'iso') {operator} {self._param(iso(value))}"
-            else:
-                stored = Jsonb(json_form(value))
-                condition = (
-                    f"(jsonb_typeof({element}) = jsonb_typeof({self._param(stored, '::jsonb')}) AND "
-                    f"{element} {operator} {self._param(stored, '::jsonb')})"
-                )
-            if kind == "Array":
-                return f"EXISTS (SELECT 1 FROM jsonb_array_elements({reference}) AS e(v) WHERE {condition})"
-            return condition
         scalar = self._scalar(kind, value)
         if scalar is None:
             return "FALSE"
@@ -292,19 +265,6 @@ class Compiler:
         null_test = f" OR {reference} IS NULL" if nulls else ""
         if kind is None:
             return "TRUE" if nulls else "FALSE"
-        if kind in ("Array", "Json"):
-            if not values:
-                return f"({reference} IS NULL)" if nulls else "FALSE"
-            contained = [Jsonb([json_form(item)]) for item in values]
-            if kind == "Array":
-                condition = f"{reference} @> ANY({self._param(contained, '::jsonb[]')})"
-            else:
-                equal = [Jsonb(json_form(item)) for item in values]
-                condition = (
-                    f"({reference} = ANY({self._param(equal, '::jsonb[]')}) OR (jsonb_typeof({reference}) = 'array'"
-                    f" AND {reference} @> ANY({self._param(contained, '::jsonb[]')})))"
-                )
-            return f"({condition}{null_test})"
         if kind == "Permissions":
             return f"({reference} && {self._param([str(item) for item in values], '::text[]')}{null_test})"
         if kind in ("Object", "Bytes", "GeoPoint", "Polygon"):
