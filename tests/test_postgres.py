@@ -146,3 +146,17 @@ async def test_a_statement_past_the_time_limit_answers_124(server: str) -> None:
         assert stopped.value.code == 124
     finally:
         await database.close()
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_concurrent_first_writes_create_the_class_and_its_columns_once(app: tuple[Api, str]) -> None:
+    api, uri = app
+    answers = await asyncio.gather(
+        *(api.post("/classes/Raced", {f"field{n % 4}": n, "shared": "x"}) for n in range(16))
+    )
+    assert [answer.status_code for answer in answers] == [201] * 16, [answer.text for answer in answers]
+    columns = {
+        name for (name,) in rows(uri, "SELECT column_name FROM information_schema.columns WHERE table_name = 'Raced'")
+    }
+    assert {"field0", "field1", "field2", "field3", "shared"} <= columns
+    assert (await api.get("/classes/Raced", params={"count": "1", "limit": "0"})).json()["count"] == 16
