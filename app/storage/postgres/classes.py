@@ -36,7 +36,9 @@ SYSTEM_INDEXES = (
 
 # The columns an index definition names (`"userName"`, `lower(username)`), beside SQL's own words.
 _COLUMN = re.compile(r'"((?:[^"]|"")+)"|\b([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()')
-_NOT_COLUMNS = frozenset({"text", "varchar_pattern_ops", "DESC", "ASC", "COALESCE", "english", "regconfig", ""})
+_NOT_COLUMNS = frozenset(
+    {"text", "varchar_pattern_ops", "DESC", "ASC", "NULLS", "FIRST", "LAST", "COALESCE", "english", "regconfig", ""}
+)
 
 
 def _index_columns(definition: str) -> list[str]:
@@ -157,9 +159,9 @@ class PostgresClasses:
                 columns = " || ' ' || ".join(f"COALESCE({quote(key)}::text, '')" for key in spec)
                 keys = f"USING gin (to_tsvector('english'::regconfig, {columns}))"
             else:
-                keys = (
-                    "(" + ", ".join(quote(key) + (" DESC" if value == -1 else "") for key, value in spec.items()) + ")"
-                )
+                # Nulls where MongoDB sorts them (first ascending, last descending): the index serves both orders.
+                order = {1: " ASC NULLS FIRST", -1: " DESC NULLS LAST"}
+                keys = "(" + ", ".join(quote(key) + order.get(value, "") for key, value in spec.items()) + ")"
             try:
                 await self.db.execute(f"CREATE INDEX IF NOT EXISTS {quote(name)} ON {quote(class_name)} {keys}")
             except InvalidQueryError as error:
@@ -221,6 +223,6 @@ class PostgresClasses:
             for key in row["keys"]:
                 text = "to_tsvector" in key
                 for column in _index_columns(key.split("::regconfig")[-1] if text else key):
-                    spec[column] = "text" if text else -1 if key.endswith(" DESC") else 1
+                    spec[column] = "text" if text else -1 if " DESC" in key else 1
             indexes[row["name"]] = spec
         await self._set_indexes(class_name, indexes)
