@@ -156,7 +156,10 @@ class PostgresClasses:
             if name == "_id_":
                 continue
             if any(value == "text" for value in spec.values()):
+                # One field: the expression `$text` searches (in English), so that the search reads the index.
                 columns = " || ' ' || ".join(f"COALESCE({quote(key)}::text, '')" for key in spec)
+                if len(spec) == 1:
+                    columns = f"{quote(next(iter(spec)))}::text"
                 keys = f"USING gin (to_tsvector('english'::regconfig, {columns}))"
             else:
                 # Nulls where MongoDB sorts them (first ascending, last descending): the index serves both orders.
