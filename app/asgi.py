@@ -35,6 +35,7 @@ from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
 from app.domain.objects import ObjectService
 from app.domain.reads import ObjectSettings
+from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.users import PasswordPolicy
@@ -151,10 +152,22 @@ def build_services(settings: Settings) -> Services:
         for_authenticated_users=settings.file_download_for_authenticated_users,
     )
     files = FileService(file_store(settings, storage), upload_rules(settings), is_anonymous_user(objects), downloads)
-    services = Services(
-        settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage), mail, live, files, bus
-    )
     registry = load_cloud(Path(settings.cloud))
+    services = Services(
+        settings,
+        storage,
+        schemas,
+        objects,
+        authenticator,
+        accounts,
+        ConfigService(storage),
+        mail,
+        live,
+        files,
+        bus,
+        SchemaAdmin(schemas, authenticator),
+        JobRunner(registry, objects),
+    )
     if registry.triggers or registry.functions or registry.jobs:
 
         async def load_user(auth: Auth) -> CloudObject | None:
@@ -166,7 +179,6 @@ def build_services(settings: Settings) -> Services:
         objects.hooks = services.hooks = services.files.hooks = Hooks(
             registry, load_user, lambda auth: CloudData(objects, auth)
         )
-        services.jobs = JobRunner(registry, objects)
     return services
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from app.domain.acl import MASTER, Auth
 from app.domain.auth_providers import AuthProviders
 from app.domain.classes import ClassSchema
-from app.domain.objects import ObjectService, new_object_id
+from app.domain.objects import ObjectService, WriteResult, new_object_id
 from app.domain.operations import Delete, Increment
 from app.domain.queries import QueryOptions, parse_where
 from app.domain.sessions import Authenticator, new_session
@@ -58,6 +58,11 @@ class SignedIn:
     def user_id(self) -> str:
         return str(self.user["objectId"])
 
+    @property
+    def object(self) -> Record:
+        """The user, as a create's `WriteResult` names what it stored."""
+        return self.user
+
 
 @dataclass(frozen=True, slots=True)
 class Lockout:
@@ -93,6 +98,13 @@ class AccountService:
         self.lockout = lockout
         self.providers = providers or AuthProviders()
         self.email_gate = email_gate or EmailGate()
+
+    async def create(self, auth: Auth, class_name: str, fields: Mapping[str, Any]) -> SignedIn | WriteResult:
+        """A client's new object, whichever protocol it came by: a new `_User` is a sign-up (signed in at once, or
+        logged in when its `authData` names a user who exists), any other class a plain create."""
+        if class_name == "_User":
+            return await self.sign_up(auth, fields)
+        return await self.objects.create(auth, class_name, fields)
 
     async def sign_up(self, auth: Auth, fields: Mapping[str, Any]) -> SignedIn:
         """Create a user (the object service checks username, password and email) and a session for it; with
@@ -265,6 +277,16 @@ class AccountService:
             return await self.objects.get(auth, "_User", auth.user_id, options)
         except ObjectNotFoundError:
             raise InvalidSessionTokenError("Invalid session token") from None
+
+    async def current_session(self, auth: Auth) -> Record:
+        """The session behind the caller's token, as the caller may read it."""
+        token = auth.session_token
+        if token is None:
+            raise InvalidSessionTokenError("Session token required.")
+        found = await self.objects.find(auth, "_Session", {"sessionToken": token}, QueryOptions(limit=1))
+        if not found.results:
+            raise denied(ObjectNotFoundError, "Session token not found.")
+        return found.results[0]
 
     async def create_session(
         self, user_id: str, action: str, installation_id: str | None, provider: str = "password"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.domain import permissions
+from app.domain.access import require_master
 from app.domain.acl import ACL, Auth
 from app.domain.backtracking import require_bounded
 from app.domain.classes import SYSTEM_CLASSES, ClassSchema, is_valid_field_name
@@ -259,16 +260,17 @@ class ObjectReads:
         _, paths = self._projection(schema, options)
         await self._include(auth, records, paths, options, 0)
 
-    async def purge(self, auth: Auth, class_name: str) -> None:
-        """Delete every object of a class (the transport allows it to the master key only)."""
-        permissions.require_class_access("delete", class_name, auth)
-        schema = await self.schemas.get(class_name)
-        if schema is not None:
-            await self.storage.purge(schema)
+    def require_aggregation(self, auth: Auth) -> None:
+        """`aggregate` and `distinct` are the master key's, not the read-only one's. A transport asks this before it
+        reads the request, as Parse refuses the key first."""
+        require_master(auth)
+        if auth.read_only:
+            raise OperationForbiddenError("Cannot run an aggregation pipeline when using the readOnlyMasterKey")
 
     async def aggregate(self, auth: Auth, class_name: str, pipeline: list[dict[str, Any]]) -> list[Record]:
-        """An `/aggregate` pipeline over Parse field names, with the stages the engine runs (the transport allows it
-        to the master key only)."""
+        """An `/aggregate` pipeline over Parse field names, with the stages the engine runs (master key, not
+        read-only)."""
+        self.require_aggregation(auth)
         permissions.require_class_access("find", class_name, auth)
         schema = await self._schema_for(auth, class_name)
         if schema is None:
@@ -278,6 +280,8 @@ class ObjectReads:
         return await self.storage.aggregate(schema, pipeline)
 
     async def distinct(self, auth: Auth, class_name: str, field_name: str, where: Any) -> list[Any]:
+        """The distinct values of a field among the objects matching `where` (master key, not read-only)."""
+        self.require_aggregation(auth)
         permissions.require_class_access("find", class_name, auth)
         schema = await self._schema_for(auth, class_name)
         parsed = parse_where(where, schema, master=auth.master)

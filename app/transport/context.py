@@ -21,6 +21,7 @@ from app.domain.hooks import Hooks
 from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
+from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.store import Storage
@@ -47,9 +48,12 @@ class Services:
     files: FileService
     bus: EventBus
     """Writes shared with other instances: in process alone, over Redis when it is configured."""
+    schema_admin: SchemaAdmin
+    """The class schemas as the master key changes them; `schemas` is the registry every service reads."""
+    jobs: JobRunner
+    """Cloud code's jobs and their schedules (none defined without cloud code)."""
     hooks: Hooks | None = None
     """Cloud code, when there is any."""
-    jobs: JobRunner | None = None
     started: bool = False
 
 

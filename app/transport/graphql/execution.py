@@ -52,7 +52,7 @@ from graphql.execution.values import get_argument_values
 from graphql.language import FragmentSpreadNode, InlineFragmentNode
 from graphql.pyutils import Path
 
-from app.errors import AppError
+from app.errors import AppError, MasterKeyRequiredError, OperationForbiddenError
 from app.transport.context import Services
 from app.transport.graphql.builder import SchemaBuilder
 from app.transport.graphql.complexity import GraphQLLimits, Size, measure
@@ -335,7 +335,9 @@ def _execution_error(error: GraphQLError) -> dict[str, Any]:
             log.info("refused: %s", original.detail)
         if original.code == 1 and type(original).__name__ == "InternalError":
             log.error("internal error in %s: %s", error.path, original.detail or original.message)
-        return error_body(error, original.code, original.message)
+        # Parse answers a missing master key with 403 over REST, and with 119 over GraphQL.
+        code = OperationForbiddenError.code if isinstance(original, MasterKeyRequiredError) else original.code
+        return error_body(error, code, original.message)
     if original is not None and not isinstance(original, GraphQLError):
         log.error("unexpected error in %s", error.path, exc_info=original)
         return error_body(error, 1, "Internal server error")

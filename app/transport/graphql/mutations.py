@@ -108,11 +108,8 @@ async def _create(
     context: Context, types: ClassTypes, classes: TypesByClass, fields: Mapping[str, Any] | None
 ) -> Record:
     body = decode_object(await fields_to_parse(context, types, classes, fields))
-    if types.schema.name == "_User":
-        # A user made here is signed up, with a session, as through REST.
-        return (await context.services.accounts.sign_up(context.auth, body)).user
-    saved = await context.services.objects.create(context.auth, types.schema.name, body)
-    return saved.object
+    # A user made here is signed up, with a session, as through REST: the account service decides.
+    return (await context.services.accounts.create(context.auth, types.schema.name, body)).object
 
 
 def _visible(record: Record) -> Record:

@@ -16,6 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from app.domain.access import exempt_from_limits, reveals_schema
 from app.errors import AppError, DatabaseUnavailableError, InvalidJSONError, PayloadTooLargeError
 from app.transport.context import authenticate, file_encoder
 from app.transport.graphql.execution import Executor, Operation, RequestError, operation_from
@@ -68,7 +69,7 @@ class GraphQLEndpoint:
             return _app_error_response(error)
         except AppError as error:
             return error_response(error)
-        reveal = auth.master or self.services.settings.graphql_public_introspection
+        reveal = reveals_schema(auth, open_to_all=self.services.settings.graphql_public_introspection)
         try:
             async with AsyncExitStack() as stack:  # holds a multipart request's files open while it runs
                 operation = await self._operation(request, stack)
@@ -115,7 +116,7 @@ class GraphQLEndpoint:
     async def _execute(self, operation: Operation, context: Context, request: Request, reveal: bool) -> dict[str, Any]:
         executor = self.executor
         schema, document, chosen = await executor.prepare(
-            operation, reveal, exempt=context.auth.master, http_get=request.method == "GET"
+            operation, reveal, exempt=exempt_from_limits(context.auth), http_get=request.method == "GET"
         )
         if chosen.operation == OperationType.SUBSCRIPTION and schema.subscription_type is not None:
             raise RequestError.of(

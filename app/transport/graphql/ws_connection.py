@@ -30,6 +30,7 @@ from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, Operat
 from starlette.datastructures import Headers
 from starlette.websockets import WebSocket
 
+from app.domain.access import exempt_from_limits, reveals_schema
 from app.domain.acl import Auth
 from app.domain.hooks import LiveHooks
 from app.domain.live import Delivery, Subscription
@@ -200,12 +201,12 @@ class Connection(ABC):
         except AppError as error:
             self.send_error(op_id, [{"message": error.message, "extensions": {"code": error.code}}])
             return
-        reveal = auth.master or self.services.settings.graphql_public_introspection
+        reveal = reveals_schema(auth, open_to_all=self.services.settings.graphql_public_introspection)
         context = Context(self.services, auth, self.encoder)
         executor = self.executor
         try:
             operation = operation_from(payload)
-            schema, document, chosen = await executor.prepare(operation, reveal, exempt=auth.master)
+            schema, document, chosen = await executor.prepare(operation, reveal, exempt=exempt_from_limits(auth))
             limit = self.services.settings.live_query_max_subscriptions
             if chosen.operation == OperationType.SUBSCRIPTION and len(self.operations) >= limit:
                 raise AppError(f"A connection may hold at most {limit} subscriptions.", code=155)

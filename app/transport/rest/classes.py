@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.domain.accounts import SignedIn
 from app.domain.encoding import decode_object
 from app.domain.queries import QueryOptions, read_preference
 from app.errors import InvalidJSONError, InvalidQueryError
@@ -157,14 +158,12 @@ async def get_object(call: RestCall) -> RestResponse:
 
 async def create_object(call: RestCall) -> RestResponse:
     class_name = call.params["class_name"]
-    if class_name == "_User":
-        # A new user is signed in at once: the answer carries its session token.
-        signed_in = await call.services.accounts.sign_up(call.auth, decode_object(call.json_body()))
-        if not signed_in.created:  # authData of a user who exists: a log-in
-            return RestResponse(call.encoder.object(signed_in.response))
-        location = f"{call.mount}/users/{signed_in.user_id}"
-        return RestResponse(call.encoder.object(signed_in.response), 201, {"Location": location})
-    saved = await call.services.objects.create(call.auth, class_name, decode_object(call.json_body()))
+    saved = await call.services.accounts.create(call.auth, class_name, decode_object(call.json_body()))
+    if isinstance(saved, SignedIn):  # a sign-up: the answer carries its session token
+        if not saved.created:  # authData of a user who exists: a log-in
+            return RestResponse(call.encoder.object(saved.response))
+        location = f"{call.mount}/users/{saved.user_id}"
+        return RestResponse(call.encoder.object(saved.response), 201, {"Location": location})
     location = f"{call.mount}/classes/{class_name}/{saved.object['objectId']}"
     return RestResponse(call.encoder.object(saved.response), 201, {"Location": location})
 

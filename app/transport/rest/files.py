@@ -227,7 +227,5 @@ class FilesEndpoint(HttpEndpoint):
     async def delete(self, request: Request, name: str) -> Response:
         client = request.client.host if request.client else None
         auth = await authenticate(self.services, header_credentials(request.headers), client)
-        if not auth.master:
-            raise UnauthorizedError("Permission denied")
         await self.services.files.delete(auth, name)
         return Response(b"", 200, CORS_HEADERS)
