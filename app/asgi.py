@@ -33,8 +33,8 @@ from app.domain.jobs import JobRunner
 from app.domain.limits import RequestLimits
 from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
+from app.domain.object_settings import ObjectSettings
 from app.domain.objects import ObjectService
-from app.domain.reads import ObjectSettings
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator

@@ -45,14 +45,18 @@ class EmailGate:
 
 @dataclass(slots=True)
 class SignedIn:
-    """A user with a new session: its token, the user as stored, and what REST answers (the write's response,
-    or the user). A sign-up held back until the email is verified has no token."""
+    """A user with a new session: its token, the user as read or stored, the write that made it (a sign-up) and
+    the provider whose `authData` signed it in. A sign-up held back until the email is verified has no token."""
 
     session_token: str | None
     user: Record
-    response: Record
-    created: bool = True
-    """Whether the user was made now (a sign-up) rather than found (a log-in through `authData`)."""
+    written: WriteResult | None = None
+    provider: str | None = None
+
+    @property
+    def created(self) -> bool:
+        """Whether the user was made now (a sign-up) rather than found (a log-in)."""
+        return self.written is not None
 
     @property
     def user_id(self) -> str:
@@ -119,9 +123,9 @@ class AccountService:
             # Parse makes the user but no session until the email is verified; it may say so as an error.
             if self.email_gate.prevent_signup_unverified:
                 raise AppError(_UNVERIFIED, code=205)
-            return SignedIn(None, created.object, created.response)
+            return SignedIn(None, created.object, created)
         token = await self.create_session(user_id, "signup", auth.installation_id)
-        return SignedIn(token, created.object, {**created.response, "sessionToken": token})
+        return SignedIn(token, created.object, created)
 
     async def _sign_up_with(self, auth: Auth, provider: str, fields: Mapping[str, Any]) -> SignedIn:
         identity = fields["authData"][provider]["id"]
@@ -132,17 +136,11 @@ class AccountService:
             user_id = str(found[0]["objectId"])
             token = await self.create_session(user_id, "login", auth.installation_id, provider)
             user = await self.objects.get(auth.as_user(user_id), "_User", user_id)
-            return SignedIn(token, user, {**user, "sessionToken": token, "authDataResponse": {}}, created=False)
+            return SignedIn(token, user, provider=provider)
         values = {"username": new_object_id(25), **fields}  # Parse gives such users a random username
         created = await self.objects.create(auth, "_User", values)
         token = await self.create_session(created.object["objectId"], "signup", auth.installation_id, provider)
-        response = {
-            **created.response,
-            "username": created.object["username"],
-            "sessionToken": token,
-            "authDataResponse": {},
-        }
-        return SignedIn(token, created.object, response)
+        return SignedIn(token, created.object, created, provider)
 
     async def log_in(
         self, auth: Auth, username: Any, email: Any, password: Any, *, ignore_email_verification: Any = False
@@ -160,7 +158,7 @@ class AccountService:
         user = await self.objects.get(as_user, "_User", user_id)
         if hooks is not None and hooks.has("after_login", "_User"):
             await hooks.on_user("after_login", as_user, user)
-        return SignedIn(token, user, {**user, "sessionToken": token}, created=False)
+        return SignedIn(token, user)
 
     async def authenticate(
         self, auth: Auth, username: Any, email: Any, password: Any, *, ignore_email_verification: Any = False

@@ -8,6 +8,7 @@ from app.domain.accounts import SignedIn
 from app.domain.encoding import decode_object
 from app.domain.queries import QueryOptions, read_preference
 from app.errors import InvalidJSONError, InvalidQueryError
+from app.transport.rest import answers
 from app.transport.rest.router import RestCall, RestResponse
 from app.transport.wire import JSONTooDeepError, parse_json
 
@@ -161,18 +162,18 @@ async def create_object(call: RestCall) -> RestResponse:
     saved = await call.services.accounts.create(call.auth, class_name, decode_object(call.json_body()))
     if isinstance(saved, SignedIn):  # a sign-up: the answer carries its session token
         if not saved.created:  # authData of a user who exists: a log-in
-            return RestResponse(call.encoder.object(saved.response))
+            return RestResponse(call.encoder.object(answers.signed_in(saved)))
         location = f"{call.mount}/users/{saved.user_id}"
-        return RestResponse(call.encoder.object(saved.response), 201, {"Location": location})
+        return RestResponse(call.encoder.object(answers.signed_in(saved)), 201, {"Location": location})
     location = f"{call.mount}/classes/{class_name}/{saved.object['objectId']}"
-    return RestResponse(call.encoder.object(saved.response), 201, {"Location": location})
+    return RestResponse(call.encoder.object(answers.created(saved)), 201, {"Location": location})
 
 
 async def update_object(call: RestCall) -> RestResponse:
     saved = await call.services.objects.update(
         call.auth, call.params["class_name"], call.params["object_id"], decode_object(call.json_body())
     )
-    return RestResponse(call.encoder.object(saved.response))
+    return RestResponse(call.encoder.object(answers.updated(saved)))
 
 
 async def delete_object(call: RestCall) -> RestResponse:

@@ -8,6 +8,7 @@ from typing import Any
 from app.domain.encoding import decode_object, decode_value
 from app.domain.hooks import plain
 from app.errors import InvalidJSONError, ScriptFailedError
+from app.transport.rest import answers
 from app.transport.rest.router import RestCall, RestResponse
 
 
@@ -48,7 +49,7 @@ async def create_job_schedule(call: RestCall) -> RestResponse:
     jobs = call.services.jobs
     jobs.require_access(call.auth)  # before the body, as Parse refuses the key first
     saved = await jobs.create_schedule(call.auth, _job_schedule(call))
-    return RestResponse(call.encoder.object(saved.response), 201)
+    return RestResponse(call.encoder.object(answers.created(saved)), 201)
 
 
 async def edit_job_schedule(call: RestCall) -> RestResponse:
@@ -56,7 +57,7 @@ async def edit_job_schedule(call: RestCall) -> RestResponse:
     jobs.require_access(call.auth)  # before the body, as Parse refuses the key first
     saved = await jobs.edit_schedule(call.auth, call.params["object_id"], _job_schedule(call))
     # Parse Server answers an edit wrapped once more in `response`; Dashboard reads it so.
-    return RestResponse({"response": call.encoder.object(saved.response)})
+    return RestResponse({"response": call.encoder.object(answers.updated(saved))})
 
 
 async def delete_job_schedule(call: RestCall) -> RestResponse:

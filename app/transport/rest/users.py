@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from app.transport.rest import answers
 from app.transport.rest.router import RestCall, RestResponse
 
 
@@ -21,7 +22,7 @@ async def log_in(call: RestCall) -> RestResponse:
         given.get("password"),
         ignore_email_verification=given.get("ignoreEmailVerification", False),
     )
-    return RestResponse(call.encoder.object(signed_in.response))
+    return RestResponse(call.encoder.object(answers.signed_in(signed_in)))
 
 
 async def log_out(call: RestCall) -> RestResponse:
