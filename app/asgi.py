@@ -45,7 +45,7 @@ from app.storage.filesystem import FileSystemStore
 from app.storage.mongo.engine import MongoStorage
 from app.storage.mongo.gridfs import GridFSStore
 from app.storage.redis_bus import RedisBus
-from app.transport.context import Services
+from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
 from app.transport.graphql.view import GraphQLEndpoint
 from app.transport.graphql.ws import GraphQLSockets

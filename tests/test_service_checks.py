@@ -17,7 +17,7 @@ import pytest
 from app.domain.acl import MASTER, PUBLIC_AUTH, Auth
 from app.domain.queries import QueryOptions
 from app.errors import AppError, InvalidSessionTokenError, MasterKeyRequiredError
-from app.transport.context import Services
+from app.transport.callers import Services
 
 Call = Callable[[Services, Auth], Awaitable[Any]]
 

@@ -26,7 +26,7 @@ from app.transport.graphql.class_types import ClassTypes, TypesByClass
 from app.transport.graphql.inputs import string_input
 from app.transport.graphql.mutations import fields_to_parse
 from app.transport.graphql.relay import relay_mutation
-from app.transport.graphql.request import Context, Info, keys_and_include, node, selected_paths
+from app.transport.graphql.request import Info, Resolving, keys_and_include, node, selected_paths
 from app.transport.graphql.scalars import OBJECT
 
 
@@ -73,21 +73,21 @@ def _user_mutation(build: Any) -> Any:
 
 
 def _sign_up(classes: TypesByClass) -> Any:
-    async def sign_up(context: Context, input: dict[str, Any]) -> Any:
+    async def sign_up(context: Resolving, input: dict[str, Any]) -> Any:
         fields = await fields_to_parse(context, classes["_User"], classes, input.get("fields"))
         return await context.services.accounts.sign_up(context.auth, decode_object(fields))
 
     return sign_up
 
 
-async def _log_in(context: Context, input: dict[str, Any]) -> Any:
+async def _log_in(context: Resolving, input: dict[str, Any]) -> Any:
     if input.get("authData"):
         raise _unsupported_auth()
     return await context.services.accounts.log_in(context.auth, input.get("username"), None, input.get("password"))
 
 
 def _log_in_with(classes: TypesByClass) -> Any:
-    async def log_in_with(context: Context, input: dict[str, Any]) -> Any:
+    async def log_in_with(context: Resolving, input: dict[str, Any]) -> Any:
         fields = await fields_to_parse(context, classes["_User"], classes, input.get("fields"))
         fields["authData"] = input["authData"]
         return await context.services.accounts.sign_up(context.auth, decode_object(fields))

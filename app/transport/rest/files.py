@@ -17,7 +17,7 @@ from starlette.responses import Response, StreamingResponse
 
 from app.domain.files import limited_error, served_type
 from app.errors import AppError, InvalidFileNameError, InvalidJSONError, PayloadTooLargeError, UnauthorizedError
-from app.transport.context import Credentials, Services, authenticate, file_encoder
+from app.transport.callers import Credentials, Services, authenticate, file_encoder
 from app.transport.http import (
     CORS_HEADERS,
     HttpEndpoint,

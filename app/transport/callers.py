@@ -1,4 +1,5 @@
-"""One auth path for every transport: keys and session tokens to an `Auth`, and the services a call uses."""
+"""Who is calling: one path for every transport from credentials (keys, session tokens) to a caller (`Auth`), and
+the services a call uses."""
 
 from __future__ import annotations
 
