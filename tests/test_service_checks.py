@@ -38,7 +38,8 @@ CHECKS: dict[str, tuple[Call, tuple[str, str, str, str]]] = {
     "jobs.start": (lambda s, a: s.jobs.start(a, "missing", {}), ONLY_WRITING_MASTER),
     "jobs.schedules": (lambda s, a: s.jobs.schedules(a), ONLY_MASTER),
     "jobs.job_data": (lambda s, a: s.jobs.job_data(a), ONLY_MASTER),
-    # The read-only master key passes the jobs' own check, then the object service refuses it the write.
+    # The schedules ask only for the master key; the object service then refuses the read-only one the write
+    # (here a job that is not deployed is refused first, as in Parse).
     "jobs.create_schedule": (lambda s, a: s.jobs.create_schedule(a, {"jobName": "missing"}), ONLY_MASTER),
     "jobs.edit_schedule": (lambda s, a: s.jobs.edit_schedule(a, "missing", {}), ONLY_WRITING_MASTER),
     "jobs.delete_schedule": (lambda s, a: s.jobs.delete_schedule(a, "missing"), ONLY_WRITING_MASTER),
