@@ -59,6 +59,9 @@ def new_object_id(size: int = 10) -> str:
 
 
 class ObjectWrites:
+    """Every write of objects, by any caller: its class permissions, pointer permissions and ACL checked, its
+    class's own rules consulted (`rules`), its hooks run and its events emitted."""
+
     def __init__(
         self,
         storage: Storage,
@@ -89,6 +92,7 @@ class ObjectWrites:
         )
 
     async def create(self, auth: Auth, class_name: str, data: Mapping[str, Any]) -> WriteResult:
+        """A new object of `data` (decoded Parse JSON), the class made or widened as the caller may."""
         permissions.require_class_access("create", class_name, auth)
         rules = self.rules.get(class_name, NO_RULES)
         custom_id = data.get("objectId")
@@ -164,6 +168,7 @@ class ObjectWrites:
         return WriteResult(stored, echoed, filled, hooked, whole)
 
     async def update(self, auth: Auth, class_name: str, object_id: str, data: Mapping[str, Any]) -> WriteResult:
+        """Apply `data`'s values and operations to an object the caller may write."""
         permissions.require_class_access("update", class_name, auth)
         rules = self.rules.get(class_name, NO_RULES)
         schema = await self._schema_for(auth, class_name)
@@ -242,6 +247,7 @@ class ObjectWrites:
         }
 
     async def delete_sessions_of(self, user_id: str) -> None:
+        """End every session of a user (a new password does, unless told not to)."""
         schema = await self.schemas.get("_Session")
         if schema is None:
             return
@@ -250,6 +256,7 @@ class ObjectWrites:
             await self.delete(MASTER, "_Session", session["objectId"])
 
     async def delete(self, auth: Auth, class_name: str, object_id: str) -> None:
+        """Delete an object the caller may write."""
         if not isinstance(object_id, str):
             raise InvalidJSONError("bad objectId")
         self.rules.get(class_name, NO_RULES).check_delete(auth)
