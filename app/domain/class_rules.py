@@ -52,7 +52,7 @@ class ClassRules:
     def incoming(self, auth: Auth, data: Mapping[str, Any]) -> Mapping[str, Any]:
         return data
 
-    async def prepare_create(self, auth: Auth, values: dict[str, Any]) -> dict[str, Any]:
+    async def prepare_create(self, auth: Auth, schema: ClassSchema, values: dict[str, Any]) -> dict[str, Any]:
         return values
 
     def created_acl(self, object_id: str, acl: ACL | None) -> ACL | None:
@@ -99,11 +99,12 @@ class UserRules(ClassRules):
         self.writes = writes
         self.settings = writes.settings
 
-    async def prepare_create(self, auth: Auth, values: dict[str, Any]) -> dict[str, Any]:
+    async def prepare_create(self, auth: Auth, schema: ClassSchema, values: dict[str, Any]) -> dict[str, Any]:
         writes = self.writes
         values = await prepare_user_write(
             values, creating=True, auth=auth, hasher=writes.hasher, policy=writes.password_policy
         )
+        await self._require_unused(schema, None, values)
         if self.settings.verify_user_emails and needs_email_verification(values):
             values.update(email_verify_fields(self.settings.email_verify_token_validity))
         return values
@@ -131,6 +132,7 @@ class UserRules(ClassRules):
         values = await prepare_user_write(
             values, creating=False, auth=auth, hasher=writes.hasher, policy=policy, current=current
         )
+        await self._require_unused(schema, object_id, values)
         if "_hashed_password" in values or "email" in values:
             # A reset link stops working once the password or the address it went to changes.
             values["_perishable_token"] = values["_perishable_token_expires_at"] = Delete()
@@ -164,6 +166,21 @@ class UserRules(ClassRules):
     def check_delete(self, auth: Auth) -> None:
         if not auth.master and not auth.is_authenticated:
             raise AppError("Insufficient auth to delete user", code=206)
+
+    async def _require_unused(self, schema: ClassSchema, object_id: str | None, values: Mapping[str, Any]) -> None:
+        """Parse's check that the username, then the email, is no other user's in any case ("Alice" takes
+        "alice"), before the write; the unique indexes still stop two writers racing for the same spelling."""
+        for field in ("username", "email"):
+            value = values.get(field)
+            if not isinstance(value, str):
+                continue
+            where: dict[str, Any] = {field: value}
+            if object_id is not None:
+                where["objectId"] = {"$ne": object_id}
+            parsed = parse_where(where, schema, master=True)
+            query = Find(parsed, limit=1, keys=frozenset({"objectId"}), case_insensitive=True)
+            if await self.writes.storage.find(schema, query):
+                raise duplicate_user_error(field)
 
     async def _link_auth_data(self, schema: ClassSchema, user_id: str, auth_data: Any) -> None:
         """Linking a provider to a user: its data must prove the id, and no other user may hold that id.

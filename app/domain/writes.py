@@ -115,7 +115,7 @@ class ObjectWrites:
         values.pop("createdAt", None)
         values.pop("updatedAt", None)
         _require_columns(class_name, values, creating=True)
-        values = await rules.prepare_create(auth, values)
+        values = await rules.prepare_create(auth, schema, values)
         record: Record = {}
         echoed: Record = {}
         filled: Record = {}
