@@ -1,5 +1,6 @@
 """`parseql serve`: start the server (and the embedded database when no URI is given).
-`parseql schema export`: write the GraphQL schema of the stored classes as SDL, for client code generators."""
+`parseql schema export`: write the GraphQL schema of the stored classes as SDL, for client code generators.
+`parseql migrate --from URI --to URI`: copy a Parse database between engines (app/migrate.py)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     export = schema.add_parser("export", help="write the GraphQL schema of the stored classes as SDL")
     export.add_argument("--output", "-o", help="where to write it (default: <schema-dir>/schema.graphql; - for stdout)")
     _add_settings(export)
+    migrate = commands.add_parser("migrate", help="copy a Parse database to another database (MongoDB, PostgreSQL)")
+    migrate.add_argument("--from", dest="source", required=True, metavar="URI", help="the database to copy")
+    migrate.add_argument("--to", dest="target", required=True, metavar="URI", help="where to copy it")
+    migrate.add_argument("--from-files", metavar="DIR", help="the source's files folder (default: GridFS on MongoDB)")
+    migrate.add_argument("--to-files", metavar="DIR", help="the target's files folder (default: GridFS on MongoDB)")
     return parser
 
 
@@ -187,11 +193,29 @@ async def _schema_sdl(settings: Settings) -> str:
         await services.storage.close()
 
 
+def run_migration(options: argparse.Namespace) -> int:
+    from app.migrate import MigrationError, migrate
+
+    _configure_logging("warning")
+    try:
+        return asyncio.run(
+            migrate(options.source, options.target, source_files=options.from_files, target_files=options.to_files)
+        )
+    except MigrationError as error:
+        print(f"parseql migrate: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nparseql migrate: stopped; run the same command again to go on where it stopped", file=sys.stderr)
+        return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if not arguments or arguments[0].startswith("-"):
         arguments.insert(0, "serve")
     options = _parser().parse_args(arguments)
+    if options.command == "migrate":
+        return run_migration(options)
     flags = {k: v for k, v in vars(options).items() if k not in ("command", "config", "action", "output")}
     try:
         settings = Settings.load(flags, config_file=options.config)

@@ -15,16 +15,12 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-import bson
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from app.domain.acl import Auth
 from app.domain.events import WriteEvent
-from app.storage.mongo.catalog import document_from_schema, schema_from_document
-from app.storage.mongo.documents import from_document, to_document
+from app.storage.bus_messages import REPLAYED, decode, encode
 
 log = logging.getLogger("app.bus")
 
@@ -54,10 +50,10 @@ class RedisBus:
         await self.client.aclose()
 
     async def publish(self, event: WriteEvent) -> None:
-        if event.auth is _REPLAYED:
+        if event.auth is REPLAYED:
             return  # a write of another instance, replayed here
         try:
-            await self.client.publish(self.channel, _encode(self.origin, event))
+            await self.client.publish(self.channel, encode(self.origin, event))
         except RedisError as error:
             if not self._failing:
                 log.error("cannot publish writes to Redis (%s); other instances miss them until it is back", error)
@@ -86,7 +82,7 @@ class RedisBus:
 
     async def _receive(self, data: bytes) -> None:
         try:
-            event = _decode(self.origin, data)
+            event = decode(self.origin, data)
         except Exception:
             log.exception("ignoring a malformed write message on %s", self.channel)
             return
@@ -95,31 +91,3 @@ class RedisBus:
                 await self.replay(event)
             except Exception:
                 log.exception("replaying a write from another instance failed")
-
-
-_REPLAYED = Auth()
-"""The writer of a replayed event: unknown here, and never used by live queries."""
-
-
-def _encode(origin: bytes, event: WriteEvent) -> bytes:
-    schema = event.schema
-    message: dict[str, Any] = {
-        "origin": origin,
-        "kind": event.kind,
-        "schema": document_from_schema(schema, permissions=schema.permissions),
-    }
-    if event.after is not None:
-        message["after"] = to_document(schema, event.after)
-    if event.before is not None:
-        message["before"] = to_document(schema, event.before)
-    return bson.encode(message)
-
-
-def _decode(origin: bytes, data: bytes) -> WriteEvent | None:
-    message: dict[str, Any] = bson.decode(data, codec_options=bson.CodecOptions(tz_aware=True))
-    if message.get("origin") == origin:
-        return None
-    schema = schema_from_document(message["schema"])
-    after = from_document(schema, message["after"]) if "after" in message else None
-    before = from_document(schema, message["before"]) if "before" in message else None
-    return WriteEvent(message["kind"], schema, after, before, _REPLAYED)
