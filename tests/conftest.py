@@ -86,6 +86,16 @@ def _postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A PostgreSQL server URI without a database name, on every run: the suite's on PostgreSQL, else an
+    embedded one started for the tests that need PostgreSQL beside MongoDB (its layout, migrations to it)."""
+    if ENGINE == "postgres":
+        yield request.getfixturevalue("database_server")
+        return
+    yield from _postgres_server(request.getfixturevalue("tmp_path_factory"))
+
+
 def fresh_uri(server: str, label: str) -> str:
     """A database no other test uses: a fresh database per module, as DESIGN.md asks (on PostgreSQL, created
     here, since PostgreSQL makes no database on first use)."""

@@ -1,15 +1,15 @@
 """The PostgreSQL engine itself, on every run: the embedded server's start and stop, Parse Server's PostgreSQL
 layout as the engine writes it (tables, column types, `_SCHEMA`, `_Join` tables, index names), and the time limit.
 
-On a MongoDB run these tests start their own embedded PostgreSQL; with PARSEQL_TEST_ENGINE=postgres they use
-the suite's.
+On a MongoDB run they use an embedded PostgreSQL started beside it (`postgres_server`); with
+PARSEQL_TEST_ENGINE=postgres, the suite's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +20,12 @@ import pytest_asyncio
 from app.embedded_postgres import EmbeddedPostgres
 from app.errors import RequestTimeoutError
 from app.storage.postgres.connection import Database
-from tests.conftest import ENGINE, Api, fresh_uri, make_settings, running
+from tests.conftest import Api, fresh_uri, make_settings, running
 
 
 @pytest.fixture(scope="module")
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A PostgreSQL server URI without a database name."""
-    if ENGINE == "postgres":
-        yield request.getfixturevalue("database_server")
-        return
-    import shutil
-    import tempfile
-
-    folder = tempfile.mkdtemp(prefix="parseql-test-pg-")  # reachable by the server's own user (see conftest)
-    database = EmbeddedPostgres(folder, durable=False)
-    try:
-        yield database.start().rsplit("/", 1)[0]
-    finally:
-        database.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+def server(postgres_server: str) -> str:
+    return postgres_server
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -15,6 +15,7 @@ from app.errors import DuplicateValueError, InvalidQueryError
 from app.storage.postgres import catalog
 from app.storage.postgres.columns import Tables, field_type, join_table
 from app.storage.postgres.connection import Database, quote
+from app.storage.postgres.where import json_path
 
 log = logging.getLogger("app.storage.postgres")
 
@@ -39,6 +40,16 @@ _COLUMN = re.compile(r'"((?:[^"]|"")+)"|\b([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()')
 _NOT_COLUMNS = frozenset(
     {"text", "varchar_pattern_ops", "DESC", "ASC", "NULLS", "FIRST", "LAST", "COALESCE", "english", "regconfig", ""}
 )
+
+
+def _index_expression(key: str, columns: Mapping[str, int]) -> str | None:
+    """What an index key names on this table: a column, or a path into an Object column; None if neither."""
+    column, _, rest = key.partition(".")
+    if column not in columns:
+        return None
+    if not rest:
+        return quote(column)
+    return f"({quote(column)} #> {json_path(rest.split('.'))})"
 
 
 def _index_columns(definition: str) -> list[str]:
@@ -152,19 +163,25 @@ class PostgresClasses:
         )
 
     async def _create_indexes(self, class_name: str, indexes: Mapping[str, Mapping[str, Any]]) -> None:
+        columns = await self.tables.existing(class_name) or {}
         for name, spec in indexes.items():
             if name == "_id_":
                 continue
+            expressions = {key: _index_expression(key, columns) for key in spec}
+            if None in expressions.values():
+                # An index of MongoDB's own layout (`_auth_data_anonymous.id`, a copy's `_p_owner`…).
+                log.warning("index %s of %s names no column here: not made on PostgreSQL", name, class_name)
+                continue
             if any(value == "text" for value in spec.values()):
                 # One field: the expression `$text` searches (in English), so that the search reads the index.
-                columns = " || ' ' || ".join(f"COALESCE({quote(key)}::text, '')" for key in spec)
+                text = " || ' ' || ".join(f"COALESCE({expression}::text, '')" for expression in expressions.values())
                 if len(spec) == 1:
-                    columns = f"{quote(next(iter(spec)))}::text"
-                keys = f"USING gin (to_tsvector('english'::regconfig, {columns}))"
+                    text = f"{next(iter(expressions.values()))}::text"
+                keys = f"USING gin (to_tsvector('english'::regconfig, {text}))"
             else:
                 # Nulls where MongoDB sorts them (first ascending, last descending): the index serves both orders.
                 order = {1: " ASC NULLS FIRST", -1: " DESC NULLS LAST"}
-                keys = "(" + ", ".join(quote(key) + order.get(value, "") for key, value in spec.items()) + ")"
+                keys = "(" + ", ".join(f"{expressions[key]}{order.get(value, '')}" for key, value in spec.items()) + ")"
             try:
                 await self.db.execute(f"CREATE INDEX IF NOT EXISTS {quote(name)} ON {quote(class_name)} {keys}")
             except InvalidQueryError as error:

@@ -149,7 +149,7 @@ class PostgresStorage:
             return []
         columns = await self.tables.ensure(schema)
         params: list[Any] = []
-        compiler = Compiler(schema, columns, params)
+        compiler = Compiler(schema, columns, params, case_insensitive=query.case_insensitive)
         condition = self._condition(compiler, query, "_wperm" if query.for_write else "_rperm")
         statement = f"SELECT {_select(schema, query.keys, columns)} FROM {quote(schema.name)} WHERE {condition}"
         statement += _order(compiler, query.order)

@@ -68,8 +68,13 @@ def distance(column: str, point: GeoPoint, params: list[Any]) -> str:
 class Compiler:
     """One statement's conditions over one class's table; `params` collects the values in placeholder order."""
 
-    def __init__(self, schema: ClassSchema, columns: Mapping[str, int], params: list[Any]) -> None:
+    def __init__(
+        self, schema: ClassSchema, columns: Mapping[str, int], params: list[Any], *, case_insensitive: bool = False
+    ) -> None:
         self.schema = schema
+        self.case_insensitive = case_insensitive
+        """Strings equal regardless of case (Parse's check that a username or email is taken): `lower()` on both
+        sides, which the `case_insensitive_*` indexes hold."""
         self.columns = columns
         self.params = params
         self.rank: tuple[str, list[Any]] | None = None
@@ -164,6 +169,8 @@ class Compiler:
         scalar = self._scalar(kind, value)
         if scalar is None:
             return "FALSE"
+        if self.case_insensitive and kind == "String":
+            return f"lower({reference}) = lower({self._param(scalar, '::text')})"
         return f"{reference} = {self._param(scalar, _cast(kind))}"
 
     def _scalar(self, kind: str, value: Any) -> Any:
