@@ -35,6 +35,9 @@ async def parseql(*arguments: str) -> tuple[int, str]:
     return process.returncode, output.decode()
 
 
+FROM_MONGODB = mongodb_only("the source is the database Parse Server wrote on MongoDB (tests/fixtures)")
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def copied(database_server: str) -> AsyncIterator[tuple[str, str, str]]:
     """The fixture database, and a copy of it made by `parseql migrate`; with what the command printed."""
@@ -92,6 +95,7 @@ async def role(api: Api) -> str:
     return str(found[0]["objectId"])
 
 
+@FROM_MONGODB
 async def test_everyone_sees_on_the_copy_what_they_saw_on_the_original(
     copied: tuple[str, str, str], tmp_path: Path
 ) -> None:
@@ -108,6 +112,7 @@ async def test_everyone_sees_on_the_copy_what_they_saw_on_the_original(
     assert "every object, relation and file arrived" in output
 
 
+@FROM_MONGODB
 async def test_running_it_again_copies_nothing_twice_and_fills_what_is_missing(
     database_server: str, tmp_path: Path
 ) -> None:
@@ -137,7 +142,7 @@ async def test_a_uri_it_cannot_open_is_refused_with_the_reason() -> None:
     assert "mysql" in output and "not a database" in output
 
 
-@mongodb_only("the source is the database Parse Server wrote on MongoDB")
+@FROM_MONGODB
 async def test_a_copy_on_postgresql_shows_everyone_what_they_saw_on_mongodb(
     database_server: str, postgres_server: str, tmp_path: Path
 ) -> None:
