@@ -38,12 +38,14 @@ from app.domain.objects import ObjectService
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
+from app.domain.store import Storage
 from app.domain.users import PasswordPolicy
 from app.errors import AppError, DatabaseUnavailableError
 from app.settings import Settings, with_master_key
 from app.storage.filesystem import FileSystemStore
 from app.storage.mongo.engine import MongoStorage
 from app.storage.mongo.gridfs import GridFSStore
+from app.storage.postgres.engine import PostgresStorage
 from app.storage.redis_bus import RedisBus
 from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
@@ -58,6 +60,7 @@ from app.transport.rest.routes import build_router
 from app.transport.sockets import close_all as close_all_sockets
 
 log = logging.getLogger("app")
+POSTGRES_SCHEMES = ("postgres://", "postgresql://")
 
 
 class StartupError(RuntimeError):
@@ -70,11 +73,7 @@ def build_services(settings: Settings) -> Services:
     check_email_settings(settings)
     if settings.app_name and not settings.server_url:
         log.warning("emailed links point at %s: set server_url to the address users reach", settings.public_url)
-    storage = MongoStorage(
-        settings.database_uri,
-        server_selection_timeout_ms=int(settings.database_timeout * 1000),
-        max_query_time=settings.max_query_time,
-    )
+    storage = open_storage(settings)
     schemas = SchemaRegistry(storage, ttl=settings.schema_cache_ttl)
     session_length = settings.session_length if settings.expire_inactive_sessions else None
     authenticator = Authenticator(
@@ -182,10 +181,25 @@ def build_services(settings: Settings) -> Services:
     return services
 
 
-def file_store(settings: Settings, storage: MongoStorage) -> FileStore:
-    """The files adapter the settings name (GridFS unless told otherwise, as Parse Server)."""
-    if settings.files_adapter == "filesystem":
-        return FileSystemStore(settings.files_dir or Path(settings.data_dir) / "files")
+def open_storage(settings: Settings) -> Storage:
+    """The engine the database URI names: PostgreSQL for `postgres://` and `postgresql://`, MongoDB otherwise."""
+    uri = settings.database_uri or ""
+    if uri.startswith(POSTGRES_SCHEMES):
+        return PostgresStorage(
+            uri,
+            server_selection_timeout_ms=int(settings.database_timeout * 1000),
+            max_query_time=settings.max_query_time,
+        )
+    return MongoStorage(
+        uri,
+        server_selection_timeout_ms=int(settings.database_timeout * 1000),
+        max_query_time=settings.max_query_time,
+    )
+
+
+def file_store(settings: Settings, storage: Storage) -> FileStore:
+    """The files adapter the settings name (GridFS unless told otherwise, as Parse Server; on PostgreSQL, the
+    filesystem store, as Parse Server's files adapter lays files out)."""
     if settings.files_adapter == "s3":
         if not settings.s3_bucket:
             raise StartupError("files_adapter s3 needs s3_bucket")
@@ -202,6 +216,8 @@ def file_store(settings: Settings, storage: MongoStorage) -> FileStore:
                 prefix=settings.s3_prefix,
             )
         )
+    if settings.files_adapter == "filesystem" or not isinstance(storage, MongoStorage):
+        return FileSystemStore(settings.files_dir or Path(settings.data_dir) / "files")
     return GridFSStore(storage.db, storage.reachability)
 
 

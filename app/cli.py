@@ -61,7 +61,8 @@ def _configure_logging(level: str) -> None:
 def _banner(settings: Settings, generated: bool, embedded: bool) -> str:
     base = f"http://{settings.host}:{settings.port}"
     key_note = f"  (generated; kept in {settings.data_dir}/master_key)" if generated else ""
-    database = "embedded (SecantusDB) in " + os.path.join(settings.data_dir, "db") if embedded else "MongoDB"
+    engine = "PostgreSQL" if (settings.database_uri or "").startswith(("postgres://", "postgresql://")) else "MongoDB"
+    database = "embedded (SecantusDB) in " + os.path.join(settings.data_dir, "db") if embedded else engine
     return "\n".join(
         [
             "",

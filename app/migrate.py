@@ -247,7 +247,18 @@ def open_database(uri: str, files_dir: str | None) -> tuple[Storage, FileStore]:
 
         mongo = MongoStorage(uri)
         return mongo, FileSystemStore(files_dir) if files_dir else GridFSStore(mongo.db, mongo.reachability)
-    raise MigrationError(f"{uri.partition('://')[0] or uri!r} is not a database this server knows: use mongodb://")
+    if scheme in ("postgres", "postgresql"):
+        from app.storage.postgres.engine import PostgresStorage
+
+        if not files_dir:
+            # PostgreSQL holds no files: they live in a folder, as Parse's files adapter lays them out.
+            raise MigrationError(
+                "a PostgreSQL database keeps its files in a folder: name it with --from-files/--to-files"
+            )
+        return PostgresStorage(uri), FileSystemStore(files_dir)
+    raise MigrationError(
+        f"{uri.partition('://')[0] or uri!r} is not a database this server knows: use mongodb:// or postgresql://"
+    )
 
 
 async def migrate(source_uri: str, target_uri: str, *, source_files: str | None, target_files: str | None) -> int:

@@ -30,10 +30,40 @@ async def load_fixture(uri: str) -> None:
         await client.close()
 
 
+def _is_postgres(uri: str) -> bool:
+    return uri.startswith(("postgres://", "postgresql://"))
+
+
+async def _insert_on_postgres(uri: str, class_name: str, record: dict[str, Any]) -> None:
+    """A record written through the PostgreSQL engine (its rows are Parse Server's: no second writer to keep)."""
+    from app.domain.classes import ClassSchema
+    from app.storage.postgres.engine import PostgresStorage
+
+    storage = PostgresStorage(uri)
+    try:
+        await storage.insert(ClassSchema.build(class_name, {}), record)
+    finally:
+        await storage.close()
+
+
 async def make_session(uri: str, user_id: str, *, expires_in: timedelta = timedelta(days=365)) -> str:
     """A `_Session` row for a user, as Parse Server writes one at login; returns its token."""
     token = "r:" + secrets.token_hex(16)
     now = datetime.now(UTC)
+    if _is_postgres(uri):
+        from app.domain.values import Pointer
+
+        session = {
+            "objectId": secrets.token_hex(5),
+            "user": Pointer("_User", user_id),
+            "sessionToken": token,
+            "createdWith": {"action": "login", "authProvider": "password"},
+            "expiresAt": now + expires_in,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        await _insert_on_postgres(uri, "_Session", session)
+        return token
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
     try:
         await client.get_default_database()["_Session"].insert_one(
@@ -56,6 +86,19 @@ async def make_user(uri: str, username: str) -> tuple[str, str]:
     """A `_User` (private to itself, as Parse 9 creates users) and a session; returns (id, token)."""
     user_id = secrets.token_hex(5)
     now = datetime.now(UTC)
+    if _is_postgres(uri):
+        from app.domain.acl import ACL
+
+        user = {
+            "objectId": user_id,
+            "username": username,
+            "_hashed_password": "$2b$10$" + "x" * 53,
+            "ACL": ACL((user_id,), (user_id,)),
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        await _insert_on_postgres(uri, "_User", user)
+        return user_id, await make_session(uri, user_id)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
     try:
         await client.get_default_database()["_User"].insert_one(

@@ -13,7 +13,8 @@ import pytest
 import pytest_asyncio
 from pymongo import monitoring
 
-from tests.conftest import APP_ID, Api, make_settings, serving
+from app.storage.postgres.connection import observers
+from tests.conftest import APP_ID, ENGINE, Api, make_settings, serving
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -94,9 +95,17 @@ class RowFinds(monitoring.CommandListener):
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
 
+    def statement(self, query: str) -> None:
+        """The same on PostgreSQL: a SELECT from the class's table."""
+        if query.startswith("SELECT ") and ' FROM "Row"' in query:
+            self.count += 1
+
 
 FINDS = RowFinds()
-monitoring.register(FINDS)  # applies to the clients created from now on: the server's below
+if ENGINE == "postgres":
+    observers.append(FINDS.statement)
+else:
+    monitoring.register(FINDS)  # applies to the clients created from now on: the server's below
 
 
 @dataclass

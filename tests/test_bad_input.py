@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from app.embedded import EmbeddedDatabase
-from tests.conftest import Api, make_settings, running
+from tests.conftest import Api, make_settings, mongodb_only, running
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -386,22 +386,55 @@ async def test_an_integer_past_64_bits_is_stored_as_the_number_parse_stores(api:
     assert raised.status_code == 200
 
 
+MONGODB_PIPELINE = mongodb_only("MongoDB's own answer to a pipeline")
+
+
 @pytest.mark.parametrize(
     ("pipeline", "code", "message"),
     [
-        ([{"$foo": {}}], 102, "Unrecognized pipeline stage name: '$foo'"),
+        pytest.param([{"$foo": {}}], 102, "Unrecognized pipeline stage name: '$foo'", marks=MONGODB_PIPELINE),
         ([1], 102, "Pipeline stages should only have one key but found ."),
         ([{"$match": {}, "$limit": 1}], 102, "Pipeline stages should only have one key but found $match, $limit."),
         ([{"$group": {"n": {"$sum": 1}}}], 102, "Invalid parameter for query: group. Missing key _id"),
-        ([{"$match": {"n": {"$foo": 1}}}], 102, "unknown operator: $foo"),
-        ([{"$limit": -1}], 102, "invalid argument to $limit stage: Expected a non-negative number in: $limit: -1"),
-        ([{"$skip": "x"}], 102, 'invalid argument to $skip stage: Expected a number in: $skip: "x"'),
-        ([{"$project": {"a": {"$foo": 1}}}], 102, "Invalid $project :: caused by :: Unknown expression $foo"),
-        ([{"$project": 1}], 102, "$project specification must be an object"),
-        ([{"$project": []}], 102, "$project specification must be an object"),
-        ([{"$match": {"\x00": 1}}], 102, "Invalid document: Key names must not contain the NULL byte"),
-        ([{"$sort": {"\x00": 1}}], 102, "Invalid document: Key names must not contain the NULL byte"),
-        ([{"$limit": 18446744073709551615}], 102, "A number in the pipeline does not fit in 64 bits."),
+        pytest.param([{"$match": {"n": {"$foo": 1}}}], 102, "unknown operator: $foo", marks=MONGODB_PIPELINE),
+        pytest.param(
+            [{"$limit": -1}],
+            102,
+            "invalid argument to $limit stage: Expected a non-negative number in: $limit: -1",
+            marks=MONGODB_PIPELINE,
+        ),
+        pytest.param(
+            [{"$skip": "x"}],
+            102,
+            'invalid argument to $skip stage: Expected a number in: $skip: "x"',
+            marks=MONGODB_PIPELINE,
+        ),
+        pytest.param(
+            [{"$project": {"a": {"$foo": 1}}}],
+            102,
+            "Invalid $project :: caused by :: Unknown expression $foo",
+            marks=MONGODB_PIPELINE,
+        ),
+        pytest.param([{"$project": 1}], 102, "$project specification must be an object", marks=MONGODB_PIPELINE),
+        pytest.param([{"$project": []}], 102, "$project specification must be an object", marks=MONGODB_PIPELINE),
+        pytest.param(
+            [{"$match": {"\x00": 1}}],
+            102,
+            "Invalid document: Key names must not contain the NULL byte",
+            marks=MONGODB_PIPELINE,
+        ),
+        pytest.param(
+            [{"$sort": {"\x00": 1}}],
+            102,
+            "Invalid document: Key names must not contain the NULL byte",
+            marks=MONGODB_PIPELINE,
+        ),
+        pytest.param(
+            [{"$limit": 18446744073709551615}],
+            102,
+            "A number in the pipeline does not fit in 64 bits.",
+            marks=MONGODB_PIPELINE,
+        ),
         ([{"$match": either_nested(60)}], 107, "pipeline parameter is nested deeper than 100 levels"),
     ],
 )
@@ -416,6 +449,7 @@ async def test_malformed_aggregate_stages_get_a_4xx_with_parses_code_and_a_clear
     assert response.json() == {"code": code, "error": message}
 
 
+@mongodb_only("BSON types made by a pipeline")
 async def test_aggregate_results_of_types_parse_has_not_are_answered_as_extended_json(api: Api) -> None:
     await api.post("/classes/Typed2", {"n": 1})
     pipeline = [

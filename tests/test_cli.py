@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import fresh_uri
 from tests.processes import database_port as _database_port
 from tests.processes import port_open as _port_open
 from tests.processes import start_server as _start
@@ -37,7 +38,8 @@ def test_serve_prints_the_urls_and_keys_and_stops_its_database_on_ctrl_c(tmp_pat
 
 
 def test_a_database_uri_skips_the_embedded_database(tmp_path: Path, database_server: str) -> None:
-    process, port, log = _start(tmp_path, "--database-uri", f"{database_server}/cli_uri_test", "--master-key", "given")
+    uri = fresh_uri(database_server, "cli_uri_test")
+    process, port, log = _start(tmp_path, "--database-uri", uri, "--master-key", "given")
     try:
         assert "embedded database ready" not in log.read_text()
         assert "master key  given" in log.read_text()

@@ -17,7 +17,7 @@ import pytest_asyncio
 from pymongo import AsyncMongoClient
 
 from app.domain.files import FileStore
-from tests.conftest import APP_ID, MASTER_KEY, Api, make_settings, running
+from tests.conftest import APP_ID, ENGINE, MASTER_KEY, Api, make_settings, running
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -85,6 +85,8 @@ async def files(
     request: pytest.FixtureRequest, database_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Files]:
     adapter: str = request.param
+    if adapter == "gridfs" and ENGINE != "mongodb":
+        pytest.skip("MongoDB only: GridFS")
     data_dir = tmp_path_factory.mktemp(f"files-{adapter}")
     overrides: dict[str, Any] = {"files_adapter": adapter, "max_upload_size": LIMIT, "read_only_master_key": "ro"}
     if adapter == "s3":

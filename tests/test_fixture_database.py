@@ -8,14 +8,17 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from tests.conftest import Api, make_settings, running
+from tests.conftest import Api, make_settings, mongodb_only, running
 from tests.seed import load_fixture, make_session
 
 ALICE, BOB = "cehnq34G1J", "yb9bLDhKU0"
 ALICE_TOKEN = "r:dd4732be15175161a102137166acfb30"  # her login session, as Parse wrote it
 PUBLIC_POST, PRIVATE_POST = "DBbd4XUV7W", "wIZEgKychm"
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [
+    pytest.mark.asyncio(loop_scope="session"),
+    mongodb_only("loads the database Parse Server wrote on MongoDB (PostgreSQL gets it through a migration)"),
+]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

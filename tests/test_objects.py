@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, mongodb_only
 from tests.seed import make_user, raw_documents
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -65,6 +65,7 @@ async def test_read_user_fields_limit_a_class_to_the_users_an_object_points_to(a
     assert (await api.get("/classes/Ticket")).json() == {"results": []}
 
 
+@mongodb_only("reads the stored documents with pymongo")
 async def test_objects_are_stored_in_parse_servers_format(api: Api) -> None:
     created = await api.post(
         "/classes/Stored",
@@ -153,6 +154,7 @@ async def test_batch_runs_each_request_with_the_callers_rights(api: Api) -> None
     assert third == {"error": {"code": 101, "error": "Object not found."}}
 
 
+@mongodb_only("reads the stored documents with pymongo")
 async def test_a_user_written_through_classes_has_a_hashed_password_and_a_private_acl(api: Api) -> None:
     created = await api.post("/classes/_User", {"username": "carol", "password": "s3cret!", "email": "c@x.io"})
     assert created.status_code == 201, created.text
@@ -186,6 +188,7 @@ async def test_a_batch_transaction_writes_everything_or_nothing(api: Api) -> Non
     assert [row["n"] for row in found.json()["results"]] == [1, 2]
 
 
+@mongodb_only("hint, comment, readPreference and explain are MongoDB's")
 async def test_query_hints_pass_through_and_explain_needs_the_master_key(api: Api) -> None:
     await api.post("/classes/Planned", {"n": 1})
     hinted = await api.get(

@@ -24,7 +24,9 @@ from app.domain.schemas import SchemaRegistry
 from app.domain.store import Capabilities, Find
 from app.errors import OperationForbiddenError
 from app.storage.mongo.engine import MongoStorage
-from tests.conftest import fresh_uri
+from tests.conftest import fresh_uri, mongodb_only
+
+pytestmark = mongodb_only("the MongoDB engine's capabilities, on MongoStorage itself")
 
 PIPELINE: list[dict[str, Any]] = [{"$match": {"score": {"$gt": 1}}}, {"$lookup": {"from": "Other", "as": "others"}}]
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.compat.runner import compare, run_scenario
 from tests.compat.scenarios import SCENARIOS
-from tests.conftest import make_settings, running
+from tests.conftest import ENGINE, make_settings, postgres_order, running
 
 GOLDEN = Path(__file__).parent / "golden"
 BY_NAME = {scenario["name"]: scenario for scenario in SCENARIOS}
@@ -108,6 +108,23 @@ DELIBERATE: dict[str, dict[int, tuple[int, str]]] = {
 }
 
 
+NULL_IS_MISSING = "a null is a NULL column, the same as a missing field, as Parse Server on PostgreSQL stores it"
+PARSE_INDEX_NAMES = "the system indexes have the names Parse Server gives them on PostgreSQL (_User_unique_username…)"
+# Steps whose answer on PostgreSQL differs from Parse Server's recorded one on MongoDB, by the engine's nature.
+ON_POSTGRES: dict[str, dict[int, str]] = {
+    "crud_null_values": dict.fromkeys((2, 5, 7, 8), NULL_IS_MISSING),
+    "query_exists": dict.fromkeys((2, 3, 5, 6, 7), NULL_IS_MISSING),
+    "query_geo_within": {6: "PostgreSQL's polygons hold the points on their edges, MongoDB's do not"},
+    "schema_indexes": dict.fromkeys((5, 6, 10), "PostgreSQL builds the text index MongoDB could not"),
+    "schema_list_on_fresh_database": dict.fromkeys(range(1, 8), PARSE_INDEX_NAMES),
+    "aggregate_pipeline": {
+        6: "$match reads a Parse Date as a date (Parse Server's MongoDB adapter compares it as an object)",
+        13: "a stage the engine does not run is refused with 119, as Parse Server's PostgreSQL adapter refuses it",
+    },
+    "batch_mixed_operations": {5: "the batch's sub-requests run concurrently: its DELETE may end before its GETs"},
+}
+
+
 @pytest.mark.parametrize("name", sorted(BY_NAME))
 async def test_scenario_matches_parse_server(name: str, database_server: str, tmp_path: Path) -> None:
     golden = json.loads((GOLDEN / f"{name}.json").read_text())
@@ -116,14 +133,20 @@ async def test_scenario_matches_parse_server(name: str, database_server: str, tm
     async with running(settings, "http://127.0.0.1:1339") as (_, client):
         transcript = await run_scenario(client, BY_NAME[name])
     deliberate = DELIBERATE.get(name, {})
-    problems = [
-        problem
-        for problem in compare(golden["transcript"], transcript)
-        if int(re.match(r"step (\d+)", problem).group(1)) not in deliberate  # type: ignore[union-attr]
-    ]
+    problems = [problem for problem in compare(golden["transcript"], transcript) if _step(problem) not in deliberate]
+    problems = [problem for problem in problems if not postgres_order(problem)]
+    if ENGINE == "postgres":
+        differences = ON_POSTGRES.get(name, {})
+        problems = [problem for problem in problems if _step(problem) not in differences]
     assert not problems, "\n".join(problems)
     for step, (status, reason) in deliberate.items():
+        if ENGINE == "postgres" and reason == NO_TEXT_INDEX:
+            continue  # PostgreSQL searches text without an index
         assert transcript[step - 1]["status"] == status, f"step {step} ({reason}): {transcript[step - 1]}"
+
+
+def _step(problem: str) -> int:
+    return int(re.match(r"step (\d+)", problem).group(1))  # type: ignore[union-attr]
 
 
 def test_every_deliberate_difference_names_a_recorded_step() -> None:

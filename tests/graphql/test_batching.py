@@ -3,6 +3,7 @@ relations across a page load in one query per field, and `count` runs only when 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -12,7 +13,8 @@ import pytest
 import pytest_asyncio
 from pymongo import monitoring
 
-from tests.conftest import Api, make_settings, running
+from app.storage.postgres.connection import observers
+from tests.conftest import ENGINE, Api, make_settings, running
 from tests.graphql.helpers import Gql
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -52,8 +54,36 @@ class CommandLog(monitoring.CommandListener):
             counts.update(c for c in self.commands if c[0] in READS and c[1] != "_SCHEMA")
 
 
-LOG = CommandLog()
-monitoring.register(LOG)  # applies to the clients created from now on: the server's below
+class StatementLog(CommandLog):
+    """The same record on PostgreSQL: each statement the engine sends, as the MongoDB command it stands for."""
+
+    _TABLE = re.compile(r'\bFROM "((?:[^"]|"")+)"')
+
+    def statement(self, query: str) -> None:
+        if not self.recording or "information_schema" in query or "pg_catalog" in query:
+            return
+        if query.startswith("SELECT doc FROM ("):
+            command = "aggregate"
+        elif query.startswith("SELECT count(*)"):
+            command = "count"
+        elif query.startswith("SELECT "):
+            command = "find"
+        else:
+            return
+        table = self._TABLE.search(query)
+        name = table.group(1) if table else ""
+        self.commands.append((command, name))
+        if command == "find":
+            # The projection is the select list's columns.
+            selected = query[len("SELECT ") : query.index(" FROM ")].split(", ")
+            self.finds.append({"find": name, "projection": {column.strip('"') for column in selected}})
+
+
+LOG: CommandLog = StatementLog() if ENGINE == "postgres" else CommandLog()
+if isinstance(LOG, StatementLog):
+    observers.append(LOG.statement)
+else:
+    monitoring.register(LOG)  # applies to the clients created from now on: the server's below
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

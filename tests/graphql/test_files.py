@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 import pytest_asyncio
 from pymongo import AsyncMongoClient
 
-from tests.conftest import APP_ID, MASTER_KEY, Api, make_settings, running
+from tests.conftest import APP_ID, ENGINE, MASTER_KEY, Api, make_settings, running
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -25,10 +26,11 @@ CREATE_NOTE = (
 
 
 class Client:
-    def __init__(self, client: httpx.AsyncClient, database_uri: str) -> None:
+    def __init__(self, client: httpx.AsyncClient, database_uri: str, files_dir: Path) -> None:
         self.client = client
         self.api = Api(client)
         self.database_uri = database_uri
+        self.files_dir = files_dir
 
     async def multipart(
         self,
@@ -49,6 +51,8 @@ class Client:
         return await self.client.post("/graphql", headers=headers, data=form, files={"0": file})
 
     async def stored(self) -> list[str]:
+        if ENGINE != "mongodb":  # files on PostgreSQL go to the filesystem store
+            return sorted(str(path) for path in self.files_dir.rglob("*") if path.is_file())
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self.database_uri)
         try:
             return [doc["filename"] async for doc in mongo.get_default_database()["fs.files"].find()]
@@ -58,13 +62,14 @@ class Client:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def gql(database_server: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
-    settings = make_settings(database_server, "gql_files", tmp_path_factory.mktemp("gql-files"), max_upload_size=LIMIT)
+    data_dir = tmp_path_factory.mktemp("gql-files")
+    settings = make_settings(database_server, "gql_files", data_dir, max_upload_size=LIMIT)
     assert settings.database_uri
     async with running(settings) as (_, client):
         api = Api(client)
         schema = {"className": "Note", "fields": {"title": {"type": "String"}, "attachment": {"type": "File"}}}
         assert (await api.post("/schemas/Note", schema, master=True)).status_code == 200
-        yield Client(client, settings.database_uri)
+        yield Client(client, settings.database_uri, data_dir / "files")
 
 
 async def test_create_file_stores_the_upload_and_answers_where_it_is(gql: Client) -> None:
