@@ -33,8 +33,9 @@ from app.domain.jobs import JobRunner
 from app.domain.limits import RequestLimits
 from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
+from app.domain.object_settings import ObjectSettings
 from app.domain.objects import ObjectService
-from app.domain.reads import ObjectSettings
+from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.users import PasswordPolicy
@@ -44,7 +45,7 @@ from app.storage.filesystem import FileSystemStore
 from app.storage.mongo.engine import MongoStorage
 from app.storage.mongo.gridfs import GridFSStore
 from app.storage.redis_bus import RedisBus
-from app.transport.context import Services
+from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
 from app.transport.graphql.view import GraphQLEndpoint
 from app.transport.graphql.ws import GraphQLSockets
@@ -151,10 +152,22 @@ def build_services(settings: Settings) -> Services:
         for_authenticated_users=settings.file_download_for_authenticated_users,
     )
     files = FileService(file_store(settings, storage), upload_rules(settings), is_anonymous_user(objects), downloads)
-    services = Services(
-        settings, storage, schemas, objects, authenticator, accounts, ConfigService(storage), mail, live, files, bus
-    )
     registry = load_cloud(Path(settings.cloud))
+    services = Services(
+        settings,
+        storage,
+        schemas,
+        objects,
+        authenticator,
+        accounts,
+        ConfigService(storage),
+        mail,
+        live,
+        files,
+        bus,
+        SchemaAdmin(schemas, authenticator),
+        JobRunner(registry, objects),
+    )
     if registry.triggers or registry.functions or registry.jobs:
 
         async def load_user(auth: Auth) -> CloudObject | None:
@@ -166,7 +179,6 @@ def build_services(settings: Settings) -> Services:
         objects.hooks = services.hooks = services.files.hooks = Hooks(
             registry, load_user, lambda auth: CloudData(objects, auth)
         )
-        services.jobs = JobRunner(registry, objects)
     return services
 
 

@@ -27,6 +27,7 @@
      ├── InvalidSessionTokenError       209
      ├── InvalidSchemaOperationError    255
      ├── UnauthorizedError             none  403  {"error": "unauthorized"}, as Parse answers
+     │    └── MasterKeyRequiredError   none  403  over REST; GraphQL answers it as 119, as Parse does
      └── PayloadTooLargeError          none  413
 
 `code` may be overridden per instance (cloud code raises errors with codes of its choosing).
@@ -170,6 +171,11 @@ class UnauthorizedError(AppError):
     """Parse answers a missing or wrong key with a bare 403 and no code."""
 
     code, status = None, 403
+
+
+class MasterKeyRequiredError(UnauthorizedError):
+    """Only the master key may ask this: Parse answers 403 without a code over REST and 119 over GraphQL, so each
+    transport maps it (the domain refuses once, in `app/domain/access.py`)."""
 
 
 class PayloadTooLargeError(AppError):

@@ -17,9 +17,9 @@ import pytest
 import pytest_asyncio
 
 from app.domain.acl import MASTER
+from app.domain.object_settings import ObjectSettings
 from app.domain.objects import ObjectService
 from app.domain.queries import QueryOptions
-from app.domain.reads import ObjectSettings
 from app.domain.schemas import SchemaRegistry
 from app.domain.store import Capabilities, Find
 from app.errors import OperationForbiddenError

@@ -194,3 +194,23 @@ async def test_a_password_past_bcrypts_72_bytes_works_as_in_parse_server(api: Ap
     assert (await api.post("/login", {"username": "long", "password": long})).status_code == 200
     wrong = await api.post("/login", {"username": "long", "password": "x" * 5000})
     assert (wrong.status_code, wrong.json()["code"]) == (404, 101)
+
+
+async def test_a_username_or_email_is_taken_whatever_its_case(api: Api) -> None:
+    first = await api.post("/users", {"username": "CaseAlice", "password": "pw", "email": "Case.Alice@Example.com"})
+    assert first.status_code == 201, first.text
+    taken = await api.post("/users", {"username": "casealice", "password": "pw"})
+    assert taken.json() == {"code": 202, "error": "Account already exists for this username."}
+    taken = await api.post("/users", {"username": "other", "password": "pw", "email": "case.alice@example.COM"})
+    assert taken.json() == {"code": 203, "error": "Account already exists for this email address."}
+    bob = await api.post("/users", {"username": "CaseBob", "password": "pw"})
+    renamed = await api.put(
+        f"/users/{bob.json()['objectId']}", {"username": "CASEALICE"}, token=bob.json()["sessionToken"]
+    )
+    assert renamed.json() == {"code": 202, "error": "Account already exists for this username."}
+    # A user may change the case of its own name: only other users' names are taken.
+    alice = first.json()
+    own = await api.put(f"/users/{alice['objectId']}", {"username": "casealice"}, token=alice["sessionToken"])
+    assert own.status_code == 200, own.text
+    users = await api.get("/users", master=True, params={"where": {"username": {"$regex": "^case", "$options": "i"}}})
+    assert sorted(user["username"] for user in users.json()["results"]) == ["CaseBob", "casealice"]

@@ -14,7 +14,7 @@ from typing import Any
 from app.domain.acl import MASTER, Auth
 from app.domain.auth_providers import AuthProviders
 from app.domain.classes import ClassSchema
-from app.domain.objects import ObjectService, new_object_id
+from app.domain.objects import ObjectService, WriteResult, new_object_id
 from app.domain.operations import Delete, Increment
 from app.domain.queries import QueryOptions, parse_where
 from app.domain.sessions import Authenticator, new_session
@@ -45,18 +45,27 @@ class EmailGate:
 
 @dataclass(slots=True)
 class SignedIn:
-    """A user with a new session: its token, the user as stored, and what REST answers (the write's response,
-    or the user). A sign-up held back until the email is verified has no token."""
+    """A user with a new session: its token, the user as read or stored, the write that made it (a sign-up) and
+    the provider whose `authData` signed it in. A sign-up held back until the email is verified has no token."""
 
     session_token: str | None
     user: Record
-    response: Record
-    created: bool = True
-    """Whether the user was made now (a sign-up) rather than found (a log-in through `authData`)."""
+    written: WriteResult | None = None
+    provider: str | None = None
+
+    @property
+    def created(self) -> bool:
+        """Whether the user was made now (a sign-up) rather than found (a log-in)."""
+        return self.written is not None
 
     @property
     def user_id(self) -> str:
         return str(self.user["objectId"])
+
+    @property
+    def object(self) -> Record:
+        """The user, as a create's `WriteResult` names what it stored."""
+        return self.user
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +103,13 @@ class AccountService:
         self.providers = providers or AuthProviders()
         self.email_gate = email_gate or EmailGate()
 
+    async def create(self, auth: Auth, class_name: str, fields: Mapping[str, Any]) -> SignedIn | WriteResult:
+        """A client's new object, whichever protocol it came by: a new `_User` is a sign-up (signed in at once, or
+        logged in when its `authData` names a user who exists), any other class a plain create."""
+        if class_name == "_User":
+            return await self.sign_up(auth, fields)
+        return await self.objects.create(auth, class_name, fields)
+
     async def sign_up(self, auth: Auth, fields: Mapping[str, Any]) -> SignedIn:
         """Create a user (the object service checks username, password and email) and a session for it; with
         `authData` of a provider this server verifies, log its user in instead when there is one."""
@@ -107,9 +123,9 @@ class AccountService:
             # Parse makes the user but no session until the email is verified; it may say so as an error.
             if self.email_gate.prevent_signup_unverified:
                 raise AppError(_UNVERIFIED, code=205)
-            return SignedIn(None, created.object, created.response)
+            return SignedIn(None, created.object, created)
         token = await self.create_session(user_id, "signup", auth.installation_id)
-        return SignedIn(token, created.object, {**created.response, "sessionToken": token})
+        return SignedIn(token, created.object, created)
 
     async def _sign_up_with(self, auth: Auth, provider: str, fields: Mapping[str, Any]) -> SignedIn:
         identity = fields["authData"][provider]["id"]
@@ -120,17 +136,11 @@ class AccountService:
             user_id = str(found[0]["objectId"])
             token = await self.create_session(user_id, "login", auth.installation_id, provider)
             user = await self.objects.get(auth.as_user(user_id), "_User", user_id)
-            return SignedIn(token, user, {**user, "sessionToken": token, "authDataResponse": {}}, created=False)
+            return SignedIn(token, user, provider=provider)
         values = {"username": new_object_id(25), **fields}  # Parse gives such users a random username
         created = await self.objects.create(auth, "_User", values)
         token = await self.create_session(created.object["objectId"], "signup", auth.installation_id, provider)
-        response = {
-            **created.response,
-            "username": created.object["username"],
-            "sessionToken": token,
-            "authDataResponse": {},
-        }
-        return SignedIn(token, created.object, response)
+        return SignedIn(token, created.object, created, provider)
 
     async def log_in(
         self, auth: Auth, username: Any, email: Any, password: Any, *, ignore_email_verification: Any = False
@@ -148,7 +158,7 @@ class AccountService:
         user = await self.objects.get(as_user, "_User", user_id)
         if hooks is not None and hooks.has("after_login", "_User"):
             await hooks.on_user("after_login", as_user, user)
-        return SignedIn(token, user, {**user, "sessionToken": token}, created=False)
+        return SignedIn(token, user)
 
     async def authenticate(
         self, auth: Auth, username: Any, email: Any, password: Any, *, ignore_email_verification: Any = False
@@ -265,6 +275,16 @@ class AccountService:
             return await self.objects.get(auth, "_User", auth.user_id, options)
         except ObjectNotFoundError:
             raise InvalidSessionTokenError("Invalid session token") from None
+
+    async def current_session(self, auth: Auth) -> Record:
+        """The session behind the caller's token, as the caller may read it."""
+        token = auth.session_token
+        if token is None:
+            raise InvalidSessionTokenError("Session token required.")
+        found = await self.objects.find(auth, "_Session", {"sessionToken": token}, QueryOptions(limit=1))
+        if not found.results:
+            raise denied(ObjectNotFoundError, "Session token not found.")
+        return found.results[0]
 
     async def create_session(
         self, user_id: str, action: str, installation_id: str | None, provider: str = "password"

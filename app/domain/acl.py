@@ -62,6 +62,11 @@ class Auth:
             origin=self.origin,
         )
 
+    def signed_in_as(self, user_id: str, session_token: str) -> Auth:
+        """This caller as `user_id` with that session: its roles kept when it is that user already, none otherwise
+        (a user who has just signed in has not had theirs loaded)."""
+        return self.as_user(user_id, self.roles if self.user_id == user_id else frozenset(), session_token)
+
 
 MASTER = Auth(master=True)
 PUBLIC_AUTH = Auth()

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.domain.access import require_master, require_writing_master
 from app.domain.acl import Auth
 from app.domain.store import Storage
-from app.errors import InvalidJSONError, InvalidKeyNameError, OperationForbiddenError, denied
+from app.errors import InvalidJSONError, InvalidKeyNameError
 
 
 @dataclass(slots=True)
@@ -34,8 +35,7 @@ class ConfigService:
 
     async def parameter(self, auth: Auth, name: str) -> ConfigParameter:
         """One parameter, for the master key; an unknown name reads as null."""
-        if not auth.master:
-            raise denied(OperationForbiddenError, "Master Key is required to access GlobalConfig.")
+        require_master(auth, "Master Key is required to access GlobalConfig.")
         stored = await self.storage.read_config()
         params, master_key_only = stored if stored is not None else ({}, {})
         if name not in params:
@@ -43,11 +43,9 @@ class ConfigService:
         return ConfigParameter(params[name], master_key_only.get(name))
 
     async def update(self, auth: Auth, params: Any, master_key_only: Any = None) -> None:
-        """Set parameters (`{"__op": "Delete"}` removes one); each is master-key-only if flagged so."""
-        if not auth.master:
-            raise denied(OperationForbiddenError, "Master Key is required to update GlobalConfig.")
-        if auth.read_only:
-            raise denied(OperationForbiddenError, "read-only masterKey isn't allowed to update the config.")
+        """Set parameters (`{"__op": "Delete"}` removes one); each is master-key-only if flagged so. The master
+        key's only, not the read-only one's."""
+        require_writing_master(auth, "update the config", "Master Key is required to update GlobalConfig.")
         if not isinstance(params, Mapping):
             raise InvalidJSONError("params must be an object of parameter names to values.")
         if master_key_only is not None and not isinstance(master_key_only, Mapping):

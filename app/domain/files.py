@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.domain import media_types
+from app.domain.access import require_master
 from app.domain.acl import Auth
 from app.domain.cloud_requests import FileInfo
 from app.domain.hooks import Hooks
@@ -255,7 +256,8 @@ class FileService:
         return self.store.read(file, start, file.length if end is None else end)
 
     async def delete(self, auth: Auth, name: str) -> None:
-        """Master key only (the transport checks it, as Parse does before anything else)."""
+        """The master key's only, not the read-only one's."""
+        require_master(auth)
         if auth.read_only:
             raise UnauthorizedError("read-only masterKey isn't allowed to delete a file.")
         if self.hooks is not None:

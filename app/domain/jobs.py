@@ -1,4 +1,5 @@
-"""Cloud code jobs: started with the master key, run in the background, their runs kept in `_JobStatus`."""
+"""Cloud code jobs: started with the master key, run in the background, their runs kept in `_JobStatus`, their
+schedules in `_JobSchedule` (which Parse Dashboard's Jobs page reads and writes)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import asyncio
 import logging
 from typing import Any
 
+from app.domain.access import require_master, require_writing_master
 from app.domain.acl import MASTER, Auth
 from app.domain.cloud_data import CloudData
 from app.domain.cloud_requests import JobRequest
 from app.domain.hooks import HookRegistry, call_handler, request_fields
-from app.domain.objects import ObjectService
-from app.domain.values import utc_now
+from app.domain.objects import ObjectService, WriteResult
+from app.domain.queries import QueryOptions
+from app.domain.values import Record, iso, utc_now
 from app.errors import AppError, DatabaseUnavailableError, ScriptFailedError
 
 log = logging.getLogger("app.cloud")
@@ -26,14 +29,25 @@ def _names(request: JobRequest) -> tuple[str, str]:
 
 
 class JobRunner:
+    """The jobs cloud code defines (none without cloud code), their runs and their schedules: the master key's."""
+
     def __init__(self, registry: HookRegistry, objects: ObjectService) -> None:
         self.registry = registry
         self.objects = objects
         self._running: set[asyncio.Task[None]] = set()
 
-    async def start(self, auth: Auth, name: str, params: dict[str, Any]) -> str:
-        """Record a run as `running` and start it; its `_JobStatus` id."""
-        registration = self.registry.jobs.get(name)
+    def require_access(self, auth: Auth, *, run: bool = False) -> None:
+        """The master key; to `run` a job, not the read-only one. A transport asks this before it reads a request's
+        body, as Parse refuses the key first."""
+        if run:
+            require_writing_master(auth, "run a job")
+        else:
+            require_master(auth)
+
+    async def start(self, auth: Auth, name: Any, params: dict[str, Any]) -> str:
+        """Record a run as `running` and start it; its `_JobStatus` id (master key, not read-only)."""
+        self.require_access(auth, run=True)
+        registration = self.registry.jobs.get(name) if isinstance(name, str) else None
         if registration is None:
             raise ScriptFailedError("Invalid job.")
         saved = await self.objects.create(
@@ -46,6 +60,39 @@ class JobRunner:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         return job_id
+
+    async def schedules(self, auth: Auth) -> list[Record]:
+        """Every job schedule (master key)."""
+        self.require_access(auth)
+        return (await self.objects.find(auth, "_JobSchedule", {}, QueryOptions())).results
+
+    async def job_data(self, auth: Auth) -> tuple[list[Any], list[str]]:
+        """The jobs schedules use, and those cloud code defines (master key)."""
+        self.require_access(auth)
+        found = await self.objects.find(auth, "_JobSchedule", {}, QueryOptions(keys=("jobName",)))
+        return [record.get("jobName") for record in found.results], list(self.registry.jobs)
+
+    async def create_schedule(self, auth: Auth, schedule: dict[str, Any]) -> WriteResult:
+        """A new schedule of a job cloud code defines, starting now unless it says when (master key)."""
+        self.require_access(auth)
+        return await self.objects.create(auth, "_JobSchedule", self._schedule(schedule))
+
+    async def edit_schedule(self, auth: Auth, object_id: str, schedule: dict[str, Any]) -> WriteResult:
+        """A schedule changed (master key)."""
+        self.require_access(auth)
+        return await self.objects.update(auth, "_JobSchedule", object_id, self._schedule(schedule))
+
+    async def delete_schedule(self, auth: Auth, object_id: str) -> None:
+        """A schedule removed (master key)."""
+        self.require_access(auth)
+        await self.objects.delete(auth, "_JobSchedule", object_id)
+
+    def _schedule(self, schedule: dict[str, Any]) -> dict[str, Any]:
+        name = schedule.get("jobName")
+        if name and name not in self.registry.jobs:
+            raise AppError("Cannot Schedule a job that is not deployed", code=1)
+        schedule.setdefault("startAfter", iso(utc_now()))
+        return schedule
 
     async def _run(self, registration: Any, request: JobRequest) -> None:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.domain.access import exempt_from_limits
 from app.domain.acl import Auth
 from app.errors import InvalidJSONError
 
@@ -34,7 +35,7 @@ class RequestLimits:
     allow_regex: bool = True
 
     def apply_to(self, auth: Auth) -> bool:
-        return not auth.master
+        return not exempt_from_limits(auth)
 
     def require_batch_size(self, auth: Auth, size: int) -> None:
         limit = self.batch_request_limit

@@ -32,6 +32,7 @@ from app.domain.hooks import LiveHooks
 from app.domain.matching import compile_where, equality_keys
 from app.domain.objects import ObjectService
 from app.domain.values import Record
+from app.domain.visibility import event_view, live_query
 from app.errors import AppError, DatabaseUnavailableError
 
 log = logging.getLogger("app.live")
@@ -194,7 +195,16 @@ class LiveHub:
             )
             keys = tuple(new_keys) if new_keys is not None else None
             watch = tuple(new_watch or ())
-        schema, parsed, op = await self.objects.live_query(auth, class_name, where, watch)
+        objects = self.objects
+        schema, parsed, op = await live_query(
+            objects.schemas,
+            objects.settings.limits,
+            auth,
+            class_name,
+            where,
+            watch,
+            client_class_creation=objects.settings.allow_client_class_creation,
+        )
         principal = _principal(auth)
         key = (class_name, _canonical(parsed), op, principal)
         group = self._groups.get(key)
@@ -281,7 +291,7 @@ class LiveHub:
                 return None
             memo_key = (group.principal, group.op, which)
             if memo_key not in views:
-                views[memo_key] = self.objects.event_view(event.schema, auth, record, group.op)
+                views[memo_key] = event_view(event.schema, auth, record, group.op)
             return views[memo_key]
 
         hooks = LiveHooks(self.objects.hooks) if self.objects.hooks is not None else None

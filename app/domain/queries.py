@@ -447,3 +447,12 @@ def regex_constraints(where: Mapping[str, Any]) -> list[tuple[str, str]]:
         elif isinstance(value, dict) and isinstance(value.get("$regex"), str):
             found.append((value["$regex"], value.get("$options") or ""))
     return found
+
+
+def and_(where: Mapping[str, Any], constraint: Mapping[str, Any]) -> dict[str, Any]:
+    """Both constraints, as one (either alone when the other is empty)."""
+    if not constraint:
+        return dict(where)
+    if not where:
+        return dict(constraint)
+    return {"$and": [dict(where), dict(constraint)]}

@@ -1,7 +1,7 @@
 """Reading objects: finds with their constraints, permissions, sub-queries, includes and relations.
 
-`ObjectReads` is the read half of the object service (`objects.py` adds the writes); it also answers what
-a live query subscriber may see of a written object, with the same rules as a find.
+`ObjectReads` is the object service's reads (`objects.py` composes it with the writes, `writes.py`); what a
+caller may see of an object, and what a live query subscriber is shown, is `visibility.py`'s.
 """
 
 from __future__ import annotations
@@ -11,19 +11,20 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.domain import permissions
-from app.domain.acl import ACL, Auth
+from app.domain.access import require_master
+from app.domain.acl import Auth
 from app.domain.backtracking import require_bounded
-from app.domain.classes import SYSTEM_CLASSES, ClassSchema, is_valid_field_name
+from app.domain.classes import ClassSchema, is_valid_field_name
 from app.domain.cloud_requests import CloudQuery
 from app.domain.hooks import Hooks
 from app.domain.includes import pointers_at, replace_pointers, require_include_limits, sub_exclude, sub_keys
-from app.domain.limits import RequestLimits
+from app.domain.object_settings import ObjectSettings
 from app.domain.queries import (
     ALWAYS_SELECTED,
     LOGICAL,
     SUBQUERY_OPERATORS,
     QueryOptions,
-    constrained_keys,
+    and_,
     is_flat,
     parse_order,
     parse_where,
@@ -32,9 +33,9 @@ from app.domain.queries import (
 )
 from app.domain.schemas import SchemaRegistry
 from app.domain.store import Find, Storage
-from app.domain.values import ParseObject, Pointer, Record
+from app.domain.values import MISSING, ParseObject, Pointer, Record, value_at
+from app.domain.visibility import refuse_protected, schema_for, visible
 from app.errors import (
-    AppError,
     InvalidKeyNameError,
     InvalidQueryError,
     ObjectNotFoundError,
@@ -47,23 +48,6 @@ _EVERY_MATCH = 2**31 - 1
 """The limit of a read that wants every match (a sub-query without a limit, as in Parse)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectSettings:
-    allow_client_class_creation: bool = False
-    default_limit: int = 100
-    max_limit: int | None = None
-    object_id_size: int = 10
-    allow_custom_object_id: bool = False
-    enforce_private_users: bool = True
-    session_length: float | None = 31536000.0
-    """Seconds a new session lasts; None: forever."""
-    verify_user_emails: bool = False
-    email_verify_token_validity: float | None = None
-    """Seconds an email verification link works; None: until it is used."""
-    revoke_session_on_password_reset: bool = True
-    limits: RequestLimits = RequestLimits()
-
-
 @dataclass(slots=True)
 class FindResult:
     results: list[Record]
@@ -73,14 +57,15 @@ class FindResult:
 
 
 class ObjectReads:
-    """Finds and gets; the object service's state is set up by `ObjectService.__init__`."""
+    """Finds, gets, includes, relations, aggregates: every read of objects, with the caller's rights applied."""
 
-    storage: Storage
-    schemas: SchemaRegistry
-    settings: ObjectSettings
-    hooks: Hooks | None
-
-    # Reads ------------------------------------------------------------------------------------------
+    def __init__(
+        self, storage: Storage, schemas: SchemaRegistry, settings: ObjectSettings, hooks: Hooks | None = None
+    ) -> None:
+        self.storage = storage
+        self.schemas = schemas
+        self.settings = settings
+        self.hooks = hooks
 
     async def find(
         self,
@@ -117,7 +102,7 @@ class ObjectReads:
         if schema is None:
             return FindResult([], 0 if options.count else None)
         protected = permissions.protected_fields(schema, auth)
-        self._refuse_protected(schema, parsed, options, protected)
+        refuse_protected(schema, parsed, options, protected)
         keys, include = self._projection(schema, options)
         if depth == 0:
             require_include_limits(include, self.settings.limits, auth)
@@ -150,7 +135,7 @@ class ObjectReads:
             if read.hint is not None or read.comment is not None or read.read_preference is not None:
                 (await self.storage.capabilities()).require_read_options(read)
             records = await self.storage.find(schema, read)
-            results = [self._visible(schema, auth, record) for record in records]
+            results = [visible(schema, auth, record) for record in records]
             if include:
                 await self._include(auth, results, include, options, depth)
             if redirected:
@@ -165,9 +150,7 @@ class ObjectReads:
         if hooked and self.hooks is not None and self.hooks.has("after_find", class_name):
             query = CloudQuery(class_name, dict(where or {}), options.limit, options.skip, list(options.order))
             # What the hook answers passes the same field rules as what the database answered.
-            results = [
-                self._visible(schema, auth, record) for record in await self.hooks.after_find(auth, query, results)
-            ]
+            results = [visible(schema, auth, record) for record in await self.hooks.after_find(auth, query, results)]
         return FindResult(results, count)
 
     def _find_hooked(self, class_name: str) -> bool:
@@ -207,49 +190,6 @@ class ObjectReads:
             raise ObjectNotFoundError("Object not found.")
         return found.results[0]
 
-    # Live queries -------------------------------------------------------------------------------------
-
-    async def live_query(
-        self, auth: Auth, class_name: str, where: Any, watch: tuple[str, ...] = ()
-    ) -> tuple[ClassSchema | None, dict[str, Any], str]:
-        """Check that `auth` may follow `where` on the class as a find; the class, the decoded constraints,
-        and the class operation each event is checked against (`get` when the query names one object)."""
-        op = "get" if isinstance(where, Mapping) and list(where) == ["objectId"] else "find"
-        permissions.require_class_access(op, class_name, auth)
-        require_within_limits(where, self.settings.limits, auth)
-        schema = await self._schema_for(auth, class_name)
-        parsed = and_(parse_where(where, schema, master=auth.master), permissions.session_constraint(class_name, auth))
-        if schema is not None:
-            permissions.pointer_fields_for(schema, auth, op)
-            protected = permissions.protected_fields(schema, auth)
-            self._refuse_protected(schema, parsed, QueryOptions(), protected)
-            for key in watch:
-                if key in protected or key.split(".", 1)[0] in protected:
-                    raise denied(
-                        OperationForbiddenError, f"This user is not allowed to watch {key} on class {class_name}"
-                    )
-        return schema, parsed, op
-
-    def event_view(self, schema: ClassSchema, auth: Auth, record: Record, op: str) -> Record | None:
-        """What `auth` may see of one object a write touched, or None when it may not read it at all:
-        the same class permission, pointer permission, session, ACL and field rules as a find."""
-        try:
-            permissions.require_class_access(op, schema.name, auth)
-            fields = permissions.pointer_fields_for(schema, auth, op)
-            if not permissions.matches_constraint(record, permissions.session_constraint(schema.name, auth)):
-                return None
-        except AppError:
-            return None
-        if fields and not any(permissions.points_to(record.get(name), auth.user_id) for name in fields):
-            return None
-        acl = record.get("ACL")
-        if isinstance(acl, ACL) and not acl.can_read(auth):
-            return None
-        view = dict(record)
-        if isinstance(view.get("authData"), dict):
-            view["authData"] = dict(view["authData"])
-        return self._visible(schema, auth, view)
-
     async def include(self, auth: Auth, class_name: str, records: list[Record], include: tuple[str, ...]) -> None:
         """Replace the pointers at `include` paths of records already in hand with the objects, as a find would."""
         schema = await self.schemas.get(class_name)
@@ -259,16 +199,17 @@ class ObjectReads:
         _, paths = self._projection(schema, options)
         await self._include(auth, records, paths, options, 0)
 
-    async def purge(self, auth: Auth, class_name: str) -> None:
-        """Delete every object of a class (the transport allows it to the master key only)."""
-        permissions.require_class_access("delete", class_name, auth)
-        schema = await self.schemas.get(class_name)
-        if schema is not None:
-            await self.storage.purge(schema)
+    def require_aggregation(self, auth: Auth) -> None:
+        """`aggregate` and `distinct` are the master key's, not the read-only one's. A transport asks this before it
+        reads the request, as Parse refuses the key first."""
+        require_master(auth)
+        if auth.read_only:
+            raise OperationForbiddenError("Cannot run an aggregation pipeline when using the readOnlyMasterKey")
 
     async def aggregate(self, auth: Auth, class_name: str, pipeline: list[dict[str, Any]]) -> list[Record]:
-        """An `/aggregate` pipeline over Parse field names, with the stages the engine runs (the transport allows it
-        to the master key only)."""
+        """An `/aggregate` pipeline over Parse field names, with the stages the engine runs (master key, not
+        read-only)."""
+        self.require_aggregation(auth)
         permissions.require_class_access("find", class_name, auth)
         schema = await self._schema_for(auth, class_name)
         if schema is None:
@@ -278,6 +219,8 @@ class ObjectReads:
         return await self.storage.aggregate(schema, pipeline)
 
     async def distinct(self, auth: Auth, class_name: str, field_name: str, where: Any) -> list[Any]:
+        """The distinct values of a field among the objects matching `where` (master key, not read-only)."""
+        self.require_aggregation(auth)
         permissions.require_class_access("find", class_name, auth)
         schema = await self._schema_for(auth, class_name)
         parsed = parse_where(where, schema, master=auth.master)
@@ -291,6 +234,11 @@ class ObjectReads:
             schema, field_name, Find(and_(parsed, constraint), acl=None if auth.master else auth.groups)
         )
 
+    async def _schema_for(self, auth: Auth, class_name: str) -> ClassSchema | None:
+        return await schema_for(
+            self.schemas, auth, class_name, client_class_creation=self.settings.allow_client_class_creation
+        )
+
     async def _require_bounded_patterns(self, auth: Auth, where: Mapping[str, Any]) -> None:
         """On an engine that does not bound a pattern match, refuse (102) the patterns a backtracking engine
         could run on for very long (app/domain/backtracking.py), before any reaches the database. The master
@@ -299,36 +247,6 @@ class ObjectReads:
         if patterns and not (await self.storage.capabilities()).bounded_pattern_matching:
             for pattern, options in patterns:
                 require_bounded(pattern, options)
-
-    async def _schema_for(self, auth: Auth, class_name: str) -> ClassSchema | None:
-        """The class's schema, or None; a client may not touch a class that does not exist unless allowed."""
-        schema = await self.schemas.get(class_name)
-        if (
-            schema is None
-            and not auth.master
-            and not self.settings.allow_client_class_creation
-            and class_name not in SYSTEM_CLASSES
-        ):
-            raise denied(
-                OperationForbiddenError,
-                f"This user is not allowed to access non-existent class: {class_name}",
-            )
-        return schema
-
-    def _refuse_protected(
-        self, schema: ClassSchema, where: Mapping[str, Any], options: QueryOptions, protected: set[str]
-    ) -> None:
-        if not protected:
-            return
-        for key in constrained_keys(where):
-            if key in protected or key.split(".", 1)[0] in protected:
-                raise denied(OperationForbiddenError, f"This user is not allowed to query {key} on class {schema.name}")
-        for key, _ in parse_order(options.order):
-            if key in protected or key.split(".", 1)[0] in protected:
-                raise denied(
-                    OperationForbiddenError,
-                    f"This user is not allowed to sort by {key} on class {schema.name}",
-                )
 
     def _sort(self, schema: ClassSchema, order: tuple[str, ...]) -> list[tuple[str, int]]:
         result = []
@@ -372,26 +290,6 @@ class ObjectReads:
             parts = path.split(".")
             expanded.update(".".join(parts[: i + 1]) for i in range(len(parts)))
         return keys, sorted((path.split(".") for path in expanded if path), key=len)
-
-    def _visible(self, schema: ClassSchema, auth: Auth, record: Record) -> Record:
-        """Strip what this caller may not see: protected fields, internal columns, others' auth data."""
-        is_user = schema.name == "_User"
-        is_self = is_user and auth.user_id is not None and record.get("objectId") == auth.user_id
-        if not auth.master and not is_self:
-            for name in permissions.protected_fields(schema, auth, record):
-                record.pop(name, None)
-        for key in [key for key in record if key.startswith("_")]:
-            del record[key]
-        if is_user:
-            record.pop("password", None)
-            record.pop("sessionToken", None)
-            auth_data = record.get("authData")
-            if isinstance(auth_data, dict):
-                for provider in [p for p, value in auth_data.items() if value is None]:
-                    del auth_data[provider]
-                if not auth_data or not (auth.master or is_self):
-                    del record["authData"]
-        return record
 
     async def _include(
         self, auth: Auth, results: list[Record], paths: list[list[str]], options: QueryOptions, depth: int
@@ -563,25 +461,3 @@ class ObjectReads:
             owners = await self.storage.owning_ids(schema.name, key, ids)
             result.append({"$nin": owners} if op in ("$nin", "$ne") else {"$in": owners})
         return result or [{"$in": []}]
-
-
-def and_(where: Mapping[str, Any], constraint: Mapping[str, Any]) -> dict[str, Any]:
-    if not constraint:
-        return dict(where)
-    if not where:
-        return dict(constraint)
-    return {"$and": [dict(where), dict(constraint)]}
-
-
-MISSING: Any = object()
-
-
-def value_at(record: Mapping[str, Any], path: str) -> Any:
-    value: Any = record
-    for part in path.split("."):
-        if isinstance(value, ParseObject):
-            value = value.data
-        if not isinstance(value, Mapping) or part not in value:
-            return MISSING
-        value = value[part]
-    return value

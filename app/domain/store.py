@@ -37,6 +37,9 @@ class Find:
     """The caller's principals: only objects whose read ACL names one of them match. None = no check."""
     for_write: bool = False
     """Check the write ACL instead of the read ACL (the object about to be changed)."""
+    case_insensitive: bool = False
+    """Compare strings regardless of case (Parse's check that a username or email is taken), through the
+    case-insensitive indexes every engine keeps on `_User`'s username and email."""
     hint: str | Mapping[str, Any] | None = None
     """The index to use, by name or by keys (only with `Capabilities.index_hints`)."""
     comment: str | None = None

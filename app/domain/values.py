@@ -6,6 +6,7 @@ Strings, numbers, booleans, lists, dicts, `None`, `bytes` (Bytes) and aware UTC 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -71,3 +72,19 @@ def iso(moment: datetime) -> str:
         moment = moment.astimezone(UTC)
     # isoformat is several times faster than strftime; the "+00:00" it ends with becomes "Z".
     return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+MISSING: Any = object()
+"""What `value_at` finds where a path leads nowhere (None is a value)."""
+
+
+def value_at(record: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path, through objects and included pointers; `MISSING` when there is none."""
+    value: Any = record
+    for part in path.split("."):
+        if isinstance(value, ParseObject):
+            value = value.data
+        if not isinstance(value, Mapping) or part not in value:
+            return MISSING
+        value = value[part]
+    return value

@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.errors import AppError, InvalidJSONError, PayloadTooLargeError
 from app.settings import Settings
-from app.transport.context import Credentials
+from app.transport.callers import Credentials
 from app.transport.wire import dump_json, parse_json
 
 log = logging.getLogger("app.http")

@@ -24,7 +24,7 @@ from app.domain.hooks import LiveHooks
 from app.domain.live import EVENT_NAMES, Delivery, LiveHub, Subscription
 from app.domain.values import Record
 from app.errors import AppError, DatabaseUnavailableError
-from app.transport.context import Credentials, Services, authenticate, file_encoder
+from app.transport.callers import Credentials, Services, authenticate, file_encoder
 from app.transport.http import parse_mount_url
 from app.transport.sockets import QueuedSocket
 from app.transport.wire import JSONTooDeepError, parse_json

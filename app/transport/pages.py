@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 
 from app.domain.account_mail import ResetLinkError
 from app.domain.acl import Origin
-from app.transport.context import Services
+from app.transport.callers import Services
 from app.transport.http import CORS_HEADERS, HttpEndpoint
 
 _PASSWORDS_DIFFER = "The two passwords are not the same."

@@ -18,6 +18,9 @@ from app.storage.mongo.documents import stored_key
 from app.storage.mongo.errors import message
 from app.storage.mongo.relations import join_collection
 
+CASE_INSENSITIVE = Collation(locale="en_US", strength=2)
+"""Parse Server's collation for usernames and emails: its `case_insensitive_*` indexes and the finds that use them."""
+
 log = logging.getLogger("app.storage.mongo")
 
 SCHEMA_COLLECTION = "_SCHEMA"
@@ -150,17 +153,16 @@ class MongoClasses:
         """
         users, roles = self.connection.collection("_User"), self.connection.collection("_Role")
         idempotency = self.connection.collection("_Idempotency")
-        case_insensitive = Collation(locale="en_US", strength=2)
         await users.create_index("username", unique=True, background=True, sparse=True)
         await users.create_index(
             "username",
             background=True,
             sparse=True,
-            collation=case_insensitive,
+            collation=CASE_INSENSITIVE,
             name="case_insensitive_username",
         )
         await users.create_index(
-            "email", background=True, sparse=True, collation=case_insensitive, name="case_insensitive_email"
+            "email", background=True, sparse=True, collation=CASE_INSENSITIVE, name="case_insensitive_email"
         )
         await users.create_index("email", unique=True, background=True, sparse=True)
         await users.create_index("_email_verify_token", background=True, sparse=True, name="_email_verify_token")

@@ -20,7 +20,7 @@ from app.domain.classes import ClassSchema, FieldType
 from app.domain.store import Capabilities, Find
 from app.domain.values import Record
 from app.errors import InvalidQueryError
-from app.storage.mongo.classes import MongoClasses, ensure_index
+from app.storage.mongo.classes import CASE_INSENSITIVE, MongoClasses, ensure_index
 from app.storage.mongo.connection import Connection
 from app.storage.mongo.documents import from_document, stored_key, to_document, translate_update
 from app.storage.mongo.errors import duplicate, is_timeout, message
@@ -180,6 +180,8 @@ class MongoStorage:
             options["hint"] = list(query.hint.items()) if isinstance(query.hint, Mapping) else query.hint
         if query.comment is not None:
             options["comment"] = query.comment
+        if query.case_insensitive:
+            options["collation"] = CASE_INSENSITIVE
         options.update(self.connection.limit("max_time_ms"))
         where = self._filter(schema, query, acl_key="_wperm" if query.for_write else "_rperm")
         collection = self.connection.collection(schema.name)

@@ -20,10 +20,10 @@ from graphql import (
 
 from app.domain.classes import ClassSchema
 from app.domain.schemas import KEEP
-from app.errors import AppError, InvalidKeyNameError, OperationForbiddenError, denied
+from app.errors import InvalidKeyNameError
 from app.transport.graphql.inputs import string_input
 from app.transport.graphql.relay import relay_mutation
-from app.transport.graphql.request import Context, Info
+from app.transport.graphql.request import Info
 
 # Parse type → the name GraphQL gives it in `Schema<Name>Field` and `add<Name>s`.
 _SCHEMA_FIELD_KINDS = ("String", "Number", "Boolean", "Array", "Object", "Date", "File", "GeoPoint", "Polygon", "Bytes")
@@ -161,58 +161,41 @@ def class_value(schema: ClassSchema, *, created: bool = False) -> dict[str, Any]
     }
 
 
-def _require_master(context: Context, action: str | None = None) -> None:
-    if not context.auth.master:
-        raise denied(OperationForbiddenError, "unauthorized: master key is required")
-    if action is not None and context.auth.read_only:
-        raise denied(OperationForbiddenError, f"read-only masterKey isn't allowed to {action} a schema.")
-
-
-async def _existing_class(context: Context, name: str) -> ClassSchema:
-    await context.services.schemas.reload()
-    schema = await context.services.schemas.get(name)
-    if schema is None:
-        raise AppError(f"Class {name} does not exist.", code=103)
-    return schema
-
-
 async def _class(root: Any, info: Info, name: str) -> dict[str, Any]:
     context = info.context
-    _require_master(context)
-    return class_value(await _existing_class(context, name))
+    return class_value(await context.services.schema_admin.read(context.auth, name))
 
 
 async def _classes(root: Any, info: Info) -> list[dict[str, Any]]:
     context = info.context
-    _require_master(context)
-    await context.services.schemas.reload()
-    return [class_value(schema) for schema in await context.services.schemas.all()]
+    return [class_value(schema) for schema in await context.services.schema_admin.list(context.auth)]
 
 
 async def _create_class(root: Any, info: Info, input: dict[str, Any]) -> dict[str, Any]:
     context = info.context
-    _require_master(context, "create")
-    schema = await context.services.schemas.create_class(
-        input["name"], fields_to_parse(input.get("schemaFields")), None, None
-    )
+    admin = context.services.schema_admin
+    admin.require_access(context.auth, "create")  # before the fields are read, as Parse refuses the key first
+    schema = await admin.create(context.auth, input["name"], fields_to_parse(input.get("schemaFields")), None, None)
     return {"class": class_value(schema, created=True)}
 
 
 async def _update_class(root: Any, info: Info, input: dict[str, Any]) -> dict[str, Any]:
     context = info.context
-    _require_master(context, "update")
-    existing = await _existing_class(context, input["name"])
-    schema = await context.services.schemas.update_class(
-        input["name"], fields_to_parse(input.get("schemaFields"), existing.fields), KEEP, None
+    admin = context.services.schema_admin
+    admin.require_access(context.auth, "update")  # before the class is read, as Parse refuses the key first
+    existing = await admin.read(context.auth, input["name"])
+    schema = await admin.update(
+        context.auth, input["name"], fields_to_parse(input.get("schemaFields"), existing.fields), KEEP, None
     )
     return {"class": class_value(schema)}
 
 
 async def _delete_class(root: Any, info: Info, input: dict[str, Any]) -> dict[str, Any]:
     context = info.context
-    _require_master(context, "delete")
-    existing = await _existing_class(context, input["name"])
-    await context.services.schemas.delete_class(input["name"])
+    admin = context.services.schema_admin
+    admin.require_access(context.auth, "delete")  # before the class is read, as Parse refuses the key first
+    existing = await admin.read(context.auth, input["name"])
+    await admin.delete(context.auth, input["name"])
     return {"class": class_value(existing)}
 
 

@@ -80,7 +80,7 @@ class GraphQLLimits:
         return None
 
 
-def measure(schema: GraphQLSchema, document: DocumentNode, limits: GraphQLLimits) -> dict[str | None, Size]:
+def measure(graphql_schema: GraphQLSchema, document: DocumentNode, limits: GraphQLLimits) -> dict[str | None, Size]:
     """The size of each operation of a valid document, by operation name."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     sizes: dict[str | None, Size] = {}
@@ -88,8 +88,10 @@ def measure(schema: GraphQLSchema, document: DocumentNode, limits: GraphQLLimits
         if not isinstance(definition, OperationDefinitionNode):
             continue
         depth, fields = _Counter(fragments, limits).count(definition.selection_set)
-        root = schema.get_root_type(definition.operation)
-        cost = _Coster(schema, fragments, limits).root(definition.selection_set, root) if root is not None else 0
+        root = graphql_schema.get_root_type(definition.operation)
+        cost = (
+            _Coster(graphql_schema, fragments, limits).root(definition.selection_set, root) if root is not None else 0
+        )
         sizes[definition.name.value if definition.name else None] = Size(depth, fields, cost)
     return sizes
 
@@ -152,8 +154,10 @@ class _Coster:
     """The cost model of the module docstring, each fragment costed once per kind of place it is spread in (costs
     grow linearly with the rows a selection runs for, so nested fragments cannot make this walk long)."""
 
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], limits: GraphQLLimits):
-        self.schema, self.fragments = schema, fragments
+    def __init__(
+        self, graphql_schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], limits: GraphQLLimits
+    ):
+        self.graphql_schema, self.fragments = graphql_schema, fragments
         self.max_limit = limits.max_limit
         self.page = DEFAULT_PAGE if limits.max_limit is None else min(DEFAULT_PAGE, limits.max_limit)
         self.known: dict[tuple[str, int | None, bool], int] = {}
@@ -171,7 +175,7 @@ class _Coster:
                 total += self._field(selection, parent, rows, at_root)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
-                owner = self.schema.get_type(condition.name.value) if condition is not None else parent
+                owner = self.graphql_schema.get_type(condition.name.value) if condition is not None else parent
                 if owner is not None:
                     total += self._set(selection.selection_set, owner, rows, at_root)
             elif isinstance(selection, FragmentSpreadNode):
@@ -183,7 +187,7 @@ class _Coster:
         if key in self.known:
             return self.known[key]
         fragment = self.fragments.get(name)
-        owner = self.schema.get_type(fragment.type_condition.name.value) if fragment is not None else None
+        owner = self.graphql_schema.get_type(fragment.type_condition.name.value) if fragment is not None else None
         if fragment is None or owner is None or name in self.open:
             return 0
         self.open.add(name)

@@ -17,7 +17,7 @@ from app.domain.queries import QueryOptions
 from app.domain.values import Record
 from app.transport.graphql import translate
 from app.transport.graphql.class_types import ClassTypes, TypesByClass
-from app.transport.graphql.request import Context, Info, Resolver, keys_and_include, node, selected_paths
+from app.transport.graphql.request import Info, Resolver, Resolving, keys_and_include, node, selected_paths
 
 DEFAULT_PAGE = 100
 
@@ -38,7 +38,7 @@ class Page:
 
 
 def plan(info: Info, types: ClassTypes, classes: TypesByClass, args: Mapping[str, Any]) -> Page:
-    context: Context = info.context
+    context: Resolving = info.context
     schemas = {name: t.schema for name, t in classes.items()}
     settings = context.services.settings
     skip, limit, from_end = translate.skip_and_limit(
@@ -83,7 +83,7 @@ def connection(records: list[Record], start: int, count: int | None, class_name:
 
 def find(types: ClassTypes, classes: TypesByClass) -> Resolver:
     async def resolve(root: Any, info: Info, **args: Any) -> dict[str, Any]:
-        context: Context = info.context
+        context: Resolving = info.context
         page = plan(info, types, classes, args)
         objects, class_name = context.services.objects, types.schema.name
         skip, total = page.skip, None
@@ -105,7 +105,7 @@ def relation(class_name: str, key: str, target: ClassTypes | None, classes: Type
     async def resolve(source: Record, info: Info, **args: Any) -> dict[str, Any] | None:
         if target is None:
             return None
-        context: Context = info.context
+        context: Resolving = info.context
         # Every owner in a page asks with the same field and arguments: plan it once for them all.
         planned = f"plan {id(info.field_nodes[0])} {json.dumps(args, default=str, sort_keys=True)}"
         page = context.batches.get(planned)
@@ -123,13 +123,13 @@ def relation(class_name: str, key: str, target: ClassTypes | None, classes: Type
 class RelationBatch:
     """The owners asking for one relation with the same arguments, answered together on the next loop turn."""
 
-    def __init__(self, context: Context, identity: str, class_name: str, key: str, page: Page) -> None:
+    def __init__(self, context: Resolving, identity: str, class_name: str, key: str, page: Page) -> None:
         self.context, self.identity, self.class_name, self.key, self.page = context, identity, class_name, key, page
         self.waiting: dict[str, asyncio.Future[list[Record]]] = {}
         self.task: asyncio.Task[None] | None = None
 
     @classmethod
-    def joining(cls, context: Context, class_name: str, key: str, page: Page) -> RelationBatch:
+    def joining(cls, context: Resolving, class_name: str, key: str, page: Page) -> RelationBatch:
         """The open batch for this relation and these arguments, or a new one."""
         options = page.options
         identity = json.dumps(

@@ -52,12 +52,12 @@ from graphql.execution.values import get_argument_values
 from graphql.language import FragmentSpreadNode, InlineFragmentNode
 from graphql.pyutils import Path
 
-from app.errors import AppError
-from app.transport.context import Services
+from app.errors import AppError, MasterKeyRequiredError, OperationForbiddenError
+from app.transport.callers import Services
 from app.transport.graphql.builder import SchemaBuilder
 from app.transport.graphql.complexity import GraphQLLimits, Size, measure
 from app.transport.graphql.messages import js_message, redacted
-from app.transport.graphql.request import Context
+from app.transport.graphql.request import Resolving
 
 log = logging.getLogger("app.graphql")
 
@@ -185,7 +185,7 @@ class SchemaCache:
             log.debug("GraphQL schema built for class schema version %s", self.version)
         return self.schema
 
-    def document(self, schema: GraphQLSchema, query: str) -> Checked | list[GraphQLError]:
+    def document(self, graphql_schema: GraphQLSchema, query: str) -> Checked | list[GraphQLError]:
         """The parsed, validated and measured document, or its errors; both are kept per schema version."""
         cached = self.documents.get(query)
         if cached is not None:
@@ -196,8 +196,8 @@ class SchemaCache:
         except GraphQLError as error:
             result: Checked | list[GraphQLError] = [error]
         else:
-            errors = validate(schema, document)
-            result = errors if errors else Checked(document, measure(schema, document, self.limits))
+            errors = validate(graphql_schema, document)
+            result = errors if errors else Checked(document, measure(graphql_schema, document, self.limits))
         if len(query) <= _CACHED_DOCUMENT_LENGTH:
             self.documents[query] = result
             if len(self.documents) > _DOCUMENT_CACHE_SIZE:
@@ -227,8 +227,8 @@ class Executor:
     ) -> tuple[GraphQLSchema, DocumentNode, OperationDefinitionNode]:
         """The schema, the validated document and the operation to run, or a RequestError. Only an `exempt`
         caller (the master key) may run an operation past the complexity limits; `http_get`: queries only."""
-        schema = await self.cache.current()
-        checked = self.cache.document(schema, operation.query)
+        graphql_schema = await self.cache.current()
+        checked = self.cache.document(graphql_schema, operation.query)
         if isinstance(checked, list):
             code = (
                 "GRAPHQL_PARSE_FAILED" if checked[0].message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
@@ -253,25 +253,25 @@ class Executor:
                 # Parse Server answers these from a plugin, with Apollo's code for errors that have none.
                 log.info("refused: %s", refusal)
                 raise RequestError.of(refusal, 400, "INTERNAL_SERVER_ERROR")
-        return schema, document, chosen
+        return graphql_schema, document, chosen
 
     async def run(
         self,
-        schema: GraphQLSchema,
+        graphql_schema: GraphQLSchema,
         document: DocumentNode,
         operation: Operation,
-        context: Context,
+        context: Resolving,
         reveal: bool,
         root_value: Any = None,
     ) -> dict[str, Any]:
         """Execute a prepared operation: `{"errors"?, "data"}`, or a RequestError when its variables do not fit."""
         chosen = get_operation_ast(document, operation.operation_name)
-        if chosen is not None and schema.get_root_type(chosen.operation) is None:
+        if chosen is not None and graphql_schema.get_root_type(chosen.operation) is None:
             # graphql-js validates this at execution: a 200 with no data.
             error = GraphQLError(f"Schema is not configured to execute {chosen.operation.value} operation.", chosen)
             return {"errors": [error_body(error, "INTERNAL_SERVER_ERROR")], "data": None}
         result = execute(
-            schema,
+            graphql_schema,
             document,
             root_value=root_value,
             context_value=context,
@@ -296,7 +296,7 @@ class Executor:
 
     def root_field(
         self,
-        schema: GraphQLSchema,
+        graphql_schema: GraphQLSchema,
         document: DocumentNode,
         chosen: OperationDefinitionNode,
         operation: Operation,
@@ -304,12 +304,14 @@ class Executor:
     ) -> RootField:
         """The field a prepared subscription follows and its arguments, or a RequestError when its variables or
         arguments do not fit. Each event is then `run` with its payload as the root value."""
-        built = ExecutionContext.build(schema, document, None, None, operation.variables, operation.operation_name)
+        built = ExecutionContext.build(
+            graphql_schema, document, None, None, operation.variables, operation.operation_name
+        )
         if isinstance(built, list):
             raise _variables_error(built, operation, reveal)
-        root = schema.subscription_type
+        root = graphql_schema.subscription_type
         assert root is not None
-        fields = collect_fields(schema, built.fragments, built.variable_values, root, chosen.selection_set)
+        fields = collect_fields(graphql_schema, built.fragments, built.variable_values, root, chosen.selection_set)
         nodes = next(iter(fields.values()))
         definition = root.fields[nodes[0].name.value]
         try:
@@ -335,7 +337,9 @@ def _execution_error(error: GraphQLError) -> dict[str, Any]:
             log.info("refused: %s", original.detail)
         if original.code == 1 and type(original).__name__ == "InternalError":
             log.error("internal error in %s: %s", error.path, original.detail or original.message)
-        return error_body(error, original.code, original.message)
+        # Parse answers a missing master key with 403 over REST, and with 119 over GraphQL.
+        code = OperationForbiddenError.code if isinstance(original, MasterKeyRequiredError) else original.code
+        return error_body(error, code, original.message)
     if original is not None and not isinstance(original, GraphQLError):
         log.error("unexpected error in %s", error.path, exc_info=original)
         return error_body(error, 1, "Internal server error")

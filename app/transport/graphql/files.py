@@ -10,12 +10,12 @@ from app.domain.files import limited_error
 from app.errors import AppError
 from app.transport.graphql import outputs
 from app.transport.graphql.relay import relay_mutation
-from app.transport.graphql.request import Context, Info
+from app.transport.graphql.request import Info, Resolving
 from app.transport.graphql.scalars import UPLOAD
 from app.transport.graphql.uploads import Upload
 
 
-async def store_upload(context: Context, upload: Any) -> str:
+async def store_upload(context: Resolving, upload: Any) -> str:
     """Store a multipart request's file under the caller's upload rights; its stored name."""
     if not isinstance(upload, Upload):
         raise AppError("Invalid file upload.", code=130)

@@ -38,7 +38,7 @@ from graphql import (
 from app.domain.encoding import decode_value
 from app.domain.hooks import Registration, plain
 from app.transport.graphql.relay import relay_mutation
-from app.transport.graphql.request import Context, Info
+from app.transport.graphql.request import Info, Resolving
 from app.transport.graphql.scalars import ANY, DATE, OBJECT
 
 log = logging.getLogger("app.graphql")
@@ -80,7 +80,7 @@ def call_cloud_code(functions: Mapping[str, Registration]) -> dict[str, GraphQLF
 
 
 async def _call_cloud_code(root: Any, info: Info, input: dict[str, Any]) -> dict[str, Any]:
-    context: Context = info.context
+    context: Resolving = info.context
     hooks = context.services.hooks
     assert hooks is not None
     params = {key: decode_value(value) for key, value in (input.get("params") or {}).items()}
@@ -119,7 +119,7 @@ def _field(name: str, registration: Registration) -> GraphQLField:
             args[parameter.name] = GraphQLArgument(nullable, default_value=parameter.default)
 
     async def resolve(root: Any, info: Info, **arguments: Any) -> Any:
-        context: Context = info.context
+        context: Resolving = info.context
         assert context.services.hooks is not None
         return plain(await context.services.hooks.call_function(context.auth, name, dict(arguments)))
 

@@ -15,11 +15,11 @@ from app.transport.graphql.class_types import ClassTypes, TypesByClass
 from app.transport.graphql.files import store_upload
 from app.transport.graphql.ids import object_id_for
 from app.transport.graphql.naming import lower_first
-from app.transport.graphql.request import Context, Info, Resolver, keys_and_include, node, selected_paths
+from app.transport.graphql.request import Info, Resolver, Resolving, keys_and_include, node, selected_paths
 
 
 async def fields_to_parse(
-    context: Context, types: ClassTypes, classes: TypesByClass, fields: Mapping[str, Any] | None
+    context: Resolving, types: ClassTypes, classes: TypesByClass, fields: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """Mutation fields in Parse's encoding; nested `createAndLink`/`createAndAdd` objects are created first."""
     result: dict[str, Any] = {}
@@ -49,7 +49,7 @@ async def fields_to_parse(
     return result
 
 
-async def _file_input(context: Context, value: Mapping[str, Any]) -> dict[str, Any]:
+async def _file_input(context: Resolving, value: Mapping[str, Any]) -> dict[str, Any]:
     if value.get("upload") is not None:
         name = await store_upload(context, value["upload"])
         return {"__type": "File", "name": name, "url": context.encoder.file_url(name)}
@@ -60,7 +60,7 @@ async def _file_input(context: Context, value: Mapping[str, Any]) -> dict[str, A
 
 
 async def _pointer_input(
-    context: Context, classes: TypesByClass, key: str, target: str, value: Mapping[str, Any]
+    context: Resolving, classes: TypesByClass, key: str, target: str, value: Mapping[str, Any]
 ) -> dict[str, Any]:
     operations = {op: v for op, v in value.items() if v is not None}
     if not operations and "link" in value:
@@ -74,7 +74,7 @@ async def _pointer_input(
 
 
 async def _relation_input(
-    context: Context, classes: TypesByClass, key: str, target: str, value: Mapping[str, Any]
+    context: Resolving, classes: TypesByClass, key: str, target: str, value: Mapping[str, Any]
 ) -> dict[str, Any]:
     operations = {op: v for op, v in value.items() if v is not None}
     if not operations:
@@ -105,14 +105,11 @@ async def _relation_input(
 
 
 async def _create(
-    context: Context, types: ClassTypes, classes: TypesByClass, fields: Mapping[str, Any] | None
+    context: Resolving, types: ClassTypes, classes: TypesByClass, fields: Mapping[str, Any] | None
 ) -> Record:
     body = decode_object(await fields_to_parse(context, types, classes, fields))
-    if types.schema.name == "_User":
-        # A user made here is signed up, with a session, as through REST.
-        return (await context.services.accounts.sign_up(context.auth, body)).user
-    saved = await context.services.objects.create(context.auth, types.schema.name, body)
-    return saved.object
+    # A user made here is signed up, with a session, as through REST: the account service decides.
+    return (await context.services.accounts.create(context.auth, types.schema.name, body)).object
 
 
 def _visible(record: Record) -> Record:
@@ -120,7 +117,7 @@ def _visible(record: Record) -> Record:
 
 
 async def _payload_object(
-    context: Context, info: Info, types: ClassTypes, record: Record, natives: tuple[str, ...]
+    context: Resolving, info: Info, types: ClassTypes, record: Record, natives: tuple[str, ...]
 ) -> Record:
     """The object a mutation answers with: read back with the caller's rights when more than ids is selected."""
     payload_key = _payload_key(types)

@@ -12,7 +12,7 @@ from app.domain.acl import Auth
 from app.domain.classes import FieldType
 from app.domain.encoding import Encoder
 from app.domain.values import Record
-from app.transport.context import Services
+from app.transport.callers import Services
 from app.transport.graphql.outputs import CLASS_KEY
 
 Resolver = Callable[..., Awaitable[Any]]
@@ -22,8 +22,9 @@ Info = GraphQLResolveInfo
 
 
 @dataclass(slots=True)
-class Context:
-    """One GraphQL request: who asks, the services, and the batches its resolvers share."""
+class Resolving:
+    """One GraphQL request as its resolvers share it: who asks, the services, and the batches (graphql-core hands
+    it to them as `info.context`; not cloud code's `context`, nor the request's `Origin`)."""
 
     services: Services
     auth: Auth

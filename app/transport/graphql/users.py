@@ -18,6 +18,7 @@ from graphql import (
 )
 
 from app.domain.account_mail import ResetLinkError
+from app.domain.acl import Auth
 from app.domain.encoding import decode_object
 from app.domain.queries import QueryOptions
 from app.errors import AppError, InvalidSessionTokenError, ObjectNotFoundError, denied
@@ -25,7 +26,7 @@ from app.transport.graphql.class_types import ClassTypes, TypesByClass
 from app.transport.graphql.inputs import string_input
 from app.transport.graphql.mutations import fields_to_parse
 from app.transport.graphql.relay import relay_mutation
-from app.transport.graphql.request import Context, Info, keys_and_include, node, selected_paths
+from app.transport.graphql.request import Info, Resolving, keys_and_include, node, selected_paths
 from app.transport.graphql.scalars import OBJECT
 
 
@@ -41,25 +42,19 @@ def viewer_type(user: ClassTypes) -> GraphQLObjectType:
     )
 
 
-async def _viewer_value(info: Info, token: str, user_id: str, prefix: str, *, fresh: bool = False) -> dict[str, Any]:
-    """`Viewer {sessionToken, user}`, reading the user with the selected keys, as the user themself."""
-    context = info.context
+async def _viewer_value(info: Info, auth: Auth, prefix: str, *, fresh: bool = False) -> dict[str, Any]:
+    """`Viewer {sessionToken, user}`, reading the user with the selected keys, as the user themself (the account
+    service refuses a caller without a session)."""
     paths = [path[len(prefix) :] for path in selected_paths(info) if path.startswith(prefix)]
     if fresh and not paths:
-        return {"sessionToken": token}
+        return {"sessionToken": auth.session_token}
     keys, include = keys_and_include(paths)
-    same = context.auth.user_id == user_id
-    auth = context.auth.as_user(user_id, context.auth.roles if same else frozenset(), token)
-    user = await context.services.accounts.current_user(auth, QueryOptions(keys=keys, include=include))
-    return {"sessionToken": token, "user": node(user, "_User")}
+    user = await info.context.services.accounts.current_user(auth, QueryOptions(keys=keys, include=include))
+    return {"sessionToken": auth.session_token, "user": node(user, "_User")}
 
 
 async def _viewer(root: Any, info: Info) -> dict[str, Any]:
-    context = info.context
-    auth = context.auth
-    if auth.session_token is None or auth.user_id is None:
-        raise _denied_session()
-    return await _viewer_value(info, auth.session_token, auth.user_id, "user.")
+    return await _viewer_value(info, info.context.auth, "user.")
 
 
 def _denied_session() -> AppError:
@@ -71,29 +66,28 @@ def _user_mutation(build: Any) -> Any:
         signed_in = await build(info.context, input)
         if signed_in.session_token is None:
             raise _denied_session()  # a sign-up held back until the email is verified, as Parse answers it
-        return {
-            "viewer": await _viewer_value(info, signed_in.session_token, signed_in.user_id, "viewer.user.", fresh=True)
-        }
+        auth = info.context.auth.signed_in_as(signed_in.user_id, signed_in.session_token)
+        return {"viewer": await _viewer_value(info, auth, "viewer.user.", fresh=True)}
 
     return resolve
 
 
 def _sign_up(classes: TypesByClass) -> Any:
-    async def sign_up(context: Context, input: dict[str, Any]) -> Any:
+    async def sign_up(context: Resolving, input: dict[str, Any]) -> Any:
         fields = await fields_to_parse(context, classes["_User"], classes, input.get("fields"))
         return await context.services.accounts.sign_up(context.auth, decode_object(fields))
 
     return sign_up
 
 
-async def _log_in(context: Context, input: dict[str, Any]) -> Any:
+async def _log_in(context: Resolving, input: dict[str, Any]) -> Any:
     if input.get("authData"):
         raise _unsupported_auth()
     return await context.services.accounts.log_in(context.auth, input.get("username"), None, input.get("password"))
 
 
 def _log_in_with(classes: TypesByClass) -> Any:
-    async def log_in_with(context: Context, input: dict[str, Any]) -> Any:
+    async def log_in_with(context: Resolving, input: dict[str, Any]) -> Any:
         fields = await fields_to_parse(context, classes["_User"], classes, input.get("fields"))
         fields["authData"] = input["authData"]
         return await context.services.accounts.sign_up(context.auth, decode_object(fields))

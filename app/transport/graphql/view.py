@@ -16,10 +16,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from app.domain.access import exempt_from_limits, reveals_schema
 from app.errors import AppError, DatabaseUnavailableError, InvalidJSONError, PayloadTooLargeError
-from app.transport.context import authenticate, file_encoder
+from app.transport.callers import authenticate, file_encoder
 from app.transport.graphql.execution import Executor, Operation, RequestError, operation_from
-from app.transport.graphql.request import Context
+from app.transport.graphql.request import Resolving
 from app.transport.graphql.uploads import Upload
 from app.transport.http import (
     CLIENT_GONE_STATUS,
@@ -68,12 +69,12 @@ class GraphQLEndpoint:
             return _app_error_response(error)
         except AppError as error:
             return error_response(error)
-        reveal = auth.master or self.services.settings.graphql_public_introspection
+        reveal = reveals_schema(auth, open_to_all=self.services.settings.graphql_public_introspection)
         try:
             async with AsyncExitStack() as stack:  # holds a multipart request's files open while it runs
                 operation = await self._operation(request, stack)
                 encoder = file_encoder(parse_mount_url(request, self.services.settings), self.services.settings.app_id)
-                context = Context(self.services, auth, encoder)
+                context = Resolving(self.services, auth, encoder)
                 result = await self._execute(operation, context, request, reveal)
         except ClientGone:
             log.info("a GraphQL query was cancelled: its client went away")
@@ -112,20 +113,22 @@ class GraphQLEndpoint:
             raise RequestError.of(_BAD_BODY)
         return operation_from(body)
 
-    async def _execute(self, operation: Operation, context: Context, request: Request, reveal: bool) -> dict[str, Any]:
+    async def _execute(
+        self, operation: Operation, context: Resolving, request: Request, reveal: bool
+    ) -> dict[str, Any]:
         executor = self.executor
-        schema, document, chosen = await executor.prepare(
-            operation, reveal, exempt=context.auth.master, http_get=request.method == "GET"
+        graphql_schema, document, chosen = await executor.prepare(
+            operation, reveal, exempt=exempt_from_limits(context.auth), http_get=request.method == "GET"
         )
-        if chosen.operation == OperationType.SUBSCRIPTION and schema.subscription_type is not None:
+        if chosen.operation == OperationType.SUBSCRIPTION and graphql_schema.subscription_type is not None:
             raise RequestError.of(
                 "Subscriptions run over a websocket at /graphql (protocol graphql-transport-ws or graphql-ws)."
             )
         if chosen.operation == OperationType.QUERY:
             # A query only reads: cancelled if its client goes away (a mutation runs to its end).
             async with self.abandoned.watch(request.receive):
-                return await executor.run(schema, document, operation, context, reveal)
-        return await executor.run(schema, document, operation, context, reveal)
+                return await executor.run(graphql_schema, document, operation, context, reveal)
+        return await executor.run(graphql_schema, document, operation, context, reveal)
 
 
 def _app_error_response(error: AppError) -> Response:

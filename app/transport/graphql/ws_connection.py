@@ -30,14 +30,15 @@ from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, Operat
 from starlette.datastructures import Headers
 from starlette.websockets import WebSocket
 
+from app.domain.access import exempt_from_limits, reveals_schema
 from app.domain.acl import Auth
 from app.domain.hooks import LiveHooks
 from app.domain.live import Delivery, Subscription
 from app.errors import AppError, InvalidSessionTokenError
-from app.transport.context import Credentials, authenticate, file_encoder
+from app.transport.callers import Credentials, authenticate, file_encoder
 from app.transport.graphql import translate
 from app.transport.graphql.execution import Executor, Operation, RequestError, operation_from
-from app.transport.graphql.request import Context, keys_and_include, selected_paths
+from app.transport.graphql.request import Resolving, keys_and_include, selected_paths
 from app.transport.graphql.subscriptions import LiveField, event_payload
 from app.transport.http import header_credentials, parse_mount_url
 from app.transport.sockets import QueuedSocket
@@ -200,21 +201,23 @@ class Connection(ABC):
         except AppError as error:
             self.send_error(op_id, [{"message": error.message, "extensions": {"code": error.code}}])
             return
-        reveal = auth.master or self.services.settings.graphql_public_introspection
-        context = Context(self.services, auth, self.encoder)
+        reveal = reveals_schema(auth, open_to_all=self.services.settings.graphql_public_introspection)
+        context = Resolving(self.services, auth, self.encoder)
         executor = self.executor
         try:
             operation = operation_from(payload)
-            schema, document, chosen = await executor.prepare(operation, reveal, exempt=auth.master)
+            graphql_schema, document, chosen = await executor.prepare(
+                operation, reveal, exempt=exempt_from_limits(auth)
+            )
             limit = self.services.settings.live_query_max_subscriptions
             if chosen.operation == OperationType.SUBSCRIPTION and len(self.operations) >= limit:
                 raise AppError(f"A connection may hold at most {limit} subscriptions.", code=155)
             if chosen.operation != OperationType.SUBSCRIPTION:
-                body = await executor.run(schema, document, operation, context, reveal)
+                body = await executor.run(graphql_schema, document, operation, context, reveal)
                 self.send_result(op_id, orjson.dumps(body).decode())
                 self.complete(op_id)
                 return
-            running = RunningSubscription(self, op_id, schema, document, chosen, operation, reveal)
+            running = RunningSubscription(self, op_id, graphql_schema, document, chosen, operation, reveal)
             self.operations[op_id] = running
             try:
                 await running.start(auth)
@@ -272,7 +275,7 @@ class RunningSubscription:
         self,
         connection: Connection,
         op_id: str,
-        schema: GraphQLSchema,
+        graphql_schema: GraphQLSchema,
         document: DocumentNode,
         chosen: OperationDefinitionNode,
         operation: Operation,
@@ -280,7 +283,7 @@ class RunningSubscription:
     ) -> None:
         self.connection = connection
         self.op_id = op_id
-        self.schema, self.document, self.chosen = schema, document, chosen
+        self.graphql_schema, self.document, self.chosen = graphql_schema, document, chosen
         self.operation = operation
         self.reveal = reveal
         self.subscription: Subscription | None = None
@@ -297,7 +300,9 @@ class RunningSubscription:
 
     async def start(self, auth: Auth) -> None:
         connection = self.connection
-        root = connection.executor.root_field(self.schema, self.document, self.chosen, self.operation, self.reveal)
+        root = connection.executor.root_field(
+            self.graphql_schema, self.document, self.chosen, self.operation, self.reveal
+        )
         args = root.args
         live: LiveField = root.definition.extensions["live"]
         self.live = live
@@ -385,10 +390,10 @@ class RunningSubscription:
                 await connection.services.objects.include(
                     connection.auth, self.live.types.schema.name, records, self.include
                 )
-        context = Context(connection.services, connection.auth, connection.encoder)
+        context = Resolving(connection.services, connection.auth, connection.encoder)
         try:
             body = await connection.executor.run(
-                self.schema, self.document, self.operation, context, self.reveal, root_value=root
+                self.graphql_schema, self.document, self.operation, context, self.reveal, root_value=root
             )
         except RequestError as error:
             body = {"errors": error.errors}

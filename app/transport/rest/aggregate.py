@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.errors import InvalidQueryError, OperationForbiddenError
+from app.errors import InvalidQueryError
 from app.transport.rest.classes import query_and_body, where_from_json
 from app.transport.rest.router import RestCall, RestResponse
-from app.transport.rest.schemas import require_master
 
 _OPTIONS = ("distinct", "where", "hint", "explain", "comment", "readPreference", "rawValues", "rawFieldNames")
 
@@ -37,14 +36,12 @@ def pipeline_from(params: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def aggregate(call: RestCall) -> RestResponse:
-    require_master(call)
-    if call.auth.read_only:
-        raise OperationForbiddenError("Cannot run an aggregation pipeline when using the readOnlyMasterKey")
+    objects = call.services.objects
+    objects.require_aggregation(call.auth)  # before the request is read, as Parse refuses the key first
     params = query_and_body(call)
     where = params.get("where")
     if isinstance(where, str):
         where = where_from_json(where)
-    objects = call.services.objects
     class_name = call.params["class_name"]
     if params.get("distinct"):
         values = await objects.distinct(call.auth, class_name, str(params["distinct"]), where)

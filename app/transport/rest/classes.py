@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.domain.accounts import SignedIn
 from app.domain.encoding import decode_object
 from app.domain.queries import QueryOptions, read_preference
 from app.errors import InvalidJSONError, InvalidQueryError
+from app.transport.rest import answers
 from app.transport.rest.router import RestCall, RestResponse
 from app.transport.wire import JSONTooDeepError, parse_json
 
@@ -157,23 +159,21 @@ async def get_object(call: RestCall) -> RestResponse:
 
 async def create_object(call: RestCall) -> RestResponse:
     class_name = call.params["class_name"]
-    if class_name == "_User":
-        # A new user is signed in at once: the answer carries its session token.
-        signed_in = await call.services.accounts.sign_up(call.auth, decode_object(call.json_body()))
-        if not signed_in.created:  # authData of a user who exists: a log-in
-            return RestResponse(call.encoder.object(signed_in.response))
-        location = f"{call.mount}/users/{signed_in.user_id}"
-        return RestResponse(call.encoder.object(signed_in.response), 201, {"Location": location})
-    saved = await call.services.objects.create(call.auth, class_name, decode_object(call.json_body()))
+    saved = await call.services.accounts.create(call.auth, class_name, decode_object(call.json_body()))
+    if isinstance(saved, SignedIn):  # a sign-up: the answer carries its session token
+        if not saved.created:  # authData of a user who exists: a log-in
+            return RestResponse(call.encoder.object(answers.signed_in(saved)))
+        location = f"{call.mount}/users/{saved.user_id}"
+        return RestResponse(call.encoder.object(answers.signed_in(saved)), 201, {"Location": location})
     location = f"{call.mount}/classes/{class_name}/{saved.object['objectId']}"
-    return RestResponse(call.encoder.object(saved.response), 201, {"Location": location})
+    return RestResponse(call.encoder.object(answers.created(saved)), 201, {"Location": location})
 
 
 async def update_object(call: RestCall) -> RestResponse:
     saved = await call.services.objects.update(
         call.auth, call.params["class_name"], call.params["object_id"], decode_object(call.json_body())
     )
-    return RestResponse(call.encoder.object(saved.response))
+    return RestResponse(call.encoder.object(answers.updated(saved)))
 
 
 async def delete_object(call: RestCall) -> RestResponse:

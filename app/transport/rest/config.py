@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from app.transport.rest.router import RestCall, RestResponse
-from app.transport.rest.schemas import require_master
 
 
 async def read_config(call: RestCall) -> RestResponse:
@@ -17,7 +16,6 @@ async def read_config(call: RestCall) -> RestResponse:
 
 
 async def update_config(call: RestCall) -> RestResponse:
-    require_master(call)
     body = call.body if isinstance(call.body, dict) else {}
     await call.services.config.update(call.auth, body.get("params", {}), body.get("masterKeyOnly"))
     return RestResponse({"result": True})

@@ -9,7 +9,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from app.errors import AppError, DatabaseUnavailableError, InvalidJSONError
-from app.transport.context import Credentials, Services, authenticate, file_encoder
+from app.transport.callers import Credentials, Services, authenticate, file_encoder
 from app.transport.http import (
     CLIENT_GONE_STATUS,
     CORS_HEADERS,

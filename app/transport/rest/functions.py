@@ -7,11 +7,9 @@ from typing import Any
 
 from app.domain.encoding import decode_object, decode_value
 from app.domain.hooks import plain
-from app.domain.queries import QueryOptions
-from app.domain.values import iso, utc_now
-from app.errors import AppError, InvalidJSONError, OperationForbiddenError, ScriptFailedError, denied
+from app.errors import InvalidJSONError, ScriptFailedError
+from app.transport.rest import answers
 from app.transport.rest.router import RestCall, RestResponse
-from app.transport.rest.schemas import require_master
 
 
 async def call_function(call: RestCall) -> RestResponse:
@@ -28,60 +26,42 @@ async def call_function(call: RestCall) -> RestResponse:
 
 
 async def start_job(call: RestCall) -> RestResponse:
-    require_master(call)
-    if call.auth.read_only:
-        raise denied(OperationForbiddenError, "read-only masterKey isn't allowed to run a job.")
     jobs = call.services.jobs
+    jobs.require_access(call.auth, run=True)  # before the body, as Parse refuses the key first
     # Parse passes the body and the query string as the job's parameters.
     params: dict[str, Any] = {**call.json_body(), **call.query}
-    name = call.params.get("name") or params.get("jobName")
-    if jobs is None or not isinstance(name, str):
-        raise ScriptFailedError("Invalid job.")
-    job_id = await jobs.start(call.auth, name, params)
+    job_id = await jobs.start(call.auth, call.params.get("name") or params.get("jobName"), params)
     return RestResponse({}, headers={"X-Parse-Job-Status-Id": job_id})
 
 
 async def list_job_schedules(call: RestCall) -> RestResponse:
-    require_master(call)
-    found = await call.services.objects.find(call.auth, "_JobSchedule", {}, QueryOptions())
-    return RestResponse([call.encoder.object(record) for record in found.results])
+    schedules = await call.services.jobs.schedules(call.auth)
+    return RestResponse([call.encoder.object(record) for record in schedules])
 
 
 async def job_data(call: RestCall) -> RestResponse:
     """The jobs cloud code defines, and those a schedule already uses."""
-    require_master(call)
-    found = await call.services.objects.find(call.auth, "_JobSchedule", {}, QueryOptions(keys=("jobName",)))
-    jobs = call.services.jobs
-    return RestResponse(
-        {
-            "in_use": [record.get("jobName") for record in found.results],
-            "jobs": list(jobs.registry.jobs) if jobs is not None else [],
-        }
-    )
+    in_use, defined = await call.services.jobs.job_data(call.auth)
+    return RestResponse({"in_use": in_use, "jobs": defined})
 
 
 async def create_job_schedule(call: RestCall) -> RestResponse:
-    require_master(call)
-    schedule = _job_schedule(call)
-    schedule.setdefault("startAfter", iso(utc_now()))
-    saved = await call.services.objects.create(call.auth, "_JobSchedule", decode_object(schedule))
-    return RestResponse(call.encoder.object(saved.response), 201)
+    jobs = call.services.jobs
+    jobs.require_access(call.auth)  # before the body, as Parse refuses the key first
+    saved = await jobs.create_schedule(call.auth, _job_schedule(call))
+    return RestResponse(call.encoder.object(answers.created(saved)), 201)
 
 
 async def edit_job_schedule(call: RestCall) -> RestResponse:
-    require_master(call)
-    schedule = _job_schedule(call)
-    schedule.setdefault("startAfter", iso(utc_now()))
-    saved = await call.services.objects.update(
-        call.auth, "_JobSchedule", call.params["object_id"], decode_object(schedule)
-    )
+    jobs = call.services.jobs
+    jobs.require_access(call.auth)  # before the body, as Parse refuses the key first
+    saved = await jobs.edit_schedule(call.auth, call.params["object_id"], _job_schedule(call))
     # Parse Server answers an edit wrapped once more in `response`; Dashboard reads it so.
-    return RestResponse({"response": call.encoder.object(saved.response)})
+    return RestResponse({"response": call.encoder.object(answers.updated(saved))})
 
 
 async def delete_job_schedule(call: RestCall) -> RestResponse:
-    require_master(call)
-    await call.services.objects.delete(call.auth, "_JobSchedule", call.params["object_id"])
+    await call.services.jobs.delete_schedule(call.auth, call.params["object_id"])
     return RestResponse({})
 
 
@@ -89,8 +69,4 @@ def _job_schedule(call: RestCall) -> dict[str, Any]:
     schedule = call.json_body().get("job_schedule")
     if not isinstance(schedule, dict):
         raise InvalidJSONError("job_schedule must be an object.")
-    jobs = call.services.jobs
-    name = schedule.get("jobName")
-    if name and (jobs is None or name not in jobs.registry.jobs):
-        raise AppError("Cannot Schedule a job that is not deployed", code=1)
-    return dict(schedule)
+    return decode_object(schedule)

@@ -10,7 +10,7 @@ from typing import Any
 from app.domain.acl import Auth
 from app.domain.encoding import Encoder
 from app.errors import AppError
-from app.transport.context import Credentials, Services
+from app.transport.callers import Credentials, Services
 
 
 @dataclass(slots=True)

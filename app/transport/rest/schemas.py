@@ -7,19 +7,8 @@ from typing import Any
 from app.domain.classes import ClassSchema, FieldType, invalid_class_name_message, require_valid_class_name
 from app.domain.encoding import Encoder
 from app.domain.schemas import KEEP
-from app.errors import AppError, InvalidClassNameError, OperationForbiddenError, UnauthorizedError, denied
+from app.errors import AppError, InvalidClassNameError
 from app.transport.rest.router import RestCall, RestResponse
-
-
-def require_master(call: RestCall) -> None:
-    if not call.auth.master:
-        raise denied(UnauthorizedError, "unauthorized: master key is required")
-
-
-def require_writer(call: RestCall, action: str) -> None:
-    require_master(call)
-    if call.auth.read_only:
-        raise denied(OperationForbiddenError, f"read-only masterKey isn't allowed to {action} a schema.")
 
 
 def encode_field(field: FieldType, encoder: Encoder) -> dict[str, Any]:
@@ -52,21 +41,18 @@ def encode_created_schema(schema: ClassSchema, encoder: Encoder) -> dict[str, An
 
 
 async def list_schemas(call: RestCall) -> RestResponse:
-    require_master(call)
-    await call.services.schemas.reload()
-    schemas = await call.services.schemas.all()
+    schemas = await call.services.schema_admin.list(call.auth)
     return RestResponse({"results": [encode_schema(schema, call.encoder) for schema in schemas]})
 
 
 async def get_schema(call: RestCall) -> RestResponse:
-    require_master(call)
-    await call.services.schemas.reload()
-    schema = await call.services.schemas.require(call.params["class_name"])
+    schema = await call.services.schema_admin.read(call.auth, call.params["class_name"])
     return RestResponse(encode_schema(schema, call.encoder))
 
 
 async def create_schema(call: RestCall) -> RestResponse:
-    require_writer(call, "create")
+    admin = call.services.schema_admin
+    admin.require_access(call.auth, "create")  # before the body, as Parse refuses the key first
     body = call.json_body()
     path_name = call.params.get("class_name")
     body_name = body.get("className")
@@ -77,37 +63,34 @@ async def create_schema(call: RestCall) -> RestResponse:
         raise AppError(f"POST /{call.path.strip('/')} needs a class name.", code=135)
     if not isinstance(name, str):  # a body's className may be any JSON
         raise InvalidClassNameError(invalid_class_name_message(str(name)))
-    schema = await call.services.schemas.create_class(
-        name, body.get("fields"), body.get("classLevelPermissions"), body.get("indexes")
+    schema = await admin.create(
+        call.auth, name, body.get("fields"), body.get("classLevelPermissions"), body.get("indexes")
     )
     return RestResponse(encode_created_schema(schema, call.encoder))
 
 
 async def update_schema(call: RestCall) -> RestResponse:
-    require_writer(call, "update")
+    admin = call.services.schema_admin
+    admin.require_access(call.auth, "update")  # before the body, as Parse refuses the key first
     body = call.json_body()
     name = call.params["class_name"]
     if body.get("className") and body["className"] != name:
         raise InvalidClassNameError(f"Class name mismatch between {body['className']} and {name}.")
-    schema = await call.services.schemas.update_class(
-        name, body.get("fields"), body.get("classLevelPermissions", KEEP), body.get("indexes")
+    schema = await admin.update(
+        call.auth, name, body.get("fields"), body.get("classLevelPermissions", KEEP), body.get("indexes")
     )
     return RestResponse(encode_schema(schema, call.encoder))
 
 
 async def purge_class(call: RestCall) -> RestResponse:
-    require_master(call)
-    if call.auth.read_only:
-        raise denied(OperationForbiddenError, "read-only masterKey isn't allowed to purge a schema.")
-    await call.services.objects.purge(call.auth, call.params["class_name"])
-    if call.params["class_name"] in ("_Session", "_Role"):
-        call.services.authenticator.forget()
+    await call.services.schema_admin.purge(call.auth, call.params["class_name"])
     return RestResponse({})
 
 
 async def delete_schema(call: RestCall) -> RestResponse:
-    require_writer(call, "delete")
+    admin = call.services.schema_admin
+    admin.require_access(call.auth, "delete")  # before the name, as Parse refuses the key first
     name = call.params["class_name"]
     require_valid_class_name(name)
-    await call.services.schemas.delete_class(name)
+    await admin.delete(call.auth, name)
     return RestResponse({})

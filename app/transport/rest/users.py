@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-from app.domain.queries import QueryOptions
-from app.errors import InvalidSessionTokenError, ObjectNotFoundError, denied
+from app.transport.rest import answers
 from app.transport.rest.router import RestCall, RestResponse
 
 
@@ -23,7 +22,7 @@ async def log_in(call: RestCall) -> RestResponse:
         given.get("password"),
         ignore_email_verification=given.get("ignoreEmailVerification", False),
     )
-    return RestResponse(call.encoder.object(signed_in.response))
+    return RestResponse(call.encoder.object(answers.signed_in(signed_in)))
 
 
 async def log_out(call: RestCall) -> RestResponse:
@@ -37,13 +36,8 @@ async def current_user(call: RestCall) -> RestResponse:
 
 
 async def current_session(call: RestCall) -> RestResponse:
-    token = call.auth.session_token
-    if token is None:
-        raise InvalidSessionTokenError("Session token required.")
-    found = await call.services.objects.find(call.auth, "_Session", {"sessionToken": token}, QueryOptions(limit=1))
-    if not found.results:
-        raise denied(ObjectNotFoundError, "Session token not found.")
-    return RestResponse(call.encoder.object(found.results[0]))
+    session = await call.services.accounts.current_session(call.auth)
+    return RestResponse(call.encoder.object(session))
 
 
 async def request_password_reset(call: RestCall) -> RestResponse:

@@ -1,4 +1,5 @@
-"""One auth path for every transport: keys and session tokens to an `Auth`, and the services a call uses."""
+"""Who is calling: one path for every transport from credentials (keys, session tokens) to a caller (`Auth`), and
+the services a call uses."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from app.domain.hooks import Hooks
 from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
+from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.store import Storage
@@ -47,9 +49,12 @@ class Services:
     files: FileService
     bus: EventBus
     """Writes shared with other instances: in process alone, over Redis when it is configured."""
+    schema_admin: SchemaAdmin
+    """The class schemas as the master key changes them; `schemas` is the registry every service reads."""
+    jobs: JobRunner
+    """Cloud code's jobs and their schedules (none defined without cloud code)."""
     hooks: Hooks | None = None
     """Cloud code, when there is any."""
-    jobs: JobRunner | None = None
     started: bool = False
 
 
