@@ -21,8 +21,12 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-installed
 	$(BIN)/parseql serve $(ARGS)
 
+# The whole suite once per storage engine (ENGINES=postgres make test … for one).
+ENGINES ?= mongodb postgres
 test: $(VENV)/.dev-installed
-	$(BIN)/python -m pytest $(ARGS)
+	@set -e; for engine in $(ENGINES); do \
+	  echo "== the suite on $$engine"; PARSEQL_TEST_ENGINE=$$engine $(BIN)/python -m pytest $(ARGS); \
+	done
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check app tests bench

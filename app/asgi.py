@@ -46,6 +46,7 @@ from app.storage.filesystem import FileSystemStore
 from app.storage.mongo.engine import MongoStorage
 from app.storage.mongo.gridfs import GridFSStore
 from app.storage.postgres.engine import PostgresStorage
+from app.storage.postgres_bus import PostgresBus
 from app.storage.redis_bus import RedisBus
 from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
@@ -135,15 +136,19 @@ def build_services(settings: Settings) -> Services:
     events.sinks.append(mail)
     live = LiveHub(objects, authenticator.auth_for)
     events.sinks.append(live)
+
+    async def replay(event: WriteEvent) -> None:
+        # Another instance's write: what this one would have done had the write been its own.
+        await authenticator.publish(event)
+        await live.publish(event)
+
+    # Instances hear each other's writes through Redis when given, else through PostgreSQL itself.
     bus: EventBus = InProcessBus()
     if settings.redis_url:
-
-        async def replay(event: WriteEvent) -> None:
-            # Another instance's write: what this one would have done had the write been its own.
-            await authenticator.publish(event)
-            await live.publish(event)
-
         bus = RedisBus(settings.redis_url, settings.app_id, replay)
+    elif isinstance(storage, PostgresStorage) and settings.database_uri:
+        bus = PostgresBus(settings.database_uri, settings.app_id, replay)
+    if not isinstance(bus, InProcessBus):
         events.sinks.append(bus)
     downloads = DownloadRules(
         for_public=settings.file_download_for_public,
@@ -198,8 +203,8 @@ def open_storage(settings: Settings) -> Storage:
 
 
 def file_store(settings: Settings, storage: Storage) -> FileStore:
-    """The files adapter the settings name (GridFS unless told otherwise, as Parse Server; on PostgreSQL, the
-    filesystem store, as Parse Server's files adapter lays files out)."""
+    """The files adapter the settings name; `auto`: GridFS on MongoDB, as Parse Server, and on PostgreSQL the
+    filesystem store, as Parse Server's files adapter lays files out."""
     if settings.files_adapter == "s3":
         if not settings.s3_bucket:
             raise StartupError("files_adapter s3 needs s3_bucket")
@@ -216,8 +221,11 @@ def file_store(settings: Settings, storage: Storage) -> FileStore:
                 prefix=settings.s3_prefix,
             )
         )
-    if settings.files_adapter == "filesystem" or not isinstance(storage, MongoStorage):
+    on_mongodb = isinstance(storage, MongoStorage)
+    if settings.files_adapter == "filesystem" or (settings.files_adapter == "auto" and not on_mongodb):
         return FileSystemStore(settings.files_dir or Path(settings.data_dir) / "files")
+    if not isinstance(storage, MongoStorage):
+        raise StartupError("files_adapter gridfs needs MongoDB: on PostgreSQL, use filesystem (the default) or s3")
     return GridFSStore(storage.db, storage.reachability)
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from app.settings import Settings, SettingsError, _bool, with_master_key
 
 if TYPE_CHECKING:
-    from app.embedded import EmbeddedDatabase
+    from app.embedded import Supervisor
 
 log = logging.getLogger("app")
 RESOLVED_ENV = "PARSEQL_RESOLVED_SETTINGS"
@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--to", dest="target", required=True, metavar="URI", help="where to copy it")
     migrate.add_argument("--from-files", metavar="DIR", help="the source's files folder (default: GridFS on MongoDB)")
     migrate.add_argument("--to-files", metavar="DIR", help="the target's files folder (default: GridFS on MongoDB)")
+    migrate.add_argument(
+        "--data-dir", default="./data", help="where embedded:postgres and embedded:mongodb keep their files"
+    )
     return parser
 
 
@@ -58,11 +61,20 @@ def _configure_logging(level: str) -> None:
     )
 
 
+def database_name(settings: Settings, embedded: bool) -> str:
+    """Which database the server runs on, as the banner says it."""
+    if embedded and settings.embedded == "mongodb":
+        return "embedded SecantusDB (MongoDB wire) in " + os.path.join(settings.data_dir, "db")
+    if embedded:
+        return "embedded PostgreSQL in " + os.path.join(settings.data_dir, "pg")
+    scheme = (settings.database_uri or "").partition("://")[0].lower()
+    return "PostgreSQL" if scheme in ("postgres", "postgresql") else "MongoDB"
+
+
 def _banner(settings: Settings, generated: bool, embedded: bool) -> str:
     base = f"http://{settings.host}:{settings.port}"
     key_note = f"  (generated; kept in {settings.data_dir}/master_key)" if generated else ""
-    engine = "PostgreSQL" if (settings.database_uri or "").startswith(("postgres://", "postgresql://")) else "MongoDB"
-    database = "embedded (SecantusDB) in " + os.path.join(settings.data_dir, "db") if embedded else engine
+    database = database_name(settings, embedded)
     return "\n".join(
         [
             "",
@@ -87,14 +99,35 @@ def app_from_environment() -> Any:
     return create_app(Settings(**values))
 
 
-def _with_database(settings: Settings) -> tuple[Settings, EmbeddedDatabase | None]:
+def _with_database(settings: Settings) -> tuple[Settings, Supervisor | None]:
     """The settings pointing at a database: the one given, or the embedded one, started here."""
-    from app.embedded import EmbeddedDatabase
-
     if settings.database_uri:
         return settings, None
-    database = EmbeddedDatabase(settings.data_dir)
+    database = embedded_database(settings.embedded, settings.data_dir)
     return settings.replace(database_uri=database.start()), database
+
+
+def embedded_database(engine: str, data_dir: str, *, refuse_earlier: bool = True) -> Supervisor:
+    """The embedded database of that engine (`--embedded`), under the data dir (not started yet).
+
+    Raises EmbeddedDatabaseError, with `refuse_earlier`, when PostgreSQL is asked for but the data dir holds only
+    SecantusDB's files: an earlier ParseQL embedded SecantusDB, and its data must not look lost because the
+    default changed.
+    """
+    from app.embedded import EmbeddedDatabase, EmbeddedDatabaseError
+    from app.embedded_postgres import EmbeddedPostgres
+
+    data = Path(data_dir)
+    if engine == "mongodb":
+        return EmbeddedDatabase(data)
+    earlier = data / "db"
+    if refuse_earlier and earlier.is_dir() and any(earlier.iterdir()) and not (data / "pg").exists():
+        raise EmbeddedDatabaseError(
+            f"{earlier} holds the database of an earlier ParseQL (SecantusDB, MongoDB wire); ParseQL now embeds "
+            "PostgreSQL. To keep using it, start with --embedded mongodb (or PARSEQL_EMBEDDED=mongodb). To move it "
+            f"to PostgreSQL: parseql migrate --from embedded:mongodb --to embedded:postgres --data-dir {data}"
+        )
+    return EmbeddedPostgres(data, database="parse")
 
 
 def serve(settings: Settings) -> int:
@@ -194,19 +227,36 @@ async def _schema_sdl(settings: Settings) -> str:
 
 
 def run_migration(options: argparse.Namespace) -> int:
+    """`parseql migrate`; `embedded:postgres` and `embedded:mongodb` name the embedded databases of --data-dir,
+    started for the copy and stopped after it."""
+    from app.embedded import EmbeddedDatabaseError
     from app.migrate import MigrationError, migrate
 
     _configure_logging("warning")
+    started: list[Supervisor] = []
     try:
-        return asyncio.run(
-            migrate(options.source, options.target, source_files=options.from_files, target_files=options.to_files)
-        )
-    except MigrationError as error:
+        uris = []
+        for uri in (options.source, options.target):
+            engine = uri.removeprefix("embedded:") if uri.startswith("embedded:") else None
+            if engine not in (None, "postgres", "mongodb"):
+                raise MigrationError(f"{uri}: the embedded databases are embedded:postgres and embedded:mongodb")
+            if engine is not None:
+                started.append(embedded_database(engine, options.data_dir, refuse_earlier=False))
+                uri = started[-1].start()
+            uris.append(uri)
+        files_dir = str(Path(options.data_dir) / "files")
+        source_files = options.from_files or (files_dir if options.source == "embedded:postgres" else None)
+        target_files = options.to_files or (files_dir if options.target == "embedded:postgres" else None)
+        return asyncio.run(migrate(uris[0], uris[1], source_files=source_files, target_files=target_files))
+    except (MigrationError, EmbeddedDatabaseError) as error:
         print(f"parseql migrate: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nparseql migrate: stopped; run the same command again to go on where it stopped", file=sys.stderr)
         return 130
+    finally:
+        for database in started:
+            database.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

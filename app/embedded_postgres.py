@@ -111,8 +111,23 @@ class EmbeddedPostgres(Supervisor):
     def __init__(self, data_dir: str | Path, *, database: str = "postgres", durable: bool = True) -> None:
         self.pgdata = Path(data_dir).resolve() / "pg"
         self.port = _free_port()
+        self.database = database
         super().__init__(postgresql(self.pgdata, self.port, database=database, durable=durable))
 
     def start(self) -> str:
+        """Start the server (creating the cluster, and the database the URI names, the first time); its URI."""
         initialize(self.pgdata)
-        return super().start()
+        uri = super().start()
+        _create_database(self.port, self.database)
+        return uri
+
+
+def _create_database(port: int, name: str) -> None:
+    """Make the database `name` unless it exists (PostgreSQL makes none on first use, as MongoDB does)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres", autocommit=True) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

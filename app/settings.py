@@ -139,6 +139,13 @@ def _smtp_url(value: Any) -> str | None:
     return text
 
 
+def _embedded(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in EMBEDDED_ENGINES:
+        raise ValueError(f"expected one of {', '.join(EMBEDDED_ENGINES)}")
+    return text
+
+
 def _files_adapter(value: Any) -> str:
     text = str(value).strip().lower()
     if text not in FILES_ADAPTERS:
@@ -160,7 +167,8 @@ def _patterns(value: Any) -> list[str]:
     return [str(entry) for entry in entries]
 
 
-FILES_ADAPTERS = ("gridfs", "filesystem", "s3")
+FILES_ADAPTERS = ("auto", "gridfs", "filesystem", "s3")
+EMBEDDED_ENGINES = ("postgres", "mongodb")
 
 
 def setting(default: Any, convert: Any, help: str, *, factory: Any = None) -> Any:
@@ -180,7 +188,12 @@ class Settings:
     master_key_ips: list[str] = setting(
         None, _networks, "addresses allowed to use the master key", factory=lambda: ["127.0.0.1", "::1"]
     )
-    database_uri: str | None = setting(None, _optional_str, "MongoDB URI; without it the embedded database runs")
+    database_uri: str | None = setting(
+        None, _optional_str, "mongodb://… or postgres://…; without it the embedded database runs"
+    )
+    embedded: str = setting(
+        "postgres", _embedded, "the embedded database without --database-uri: postgres, or mongodb (SecantusDB)"
+    )
     data_dir: str = setting("./data", str, "where the embedded database and the generated master key live")
     cloud: str = setting("cloud/main.py", str, "cloud code file")
     schema_dir: str = setting("schema", str, "directory of class definitions (JSON) applied at start")
@@ -285,7 +298,11 @@ class Settings:
         True, _bool, "answer a password reset request for an unknown address as a success"
     )
     max_upload_size: int = setting(20 * 1024**2, _size, "largest request body and file upload (e.g. 20mb)")
-    files_adapter: str = setting("gridfs", _files_adapter, "where files are stored: gridfs, filesystem or s3")
+    files_adapter: str = setting(
+        "auto",
+        _files_adapter,
+        "where files are stored: gridfs, filesystem or s3; auto: GridFS on MongoDB, else a folder",
+    )
     files_dir: str | None = setting(
         None, _optional_str, "directory of the filesystem files adapter (default: files/ in the data dir)"
     )

@@ -197,7 +197,13 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sync-on-commit",
         action="store_true",
-        help="start SecantusDB with durable commits (fsync per commit), as ParseQL's embedded database runs",
+        help="start the database with durable commits (fsync per commit), as ParseQL runs its embedded database",
+    )
+    parser.add_argument(
+        "--database",
+        choices=("secantusdb", "postgres"),
+        default="secantusdb",
+        help="the database server both servers use: SecantusDB (MongoDB wire) or the embedded PostgreSQL",
     )
     parser.add_argument("--parseql-port", type=int, default=PARSEQL_PORT)
     parser.add_argument("--parse-port", type=int, default=0, help="default: a free port")
@@ -250,7 +256,14 @@ def run_benchmark(
     measurements: list[Measurement] = []
     versions: dict[str, str] = {}
     skipped: dict[str, str] = {}
-    cluster = Cluster(args.shared_database, args.parseql_port, args.parse_port, args.database_port, args.sync_on_commit)
+    cluster = Cluster(
+        args.shared_database,
+        args.parseql_port,
+        args.parse_port,
+        args.database_port,
+        args.sync_on_commit,
+        engine=args.database,
+    )
     try:
         with stop_on_sigterm(), cluster:
             for server in servers:
@@ -276,6 +289,7 @@ def run_benchmark(
         "duration_seconds": args.duration,
         "shared_database": args.shared_database,
         "sync_on_commit": args.sync_on_commit,
+        "database": args.database,
         **settings,
     }
     print_header(

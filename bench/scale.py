@@ -1,6 +1,7 @@
 """How ParseQL's answers grow with the size of a class, on each storage engine.
 
-    python bench/scale.py [--engines mongodb] [--sizes 1000,10000,100000] [--requests 50] [--seconds 5]
+    python bench/scale.py [--engines mongodb,postgres] [--sizes 1000,10000,100000,1000000] [--requests 50]
+                          [--seconds 5]
                           [--json out.json]
 
 For each engine a fresh database server and a ParseQL on it are started; the class `ScaleItem` is created through
@@ -50,10 +51,12 @@ from bench.servers import (
     MASTER_KEY,
     ROOT,
     Process,
+    create_postgres_database,
     free_port,
     log,
     start_database,
     start_parseql,
+    start_postgres,
     stop_on_sigterm,
 )
 
@@ -120,7 +123,35 @@ class MongoEngine:
             self.process.stop()
 
 
-ENGINES: dict[str, Callable[[], Engine]] = {"mongodb": MongoEngine}
+@dataclass
+class PostgresEngine:
+    """The embedded PostgreSQL, seeded with COPY into the class's table in Parse Server's PostgreSQL layout."""
+
+    name: str = "postgres"
+    process: Process | None = None
+
+    def start(self, workdir: Path) -> str:
+        workdir.chmod(0o755)  # the server may run as a system user of its own
+        self.process = start_postgres(workdir, free_port(), LOG_DIR / "scale-database.log")
+        return create_postgres_database(self.process, "scale")
+
+    def seed(self, uri: str, start: int, stop: int) -> None:
+        import psycopg  # the project's driver: this script runs in its .venv
+
+        now = datetime.now(UTC)
+        columns = '"objectId", "name", "score", "tag", "createdAt", "updatedAt"'
+        with psycopg.connect(uri) as connection, connection.cursor() as cursor:
+            with cursor.copy(f'COPY "{CLASS}" ({columns}) FROM STDIN') as copy:
+                for index in range(start, stop):
+                    copy.write_row((*document(index), now, now))
+            cursor.execute(f'ANALYZE "{CLASS}"')  # fresh statistics, as autovacuum would give a live class
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+
+ENGINES: dict[str, Callable[[], Engine]] = {"mongodb": MongoEngine, "postgres": PostgresEngine}
 
 
 @dataclass

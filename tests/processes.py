@@ -65,19 +65,25 @@ def start_server(tmp_path: Path, *flags: str) -> tuple[subprocess.Popen[str], in
 
 def database_port(log: Path) -> int:
     """The embedded database's port, from the line the server logs when it is ready."""
-    found = re.search(r"embedded database ready: mongodb://127\.0\.0\.1:(\d+)/", log.read_text())
+    found = re.search(r"embedded database ready: \w+://(?:\w+@)?127\.0\.0\.1:(\d+)/", log.read_text())
     assert found, log.read_text()
     return int(found.group(1))
 
 
 def database_pids(port: int) -> list[int]:
-    """The SecantusDB processes serving `port`, as `ps` lists them."""
+    """The embedded database processes serving `port`, as `ps` lists them: SecantusDB, or PostgreSQL's postmaster
+    (not its backends, which name themselves `postgres: …`)."""
     listing = subprocess.run(["ps", "-eww", "-o", "pid,args"], capture_output=True, text=True).stdout
-    return [
-        int(line.split()[0])
-        for line in listing.splitlines()
-        if "secantusd" in line and f"--port {port} " in line and "<defunct>" not in line
-    ]
+    found = []
+    for line in listing.splitlines():
+        pid, _, args = line.strip().partition(" ")
+        if "<defunct>" in args:
+            continue
+        if ("secantusd" in args and f"--port {port} " in args) or (
+            "bin/postgres " in args and f"port={port} " in f"{args} "
+        ):
+            found.append(int(pid))
+    return found
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:

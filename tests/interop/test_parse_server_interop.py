@@ -1,10 +1,14 @@
-"""ParseQL and Parse Server 9.10 on one database: each reads what the other wrote, field for field."""
+"""ParseQL and Parse Server 9.10 on one database: each reads what the other wrote, field for field.
+
+Both on MongoDB (the suite's database server), and both on PostgreSQL: Debian's PostgreSQL 15 with PostGIS, which
+Parse Server's adapter wants for geo (tests/interop/postgres15.py)."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,7 @@ import pytest_asyncio
 
 from tests.conftest import Api, make_settings, running
 from tests.interop.peer import parse_server, require_peer
+from tests.interop.postgres15 import create_database, postgres15
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 HEADERS = {
@@ -56,14 +61,23 @@ def comparable(body: Any) -> Any:
     return body
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
+@pytest.fixture(scope="session")
+def postgres15_server() -> Iterator[str]:
+    with postgres15() as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=["suite", "postgres15"])
 async def servers(
-    database_server: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, database_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[Api, httpx.AsyncClient]]:
     require_peer()
     settings = make_settings(
         database_server, "interop", Path(tmp_path_factory.mktemp("interop")), allow_client_class_creation=True
     )
+    if request.param == "postgres15":
+        server = request.getfixturevalue("postgres15_server")
+        settings = settings.replace(database_uri=create_database(server, f"interop_{uuid.uuid4().hex[:8]}"))
     assert settings.database_uri
     async with running(settings) as (_, client):
         ours = Api(client)
@@ -154,3 +168,26 @@ async def test_parse_server_reads_a_class_schema_parseql_created(
     assert theirs == mine
     refused = await peer.post("/parse/classes/Defined", headers={"X-Parse-Application-Id": "app"}, json={})
     assert refused.json() == {"code": 142, "error": "title is required"}
+
+
+async def test_users_signed_up_on_one_log_in_on_the_other(servers: tuple[Api, httpx.AsyncClient]) -> None:
+    ours, peer = servers
+    app_only = {"X-Parse-Application-Id": "app"}
+    theirs = await peer.post(
+        "/parse/users", headers=app_only, json={"username": "FromParse", "password": "p1", "email": "Fp@Example.com"}
+    )
+    assert theirs.status_code == 201, theirs.text
+    mine = await ours.post("/users", {"username": "FromParseQL", "password": "p2", "email": "fq@example.com"})
+    assert mine.status_code == 201, mine.text
+    logged_in = await ours.get("/login", params={"username": "FromParse", "password": "p1"})
+    assert logged_in.status_code == 200 and logged_in.json()["objectId"] == theirs.json()["objectId"]
+    logged_in = await peer.get("/parse/login", headers=app_only, params={"username": "FromParseQL", "password": "p2"})
+    assert logged_in.status_code == 200 and logged_in.json()["objectId"] == mine.json()["objectId"]
+    me = await peer.get("/parse/users/me", headers={**app_only, "X-Parse-Session-Token": mine.json()["sessionToken"]})
+    assert me.json()["username"] == "FromParseQL"  # a session ParseQL made is one Parse Server knows
+    taken = await ours.post("/users", {"username": "fromparse", "password": "x"})
+    assert taken.json() == {"code": 202, "error": "Account already exists for this username."}
+    taken = await peer.post(
+        "/parse/users", headers=app_only, json={"username": "x2", "password": "x", "email": "FQ@example.com"}
+    )
+    assert taken.json() == {"code": 203, "error": "Account already exists for this email address."}

@@ -1,4 +1,5 @@
-"""Realtime beyond one socket: two instances sharing a Redis, a client too slow to keep up, and shutdown."""
+"""Realtime beyond one socket: two instances sharing a Redis, or one PostgreSQL without Redis, a client too slow to
+keep up, and shutdown."""
 
 from __future__ import annotations
 
@@ -70,10 +71,20 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(10)
 
 
+@pytest.fixture(params=["redis", "postgres"])
+def shared(request: pytest.FixtureRequest) -> tuple[str, dict[str, str]]:
+    """What two instances share so that each hears the other's writes: a Redis (on the suite's database), or a
+    PostgreSQL alone (its LISTEN/NOTIFY); the database server, and the settings that say so."""
+    if request.param == "redis":
+        return request.getfixturevalue("database_server"), {"redis_url": request.getfixturevalue("redis_url")}
+    return request.getfixturevalue("postgres_server"), {}
+
+
 async def test_a_write_on_one_instance_reaches_subscribers_on_the_other(
-    database_server: str, tmp_path: Path, redis_url: str
+    shared: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
-    one = make_settings(database_server, "two_instances", tmp_path / "one", redis_url=redis_url, schema_cache_ttl=0.2)
+    server, bus = shared
+    one = make_settings(server, "two_instances", tmp_path / "one", schema_cache_ttl=0.2, **bus)
     other = one.replace(data_dir=str(tmp_path / "other"))
     async with serving(one) as (_, client_one, _), serving(other) as (_, client_other, address_other):
         api_one, api_other = Api(client_one), Api(client_other)
@@ -89,15 +100,20 @@ async def test_a_write_on_one_instance_reaches_subscribers_on_the_other(
             assert (await socket.data())[1] == {"sharedEvents": {"event": "CREATE", "node": {"room": "a"}}}
             await api_one.put(f"/classes/Shared/{created['objectId']}", {"room": "b"}, master=True)
             assert (await live.next())["op"] == "leave"
-            # The instance that wrote tells its own subscribers once, not again through Redis.
+            # The instance that wrote tells its own subscribers once, not again through the bus.
             await api_other.put(f"/classes/Shared/{created['objectId']}", {"room": "a"}, master=True)
             assert [event["op"] for event in await live.drain()] == ["enter"]
+            # A write too large for one PostgreSQL notification (8,000 bytes) arrives whole too.
+            large = (await api_one.post("/classes/Shared", {"room": "a", "text": "x" * 20_000}, master=True)).json()
+            event = await live.next()
+            assert event["object"]["objectId"] == large["objectId"] and len(event["object"]["text"]) == 20_000
 
 
 async def test_a_session_ended_on_one_instance_ends_its_events_on_the_other(
-    database_server: str, tmp_path: Path, redis_url: str
+    shared: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
-    one = make_settings(database_server, "two_instances_sessions", tmp_path / "one", redis_url=redis_url)
+    server, bus = shared
+    one = make_settings(server, "two_instances_sessions", tmp_path / "one", **bus)
     other = one.replace(data_dir=str(tmp_path / "other"))
     async with serving(one) as (_, client_one, _), serving(other) as (_, _, address_other):
         api_one = Api(client_one)

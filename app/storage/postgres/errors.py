@@ -30,7 +30,7 @@ def duplicate(error: pg_errors.UniqueViolation) -> DuplicateValueError:
 
 def unavailable(error: BaseException) -> DatabaseUnavailableError:
     log.warning("the database cannot be reached: %s", str(error).strip()[:300])
-    return DatabaseUnavailableError("The database is unavailable.")
+    return DatabaseUnavailableError()
 
 
 def translate(error: Exception, timed_out: AppError) -> Exception:
