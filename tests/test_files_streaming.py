@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import APP_ID, MASTER_KEY, make_settings, serving
+from tests.conftest import APP_ID, MASTER_KEY, make_settings, mongodb_only, serving
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -23,7 +23,7 @@ def piece(index: int) -> bytes:
     return bytes([index % 251]) * CHUNK
 
 
-@pytest.mark.parametrize("adapter", ["gridfs", "filesystem"])
+@pytest.mark.parametrize("adapter", [pytest.param("gridfs", marks=mongodb_only("GridFS")), "filesystem"])
 async def test_a_50_mb_file_streams_both_ways_without_growing_memory_by_its_size(
     adapter: str, database_server: str, tmp_path: Path
 ) -> None:

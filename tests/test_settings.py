@@ -69,7 +69,7 @@ def test_files_settings_load_from_each_source_and_refuse_what_cannot_work(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no parseql.toml here
     defaults = Settings.load({}, env={})
-    assert (defaults.files_adapter, defaults.file_upload_for_public) == ("gridfs", False)
+    assert (defaults.files_adapter, defaults.file_upload_for_public) == ("auto", False)
     assert defaults.file_upload_for_authenticated_users is True
     assert defaults.file_upload_extensions[0].startswith("^(?!(")
     env = {
@@ -82,7 +82,7 @@ def test_files_settings_load_from_each_source_and_refuse_what_cannot_work(
     assert settings.file_upload_extensions == ["^(jpg|png)$", "^t{1,2}xt$"]
     assert settings.file_upload_for_public is True
     assert Settings.load({"file_upload_extensions": "jpg, png"}, env={}).file_upload_extensions == ["jpg", "png"]
-    with pytest.raises(SettingsError, match="PARSEQL_FILES_ADAPTER: expected one of gridfs, filesystem, s3"):
+    with pytest.raises(SettingsError, match="PARSEQL_FILES_ADAPTER: expected one of auto, gridfs, filesystem, s3"):
         Settings.load({}, env={"PARSEQL_FILES_ADAPTER": "ftp"})
     with pytest.raises(SettingsError, match="--file-upload-extensions: not a regular expression"):
         Settings.load({"file_upload_extensions": "(unclosed"}, env={})
@@ -93,6 +93,14 @@ def test_the_s3_adapter_needs_a_bucket(tmp_path: Path) -> None:
 
     settings = Settings(database_uri="mongodb://127.0.0.1:1/x", data_dir=str(tmp_path), files_adapter="s3")
     with pytest.raises(StartupError, match="files_adapter s3 needs s3_bucket"):
+        create_app(settings)
+
+
+def test_gridfs_is_refused_on_postgresql(tmp_path: Path) -> None:
+    from app.asgi import StartupError, create_app
+
+    settings = Settings(database_uri="postgresql://127.0.0.1:1/x", data_dir=str(tmp_path), files_adapter="gridfs")
+    with pytest.raises(StartupError, match="files_adapter gridfs needs MongoDB"):
         create_app(settings)
 
 
