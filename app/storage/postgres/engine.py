@@ -295,8 +295,7 @@ def _order(compiler: Compiler, order: Sequence[tuple[str, int]]) -> str:
     if compiler.near is not None:
         column, point = compiler.near
         terms.append(f"{distance(column, point, compiler.params)} ASC")
-    if not terms and "createdAt" in compiler.columns:
-        # MongoDB answers an unsorted find in insertion order, which clients (and Parse's answers) rely on; a
-        # table's order changes with updates.
-        terms.append('"createdAt" ASC')
-    return " ORDER BY " + ", ".join(terms)
+    # No order asked, none given: an unsorted find comes in the table's order, as Parse Server on PostgreSQL
+    # answers it, so that an equality on an indexed field with a limit reads only that many rows of its index
+    # (sorting by createdAt read every match: 6 ms at a thousand matches, growing with the class).
+    return " ORDER BY " + ", ".join(terms) if terms else ""
