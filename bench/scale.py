@@ -179,8 +179,14 @@ class Rest:
         payload = None
         if body is not None:
             payload, headers["Content-Type"] = json.dumps(body), "application/json"
-        self.connection.request(method, f"/parse{path}", payload, headers)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request(method, f"/parse{path}", payload, headers)
+            response = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):
+            # The server closes a keep-alive connection left idle (while the next size was seeded): open another.
+            self.connection.close()
+            self.connection.request(method, f"/parse{path}", payload, headers)
+            response = self.connection.getresponse()
         return response.status, json.loads(response.read() or b"null")
 
 
