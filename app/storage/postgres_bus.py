@@ -29,7 +29,7 @@ import psycopg
 from psycopg import sql
 
 from app.domain.events import WriteEvent
-from app.storage.bus_messages import REPLAYED, decode, encode
+from app.storage.bus_messages import REPLAYED, encode, replay_message
 
 log = logging.getLogger("app.bus")
 
@@ -169,15 +169,11 @@ class PostgresBus:
                     log.error("a large write message on %s was gone before it was read", self.channel)
                     return
                 payload = str(row[0])
-            event = decode(self.origin, base64.b64decode(payload))
+            data = base64.b64decode(payload)
         except psycopg.Error as error:
             log.error("cannot read a large write message on %s (%s); it is lost to this instance", self.channel, error)
             return
-        except Exception:
-            log.exception("ignoring a malformed write message on %s", self.channel)
+        except ValueError:
+            log.error("ignoring a malformed write message on %s", self.channel)
             return
-        if event is not None:
-            try:
-                await self.replay(event)
-            except Exception:
-                log.exception("replaying a write from another instance failed")
+        await replay_message(self.origin, data, self.replay, self.channel)

@@ -20,7 +20,7 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from app.domain.events import WriteEvent
-from app.storage.bus_messages import REPLAYED, decode, encode
+from app.storage.bus_messages import REPLAYED, encode, replay_message
 
 log = logging.getLogger("app.bus")
 
@@ -81,13 +81,4 @@ class RedisBus:
                     await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed in newer redis releases
 
     async def _receive(self, data: bytes) -> None:
-        try:
-            event = decode(self.origin, data)
-        except Exception:
-            log.exception("ignoring a malformed write message on %s", self.channel)
-            return
-        if event is not None:
-            try:
-                await self.replay(event)
-            except Exception:
-                log.exception("replaying a write from another instance failed")
+        await replay_message(self.origin, data, self.replay, self.channel)
