@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import fresh_uri
+from tests.conftest import ENGINE, fresh_uri
 from tests.processes import database_port as _database_port
 from tests.processes import port_open as _port_open
 from tests.processes import start_server as _start
@@ -48,13 +48,14 @@ def test_a_database_uri_skips_the_embedded_database(tmp_path: Path, database_ser
     try:
         assert "embedded database ready" not in log.read_text()
         assert "master key  given" in log.read_text()
-        assert (
-            httpx.get(
-                f"http://127.0.0.1:{port}/parse/serverInfo",
-                headers={"X-Parse-Application-Id": "app", "X-Parse-Master-Key": "given"},
-            ).status_code
-            == 200
+        info = httpx.get(
+            f"http://127.0.0.1:{port}/parse/serverInfo",
+            headers={"X-Parse-Application-Id": "app", "X-Parse-Master-Key": "given"},
         )
+        assert info.status_code == 200
+        engines = ["PostgreSQL"] if ENGINE == "postgres" else ["SecantusDB", "MongoDB"]
+        assert info.json()["database"]["engine"] in engines
+        assert ("database    PostgreSQL" in log.read_text()) == (ENGINE == "postgres")
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0

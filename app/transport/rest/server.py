@@ -12,4 +12,6 @@ async def health(call: RestCall) -> RestResponse:
 
 async def server_info(call: RestCall) -> RestResponse:
     features, version = offered(call.auth)
-    return RestResponse({"features": features, "parseServerVersion": version})
+    # Beyond Parse's answer: which database engine serves (Dashboard ignores keys it does not know).
+    engine = (await call.services.storage.capabilities()).engine
+    return RestResponse({"features": features, "parseServerVersion": version, "database": {"engine": engine}})
