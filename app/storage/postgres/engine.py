@@ -8,6 +8,7 @@ a dictionary look-up once it is).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,6 +26,8 @@ from app.storage.postgres.pipelines import STAGES, Pipeline
 from app.storage.postgres.relations import PostgresRelations
 from app.storage.postgres.rows import assignments, from_json, record_columns, record_from_row
 from app.storage.postgres.where import Compiler, distance
+
+PING_SECONDS = 1.0
 
 
 class PostgresStorage:
@@ -51,9 +54,12 @@ class PostgresStorage:
         await self.db.close()
 
     async def ping(self) -> None:
+        # Within about a second, as the port asks: waiting for the pool's own timeout (--database-timeout) would let
+        # a database that is down for less than that look up the whole time.
         try:
-            await self.db.fetch("SELECT 1")
-        except OSError as error:
+            async with asyncio.timeout(PING_SECONDS):
+                await self.db.fetch("SELECT 1")
+        except (OSError, TimeoutError) as error:
             raise unavailable(error) from None
 
     async def capabilities(self) -> Capabilities:
