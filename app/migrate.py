@@ -237,28 +237,19 @@ class MigrationError(Exception):
 
 def open_database(uri: str, files_dir: str | None) -> tuple[Storage, FileStore]:
     """The engine a URI names, and where its files are: `files_dir` when given (Parse's files adapter for a
-    folder), else the engine's own store (GridFS on MongoDB)."""
-    from app.storage.filesystem import FileSystemStore
+    folder), else the engine's own store (GridFS on MongoDB); chosen as the server chooses them."""
+    from app.asgi import file_store, open_storage
+    from app.settings import Settings
 
     scheme = uri.partition("://")[0].lower()
-    if scheme in ("mongodb", "mongodb+srv"):
-        from app.storage.mongo.engine import MongoStorage
-        from app.storage.mongo.gridfs import GridFSStore
-
-        mongo = MongoStorage(uri)
-        return mongo, FileSystemStore(files_dir) if files_dir else GridFSStore(mongo.db, mongo.reachability)
-    if scheme in ("postgres", "postgresql"):
-        from app.storage.postgres.engine import PostgresStorage
-
-        if not files_dir:
-            # PostgreSQL holds no files: they live in a folder, as Parse's files adapter lays them out.
-            raise MigrationError(
-                "a PostgreSQL database keeps its files in a folder: name it with --from-files/--to-files"
-            )
-        return PostgresStorage(uri), FileSystemStore(files_dir)
-    raise MigrationError(
-        f"{uri.partition('://')[0] or uri!r} is not a database this server knows: use mongodb:// or postgresql://"
-    )
+    if scheme not in ("mongodb", "mongodb+srv", "postgres", "postgresql"):
+        raise MigrationError(f"{scheme or uri!r} is not a database this server knows: use mongodb:// or postgresql://")
+    if scheme.startswith("postgres") and not files_dir:
+        # PostgreSQL holds no files: they live in a folder, as Parse's files adapter lays them out.
+        raise MigrationError("a PostgreSQL database keeps its files in a folder: name it with --from-files/--to-files")
+    settings = Settings(database_uri=uri, files_adapter="filesystem" if files_dir else "auto", files_dir=files_dir)
+    storage = open_storage(settings)
+    return storage, file_store(settings, storage)
 
 
 async def migrate(source_uri: str, target_uri: str, *, source_files: str | None, target_files: str | None) -> int:
