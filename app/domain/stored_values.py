@@ -10,6 +10,8 @@ the same form, so that it answers as the database does.
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -73,6 +75,15 @@ def stored_nested(value: Any) -> Any:
         return stored_number(value)
     if isinstance(value, list | tuple):
         return [stored_nested(item) for item in value]
+    typed = typed_object(value)
+    if typed is None:
+        raise InvalidJSONError(f"cannot store a value of type {type(value).__name__}")
+    return typed
+
+
+def typed_object(value: Any) -> dict[str, Any] | None:
+    """A Parse type inside an Object or Array as every engine stores it (`{"__type": "Pointer", …}`); None for a
+    value that is not one of them."""
     if isinstance(value, Pointer):
         return {"__type": "Pointer", "className": value.class_name, "objectId": value.object_id}
     if isinstance(value, ParseObject):
@@ -88,4 +99,24 @@ def stored_nested(value: Any) -> Any:
         return {"__type": "Polygon", "coordinates": [list(point) for point in value.coordinates]}
     if isinstance(value, Relation):
         return {"__type": "Relation", "className": value.target_class}
-    raise InvalidJSONError(f"cannot store a value of type {type(value).__name__}")
+    return None
+
+
+NOT_TYPED: Final = object()
+"""What `typed_value` answers for an object that is not one of Parse's types (or is malformed)."""
+
+
+def typed_value(kind: Any, value: Mapping[str, Any]) -> Any:
+    """A stored `{"__type": kind, …}` (Pointer, File, GeoPoint, Polygon, Bytes) as its domain value, leniently, as
+    other software may have written it; NOT_TYPED otherwise (Dates are each engine's: their stored forms differ)."""
+    if kind == "Pointer" and isinstance(value.get("className"), str):
+        return Pointer(value["className"], str(value.get("objectId")))
+    if kind == "File" and isinstance(value.get("name"), str):
+        return File(value["name"], value.get("url"))
+    if kind == "GeoPoint":
+        return GeoPoint(value.get("latitude", 0.0), value.get("longitude", 0.0))
+    if kind == "Polygon" and isinstance(value.get("coordinates"), list):
+        return Polygon(tuple((p[0], p[1]) for p in value["coordinates"]))
+    if kind == "Bytes" and isinstance(value.get("base64"), str):
+        return base64.b64decode(value["base64"])
+    return NOT_TYPED

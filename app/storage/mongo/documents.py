@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +11,7 @@ from bson import json_util
 from app.domain.acl import ACL
 from app.domain.classes import ClassSchema
 from app.domain.operations import Add, AddUnique, Delete, Increment, Remove
-from app.domain.stored_values import stored_field, stored_nested
+from app.domain.stored_values import NOT_TYPED, stored_field, stored_nested, typed_value
 from app.domain.values import File, GeoPoint, Pointer, Polygon, Record, Relation
 from app.errors import InvalidQueryError
 
@@ -103,21 +102,13 @@ def decode_stored(value: Any) -> Any:
         return [decode_stored(item) for item in value]
     if isinstance(value, dict):
         kind = value.get("__type")
-        if kind == "Pointer" and isinstance(value.get("className"), str):
-            return Pointer(value["className"], str(value.get("objectId")))
         if kind == "Date" and isinstance(value.get("iso"), datetime | str):
             moment = value["iso"]
             if isinstance(moment, str):
                 moment = datetime.fromisoformat(moment)
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        if kind == "File" and isinstance(value.get("name"), str):
-            return File(value["name"], value.get("url"))
-        if kind == "GeoPoint":
-            return GeoPoint(value.get("latitude", 0.0), value.get("longitude", 0.0))
-        if kind == "Polygon" and isinstance(value.get("coordinates"), list):
-            return Polygon(tuple((p[0], p[1]) for p in value["coordinates"]))
-        if kind == "Bytes" and isinstance(value.get("base64"), str):
-            return base64.b64decode(value["base64"])
+        if kind is not None and (typed := typed_value(kind, value)) is not NOT_TYPED:
+            return typed
         return {key: decode_stored(item) for key, item in value.items()}
     if isinstance(value, bytes):
         return value

@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 from app.domain.acl import ACL
 from app.domain.classes import ClassSchema
 from app.domain.operations import Add, AddUnique, Delete, Increment, Remove
-from app.domain.stored_values import stored_number
+from app.domain.stored_values import NOT_TYPED, stored_number, typed_object, typed_value
 from app.domain.values import File, GeoPoint, ParseObject, Pointer, Polygon, Record, Relation
 from app.errors import InvalidQueryError
 from app.storage.postgres.columns import INTERNAL_TYPES, field_type, inferred_type
@@ -47,24 +47,12 @@ def json_form(value: Any) -> Any:
         return [json_form(item) for item in value]
     if isinstance(value, Mapping):
         return {key: json_form(item) for key, item in value.items()}
-    if isinstance(value, Pointer):
-        return {"__type": "Pointer", "className": value.class_name, "objectId": value.object_id}
-    if isinstance(value, ParseObject):
-        return {"__type": "Pointer", "className": value.class_name, "objectId": value.data.get("objectId")}
-    if isinstance(value, File):
-        stored = {"__type": "File", "name": value.name}
-        if value.url:
-            stored["url"] = value.url
-        return stored
-    if isinstance(value, GeoPoint):
-        return {"__type": "GeoPoint", "latitude": value.latitude, "longitude": value.longitude}
-    if isinstance(value, Polygon):
-        return {"__type": "Polygon", "coordinates": [list(point) for point in value.coordinates]}
     if isinstance(value, bytes):
         return {"__type": "Bytes", "base64": base64.b64encode(value).decode()}
-    if isinstance(value, Relation):
-        return {"__type": "Relation", "className": value.target_class}
-    raise InvalidQueryError(f"cannot store a value of type {type(value).__name__}")
+    typed = typed_object(value)
+    if typed is None:
+        raise InvalidQueryError(f"cannot store a value of type {type(value).__name__}")
+    return typed
 
 
 def from_json(value: Any) -> Any:
@@ -77,22 +65,14 @@ def from_json(value: Any) -> Any:
         return [from_json(item) for item in value]
     if isinstance(value, dict):
         kind = value.get("__type")
-        if kind == "Pointer" and isinstance(value.get("className"), str):
-            return Pointer(value["className"], str(value.get("objectId")))
         if kind == "Date" and isinstance(value.get("iso"), str):
             try:
                 moment = datetime.fromisoformat(value["iso"].replace("Z", "+00:00"))
             except ValueError:
                 return value
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        if kind == "File" and isinstance(value.get("name"), str):
-            return File(value["name"], value.get("url"))
-        if kind == "GeoPoint":
-            return GeoPoint(value.get("latitude", 0.0), value.get("longitude", 0.0))
-        if kind == "Polygon" and isinstance(value.get("coordinates"), list):
-            return Polygon(tuple((p[0], p[1]) for p in value["coordinates"]))
-        if kind == "Bytes" and isinstance(value.get("base64"), str):
-            return base64.b64decode(value["base64"])
+        if kind is not None and (typed := typed_value(kind, value)) is not NOT_TYPED:
+            return typed
         return {key: from_json(item) for key, item in value.items()}
     return value
 
