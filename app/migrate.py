@@ -135,7 +135,8 @@ class Migration:
             wanted = await self.source.related_by_owner(class_name, field_name, chunk)
             held = await self.target.related_by_owner(class_name, field_name, chunk)
             for owner, related in wanted.items():
-                new = [related_id for related_id in related if related_id not in set(held.get(owner, ()))]
+                present = set(held.get(owner, ()))
+                new = [related_id for related_id in related if related_id not in present]
                 if new:
                     await self.target.add_relation(class_name, field_name, owner, new)
 
