@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 import json
 import logging
@@ -404,8 +405,13 @@ def create_app(settings: Settings) -> Starlette:
             await prepare_database(services, Path(settings.schema_dir))
             await services.bus.start()
             services.started = True
+            # What start-up built (modules, schemas, pools) lives as long as the server: frozen, the collector's
+            # full passes no longer walk it. They took 40-50 ms each, a few times a second under load: the p99.
+            gc.collect()
+            gc.freeze()
             yield
         finally:
+            gc.unfreeze()
             services.started = False
             await close_all_sockets()
             await services.bus.close()
