@@ -44,7 +44,8 @@ _GEO_INDEX_MISSING = (17007, 291)
 @guarded_methods
 class MongoStorage:
     """Parse Server's MongoDB format; the only class that talks to the driver. Every public method answers an
-    unreachable database as `DatabaseUnavailableError` (see `reachability`)."""
+    unreachable database as `DatabaseUnavailableError` (see `reachability`), and so do those of its parts
+    (`classes`, `relations`, `config`)."""
 
     def __init__(
         self, uri: str, *, server_selection_timeout_ms: int = 10_000, max_query_time: float | None = None
