@@ -89,13 +89,17 @@ def _networks(allowed: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddre
 
 def ip_allowed(ip: str | None, allowed: list[str]) -> bool:
     """Whether a client address is in one of the allowed addresses or CIDR ranges."""
-    if ip is None:
-        return False
+    return ip is not None and _address_allowed(ip, tuple(allowed))
+
+
+@functools.lru_cache(maxsize=4096)
+def _address_allowed(ip: str, allowed: tuple[str, ...]) -> bool:
+    # Remembered: a master key request asks for every call, and parsing an address costs more than the lookup.
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    return any(address in network for network in _networks(tuple(allowed)))
+    return any(address in network for network in _networks(allowed))
 
 
 async def authenticate(
