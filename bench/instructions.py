@@ -2,10 +2,12 @@
 machine's load, for comparing two commits to a few tenths of a percent.
 
     python bench/instructions.py [--checkout DIR] [--workloads get,page,rest_get,rest_page] [--requests 200]
+                                 [--database secantusdb|postgres]
 
 `DIR` is a checkout with its own .venv (`make test` makes one; for an older commit, `git worktree add DIR <rev>`
 then `make -C DIR test ARGS=--co`); default: this one. For each workload the server (`python -m app serve`
-under `valgrind --tool=callgrind`, on a SecantusDB started here, outside valgrind) is run twice, once with the
+under `valgrind --tool=callgrind`, on a database server started here outside valgrind: SecantusDB, or with
+`--database postgres` the embedded PostgreSQL) is run twice, once with the
 requests and once without, and the difference is divided by their number, so start-up, seeding and warm-up
 cancel out. Needs valgrind (Debian's package). A workload takes about two minutes.
 """
@@ -32,7 +34,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the `bench` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.servers import ROOT, free_port, log, start_database
+from bench.servers import ROOT, create_postgres_database, free_port, log, start_database, start_postgres
 
 WARMUP = 30
 GET = "query($id: ID!) { benchItem(id: $id) { id objectId name score } }"
@@ -124,21 +126,32 @@ def main() -> None:
     parser.add_argument("--checkout", type=Path, default=ROOT, help="a checkout with its .venv (default: this one)")
     parser.add_argument("--workloads", default="get,page", help=f"comma-separated, from {','.join(WORKLOADS)}")
     parser.add_argument("--requests", type=int, default=200, help="measured requests per workload")
+    parser.add_argument("--database", choices=("secantusdb", "postgres"), default="secantusdb")
     args = parser.parse_args()
     commit = subprocess.run(
         ["git", "-C", str(args.checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
+    sys.stdout.reconfigure(line_buffering=True)  # each count as it comes: a workload takes minutes
     with tempfile.TemporaryDirectory() as storage:
         database_port = free_port()
-        database = start_database(Path(storage), database_port, Path(storage) / "db.log")
+        Path(storage).chmod(0o755)  # PostgreSQL runs as a system user of its own when we are root
+        if args.database == "postgres":
+            database = start_postgres(Path(storage), database_port, Path(storage) / "db.log")
+        else:
+            database = start_database(Path(storage), database_port, Path(storage) / "db.log")
+
+        def uri(name: str) -> str:
+            if args.database == "postgres":
+                return create_postgres_database(database, name)
+            return f"mongodb://127.0.0.1:{database_port}/{name}"
+
         try:
             for workload in args.workloads.split(","):
-                uri = f"mongodb://127.0.0.1:{database_port}/instructions_{workload}"
-                log(f"{workload}: counting {args.checkout} ({commit}) twice under callgrind")
-                without = count(args.checkout, uri + "_base", workload, 0)
-                with_requests = count(args.checkout, uri, workload, args.requests)
+                log(f"{workload}: counting {args.checkout} ({commit}) twice under callgrind on {args.database}")
+                without = count(args.checkout, uri(f"instructions_{workload}_base"), workload, 0)
+                with_requests = count(args.checkout, uri(f"instructions_{workload}"), workload, args.requests)
                 per_request = (with_requests - without) / args.requests
-                print(f"{commit} {workload}: {per_request:,.0f} instructions per request", flush=True)
+                print(f"{commit} {workload} on {args.database}: {per_request:,.0f} instructions per request")
         finally:
             database.stop()
 
