@@ -43,6 +43,7 @@ from app.domain.store import Storage
 from app.domain.users import PasswordPolicy
 from app.errors import AppError, DatabaseUnavailableError
 from app.settings import Settings, with_master_key
+from app.storage.file_encryption import FileEncryption
 from app.storage.filesystem import FileSystemStore
 from app.storage.mongo.engine import MongoStorage
 from app.storage.mongo.gridfs import GridFSStore
@@ -206,7 +207,14 @@ def open_storage(settings: Settings) -> Storage:
 def file_store(settings: Settings, storage: Storage) -> FileStore:
     """The files adapter the settings name; `auto`: GridFS on MongoDB, as Parse Server, and on PostgreSQL the
     filesystem store, as Parse Server's files adapter lays files out."""
-    if settings.files_adapter == "s3":
+    on_mongodb = isinstance(storage, MongoStorage)
+    adapter = settings.files_adapter
+    if adapter == "auto":
+        adapter = "gridfs" if on_mongodb else "filesystem"
+    if settings.files_encryption_key is not None and adapter != "filesystem":
+        # Refused rather than ignored: files meant to be encrypted would be stored in the clear.
+        raise StartupError(f"files_encryption_key needs the filesystem files adapter, not {adapter}")
+    if adapter == "s3":
         if not settings.s3_bucket:
             raise StartupError("files_adapter s3 needs s3_bucket")
         # Imported here so that servers without S3 need not install obstore.
@@ -222,9 +230,10 @@ def file_store(settings: Settings, storage: Storage) -> FileStore:
                 prefix=settings.s3_prefix,
             )
         )
-    on_mongodb = isinstance(storage, MongoStorage)
-    if settings.files_adapter == "filesystem" or (settings.files_adapter == "auto" and not on_mongodb):
-        return FileSystemStore(settings.files_dir or Path(settings.data_dir) / "files")
+    if adapter == "filesystem":
+        key = settings.files_encryption_key
+        encryption = FileEncryption(key) if key is not None else None
+        return FileSystemStore(settings.files_dir or Path(settings.data_dir) / "files", encryption)
     if not isinstance(storage, MongoStorage):
         raise StartupError("files_adapter gridfs needs MongoDB: on PostgreSQL, use filesystem (the default) or s3")
     return GridFSStore(storage.db, storage.reachability)
