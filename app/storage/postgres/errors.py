@@ -1,5 +1,9 @@
 """PostgreSQL's errors as Parse's: a duplicate (137), a statement stopped at its time limit (124), a bad query
-(102), an unreachable server (the outage answer), anything else an internal error logged here."""
+(102), an unreachable server (the outage answer), anything else an internal error logged here.
+
+A connection the server refuses for good (a TLS handshake that cannot succeed as the URI asks it, a login
+`pg_hba.conf` or the password refuses) is `DatabaseRefusedError`, its detail libpq's words and what to change.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,14 @@ import re
 import psycopg
 from psycopg import errors as pg_errors
 
-from app.errors import AppError, DatabaseUnavailableError, DuplicateValueError, InternalError, InvalidQueryError
+from app.errors import (
+    AppError,
+    DatabaseRefusedError,
+    DatabaseUnavailableError,
+    DuplicateValueError,
+    InternalError,
+    InvalidQueryError,
+)
 
 log = logging.getLogger("app.storage.postgres")
 
@@ -28,9 +39,45 @@ def duplicate(error: pg_errors.UniqueViolation) -> DuplicateValueError:
     return refused
 
 
+# A refused connection carries no SQLSTATE (it fails before any result): libpq's words say what failed. Those of a
+# TLS handshake that cannot succeed as configured (the certificate, the CA file, a server without TLS); those of a
+# login the server refuses; and what to change for the common ones.
+_TLS_FAILURES = ("certificate", "does not support SSL", "SSL error", "no encryption")
+_LOGIN_FAILURES = ("pg_hba.conf", "authentication failed")
+_HINTS = (
+    (
+        "certificate verify failed",
+        "the server's certificate is not signed by the CA in the URI's sslrootcert: name the CA file your provider "
+        "gives (or sslrootcert=system for a public CA)",
+    ),
+    ("does not match host name", "the server's certificate names another host: connect with the name it names"),
+    (
+        "no encryption",
+        "this server accepts TLS connections only: use sslmode=verify-full with sslrootcert (or sslmode=require)",
+    ),
+)
+
+
+def refusal(error: BaseException) -> str | None:
+    """Why a connection fails if waiting would not change it (TLS, or the login), in words for the server's log;
+    None for any other failure."""
+    if not isinstance(error, psycopg.OperationalError):
+        return None
+    text = " ".join(str(error).split()).removeprefix("connection failed: ")
+    login = any(words in text for words in _LOGIN_FAILURES)
+    # "SSL SYSCALL error": the connection dropped mid-handshake, as when the server stops; that one passes.
+    tls = any(words in text for words in _TLS_FAILURES) and "SSL SYSCALL" not in text
+    if not (login or tls):
+        return None
+    hints = "".join(f"; {hint}" for words, hint in _HINTS if words in text)
+    return f"cannot connect to PostgreSQL ({'TLS' if tls else 'login'}): {text}{hints}"
+
+
 def unavailable(error: BaseException) -> DatabaseUnavailableError:
-    log.warning("the database cannot be reached: %s", str(error).strip()[:300])
-    return DatabaseUnavailableError()
+    refused = refusal(error)
+    reason = refused or " ".join(str(error).split())[:300] or type(error).__name__
+    log.warning("the database cannot be reached: %s", reason)
+    return DatabaseRefusedError(detail=reason) if refused else DatabaseUnavailableError(detail=reason)
 
 
 def translate(error: Exception, timed_out: AppError) -> Exception:
