@@ -29,7 +29,7 @@ from psycopg import sql
 
 from tests.conftest import APP_ID, MASTER_KEY, Api, make_settings, running, serving
 from tests.interop.certificates import Certificates, throwaway_certificates
-from tests.interop.postgres15 import postgres15
+from tests.interop.postgres15 import TLS_PASSWORD, postgres15
 from tests.processes import free_port, start_server
 from tests.realtime.test_instances import check_writes_cross_instances
 
@@ -138,30 +138,27 @@ async def failing(*arguments: str) -> tuple[int, str, float]:
 
 
 REFUSALS = {
-    "another CA": (
-        "verify-full",
-        ["certificate verify failed", "is not signed by the CA in the URI's sslrootcert"],
-    ),
-    "TLS disabled": ("disable", ["no encryption", "accepts TLS connections only"]),
+    # What the URI gets wrong: its sslmode, whether it names another CA, its password; what the error must say.
+    "another CA": ("verify-full", True, TLS_PASSWORD, ["(TLS)", "certificate verify failed", "URI's sslrootcert"]),
+    "TLS disabled": ("disable", False, TLS_PASSWORD, ["(TLS)", "no encryption", "accepts TLS connections only"]),
+    "a wrong password": ("verify-full", False, "guessed", ["(login)", "password authentication failed"]),
 }
 
 
 @pytest.mark.parametrize("refusal", REFUSALS)
-async def test_a_server_that_cannot_connect_over_tls_says_why_and_does_not_start(
-    refusal: str, tls_server: str, tmp_path: Path
+async def test_a_server_the_database_refuses_says_why_at_once_and_does_not_start(
+    refusal: str, tls_server: str, certificates: Certificates, tmp_path: Path
 ) -> None:
-    mode, words = REFUSALS[refusal]
-    stranger = throwaway_certificates(tmp_path / "another-ca").ca
-    uri = tls_database(tls_server, "tls_refused", stranger, mode)
-    port = free_port()
-    arguments = ["--port", str(port), "--data-dir", str(tmp_path / "data"), "--master-key", MASTER_KEY]
+    mode, another_ca, password, words = REFUSALS[refusal]
+    ca = throwaway_certificates(tmp_path / "another-ca").ca if another_ca else certificates.ca
+    uri = tls_database(tls_server, "tls_refused", ca, mode).replace(TLS_PASSWORD, password)
+    arguments = ["--port", str(free_port()), "--data-dir", str(tmp_path / "data"), "--master-key", MASTER_KEY]
     code, output, took = await failing(*arguments, "--database-uri", uri)
     assert code != 0
-    # At once, in one line that names TLS and what to change; not 30 s of waiting for a server that answers.
+    # At once, in one line that says what failed and what to change; not 30 s of waiting for a database that answers.
     assert took < 15, output
     line = next(line for line in output.splitlines() if "ParseQL cannot start" in line)
-    assert "cannot connect to PostgreSQL (TLS)" in line, output
-    assert all(word in line for word in words), line
+    assert "cannot connect to PostgreSQL" in line and all(word in line for word in words), line
     assert "Traceback" not in output, output
     assert "ParseQL is running" not in output  # the banner comes once the server serves
 
