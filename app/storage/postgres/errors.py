@@ -44,11 +44,13 @@ def duplicate(error: pg_errors.UniqueViolation) -> DuplicateValueError:
 # login the server refuses; and what to change for the common ones.
 _TLS_FAILURES = ("certificate", "does not support SSL", "SSL error", "no encryption")
 _LOGIN_FAILURES = ("pg_hba.conf", "authentication failed")
+# Not `sslrootcert=system` for a public CA: psycopg's wheel brings its own OpenSSL, which looks for the system's CAs
+# where it was built to (/usr/lib/psycopg-openssl), not where the system keeps them; a file path works everywhere.
 _HINTS = (
     (
         "certificate verify failed",
         "the server's certificate is not signed by the CA in the URI's sslrootcert: name the CA file your provider "
-        "gives (or sslrootcert=system for a public CA)",
+        "gives (for a public CA, the system's bundle file, e.g. /etc/ssl/certs/ca-certificates.crt)",
     ),
     ("does not match host name", "the server's certificate names another host: connect with the name it names"),
     (
