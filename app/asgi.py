@@ -370,10 +370,10 @@ async def prepare_database(services: Services, schema_dir: Path) -> None:
             await apply_schema_dir(services.schemas, schema_dir)
             return
         except DatabaseRefusedError as error:
-            raise StartupError(error.detail or error.message) from None
+            raise StartupError(error.reason or error.message) from None
         except DatabaseUnavailableError as error:
             if time.monotonic() > deadline:
-                why = f" ({error.detail})" if error.detail else ""
+                why = f" ({error.reason})" if error.reason else ""
                 raise StartupError(f"the database did not answer in {STARTUP_WAIT:.0f} s{why}") from None
 
 

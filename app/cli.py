@@ -256,7 +256,7 @@ def run_migration(options: argparse.Namespace) -> int:
         return 2
     except DatabaseUnavailableError as error:
         # The driver's words name the server (host and port) and, for TLS or a login, what to change.
-        print(f"parseql migrate: {error.detail or error.message}", file=sys.stderr)
+        print(f"parseql migrate: {error.reason or error.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nparseql migrate: stopped; run the same command again to go on where it stopped", file=sys.stderr)

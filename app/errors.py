@@ -68,14 +68,15 @@ class DatabaseUnavailableError(AppError):
 
     code, status = 1, 503
 
-    def __init__(self, message: str = "The database is unavailable; try again shortly.", *, detail: str = "") -> None:
+    def __init__(self, message: str = "The database is unavailable; try again shortly.", *, reason: str = "") -> None:
         super().__init__(message)
-        self.detail = detail or None  # what the driver said: for the server's log, never for a client
+        self.reason = reason
+        """What the driver said, for the server's own messages (its log, a start-up error); never for a client."""
 
 
 class DatabaseRefusedError(DatabaseUnavailableError):
     """The database answers, but refuses this server's connections: the URI's TLS settings, the server's certificate
-    or the credentials do not fit. Waiting does not end it, so a server refuses to start on it; `detail` says why."""
+    or the credentials do not fit. Waiting does not end it, so a server refuses to start on it; `reason` says why."""
 
 
 class ObjectNotFoundError(AppError):

@@ -2,7 +2,7 @@
 (102), an unreachable server (the outage answer), anything else an internal error logged here.
 
 A connection the server refuses for good (a TLS handshake that cannot succeed as the URI asks it, a login
-`pg_hba.conf` or the password refuses) is `DatabaseRefusedError`, its detail libpq's words and what to change.
+`pg_hba.conf` or the password refuses) is `DatabaseRefusedError`, its reason libpq's words and what to change.
 """
 
 from __future__ import annotations
@@ -40,9 +40,17 @@ def duplicate(error: pg_errors.UniqueViolation) -> DuplicateValueError:
 
 
 # A refused connection carries no SQLSTATE (it fails before any result): libpq's words say what failed. Those of a
-# TLS handshake that cannot succeed as configured (the certificate, the CA file, a server without TLS); those of a
-# login the server refuses; and what to change for the common ones.
-_TLS_FAILURES = ("certificate", "does not support SSL", "SSL error", "no encryption")
+# TLS handshake that cannot succeed as configured (not those of a connection dropped mid-handshake, "SSL SYSCALL
+# error", as when a server stops); those of a login the server refuses; and what to change for the common ones.
+_TLS_FAILURES = (
+    "certificate",  # not signed by the CA, for another host, the CA file missing
+    "does not support SSL",  # TLS asked of a server without it
+    "no encryption",  # a plain connection to a server that takes TLS only (pg_hba.conf's hostssl)
+    "tlsv1 alert",  # the server refused the handshake: a client certificate it wants, a protocol version
+    "sslv3 alert",
+    "wrong version number",  # TLS spoken to a port that does not speak it
+    "invalid sslmode",
+)
 _LOGIN_FAILURES = ("pg_hba.conf", "authentication failed")
 # Not `sslrootcert=system` for a public CA: psycopg's wheel brings its own OpenSSL, which looks for the system's CAs
 # where it was built to (/usr/lib/psycopg-openssl), not where the system keeps them; a file path works everywhere.
@@ -67,8 +75,7 @@ def refusal(error: BaseException) -> str | None:
         return None
     text = " ".join(str(error).split()).removeprefix("connection failed: ")
     login = any(words in text for words in _LOGIN_FAILURES)
-    # "SSL SYSCALL error": the connection dropped mid-handshake, as when the server stops; that one passes.
-    tls = any(words in text for words in _TLS_FAILURES) and "SSL SYSCALL" not in text
+    tls = any(words in text for words in _TLS_FAILURES)
     if not (login or tls):
         return None
     hints = "".join(f"; {hint}" for words, hint in _HINTS if words in text)
@@ -79,7 +86,7 @@ def unavailable(error: BaseException) -> DatabaseUnavailableError:
     refused = refusal(error)
     reason = refused or " ".join(str(error).split())[:300] or type(error).__name__
     log.warning("the database cannot be reached: %s", reason)
-    return DatabaseRefusedError(detail=reason) if refused else DatabaseUnavailableError(detail=reason)
+    return DatabaseRefusedError(reason=reason) if refused else DatabaseUnavailableError(reason=reason)
 
 
 def translate(error: Exception, timed_out: AppError) -> Exception:
