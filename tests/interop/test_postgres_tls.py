@@ -84,7 +84,9 @@ async def test_a_server_on_a_tls_only_postgresql_serves_rest_and_graphql_over_tl
     tls_server: str, certificates: Certificates, tmp_path: Path
 ) -> None:
     uri = tls_database(tls_server, "tls_serve", certificates.ca)
-    process, port, log = start_server(tmp_path, "--database-uri", uri, "--master-key", MASTER_KEY)
+    process, port, log = await asyncio.to_thread(
+        start_server, tmp_path, "--database-uri", uri, "--master-key", MASTER_KEY
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, headers=HEADERS) as client:
@@ -199,7 +201,7 @@ async def test_parseql_migrate_copies_from_a_tls_only_postgresql_to_the_embedded
     assert moved.returncode == 0, moved.stdout + moved.stderr
     assert "every object, relation and file arrived" in moved.stdout
 
-    process, port, log = start_server(embedded_folder, "--master-key", MASTER_KEY)
+    process, port, log = await asyncio.to_thread(start_server, embedded_folder, "--master-key", MASTER_KEY)
     try:
         assert "embedded PostgreSQL" in log.read_text()
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/parse") as client:
