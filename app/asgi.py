@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cloud import Cloud, merge
 from app.domain.account_mail import AccountMail, EmailSettings
@@ -41,7 +41,7 @@ from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.store import Storage
 from app.domain.users import PasswordPolicy
-from app.errors import AppError, DatabaseUnavailableError
+from app.errors import AppError, DatabaseRefusedError, DatabaseUnavailableError
 from app.settings import Settings, with_master_key
 from app.storage.file_encryption import FileEncryption
 from app.storage.filesystem import FileSystemStore
@@ -369,7 +369,8 @@ STARTUP_WAIT = 30.0
 async def prepare_database(services: Services, schema_dir: Path) -> None:
     """Wait for the database, then create the system classes and apply `schema_dir`; all of it again (each step
     is idempotent) when the database goes away meanwhile, as it may while a supervisor restarts it, and a
-    StartupError after STARTUP_WAIT seconds (each ping waits about one)."""
+    StartupError after STARTUP_WAIT seconds (each ping waits about one), or at once when the database refuses
+    this server (TLS, the login): waiting would not change that."""
     deadline = time.monotonic() + STARTUP_WAIT
     while True:
         try:
@@ -377,9 +378,12 @@ async def prepare_database(services: Services, schema_dir: Path) -> None:
             await services.schemas.ensure_system_classes()
             await apply_schema_dir(services.schemas, schema_dir)
             return
-        except DatabaseUnavailableError:
+        except DatabaseRefusedError as error:
+            raise StartupError(error.reason or error.message) from None
+        except DatabaseUnavailableError as error:
             if time.monotonic() > deadline:
-                raise StartupError(f"the database did not answer in {STARTUP_WAIT:.0f} s") from None
+                why = f" ({error.reason})" if error.reason else ""
+                raise StartupError(f"the database did not answer in {STARTUP_WAIT:.0f} s{why}") from None
 
 
 class App(Starlette):
@@ -408,6 +412,8 @@ class App(Starlette):
             endpoint = self.websockets.get(scope["path"])
         else:
             endpoint = None
+            if scope["type"] == "lifespan":
+                send = _startup_failure_in_words(send)
         if endpoint is not None:
             scope["app"] = self
             await endpoint(scope, receive, send)
@@ -423,6 +429,20 @@ class App(Starlette):
         if path == "/graphql" and method in self.graphql_methods:
             return self.graphql
         return None
+
+
+def _startup_failure_in_words(send: Send) -> Send:
+    """The lifespan's `send`, telling the server a StartupError's own words (uvicorn prints them) instead of the
+    traceback Starlette sends for any failed start-up: the message is the whole story."""
+
+    async def sending(message: Message) -> None:
+        # Starlette sends this from its `except` block: the error being handled is the one that stopped start-up.
+        error = sys.exc_info()[1]
+        if message["type"] == "lifespan.startup.failed" and isinstance(error, StartupError):
+            message = {**message, "message": f"ParseQL cannot start: {error}"}
+        await send(message)
+
+    return sending
 
 
 def create_app(settings: Settings) -> Starlette:

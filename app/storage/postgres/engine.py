@@ -60,7 +60,7 @@ class PostgresStorage:
             async with asyncio.timeout(PING_SECONDS):
                 await self.db.fetch("SELECT 1")
         except (OSError, TimeoutError) as error:
-            raise unavailable(error) from None
+            raise unavailable(self.db.failure or error) from None
 
     async def capabilities(self) -> Capabilities:
         return self._capabilities
