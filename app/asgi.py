@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cloud import Cloud, merge
 from app.domain.account_mail import AccountMail, EmailSettings
@@ -41,8 +41,9 @@ from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.store import Storage
 from app.domain.users import PasswordPolicy
-from app.errors import AppError, DatabaseUnavailableError
+from app.errors import AppError, DatabaseRefusedError, DatabaseUnavailableError
 from app.settings import Settings, with_master_key
+from app.storage.file_encryption import FileEncryption
 from app.storage.filesystem import FileSystemStore
 from app.storage.mongo.engine import MongoStorage
 from app.storage.mongo.gridfs import GridFSStore
@@ -206,7 +207,14 @@ def open_storage(settings: Settings) -> Storage:
 def file_store(settings: Settings, storage: Storage) -> FileStore:
     """The files adapter the settings name; `auto`: GridFS on MongoDB, as Parse Server, and on PostgreSQL the
     filesystem store, as Parse Server's files adapter lays files out."""
-    if settings.files_adapter == "s3":
+    on_mongodb = isinstance(storage, MongoStorage)
+    adapter = settings.files_adapter
+    if adapter == "auto":
+        adapter = "gridfs" if on_mongodb else "filesystem"
+    if settings.files_encryption_key is not None and adapter != "filesystem":
+        # Refused rather than ignored: files meant to be encrypted would be stored in the clear.
+        raise StartupError(f"files_encryption_key needs the filesystem files adapter, not {adapter}")
+    if adapter == "s3":
         if not settings.s3_bucket:
             raise StartupError("files_adapter s3 needs s3_bucket")
         # Imported here so that servers without S3 need not install obstore.
@@ -222,9 +230,10 @@ def file_store(settings: Settings, storage: Storage) -> FileStore:
                 prefix=settings.s3_prefix,
             )
         )
-    on_mongodb = isinstance(storage, MongoStorage)
-    if settings.files_adapter == "filesystem" or (settings.files_adapter == "auto" and not on_mongodb):
-        return FileSystemStore(settings.files_dir or Path(settings.data_dir) / "files")
+    if adapter == "filesystem":
+        key = settings.files_encryption_key
+        encryption = FileEncryption(key) if key is not None else None
+        return FileSystemStore(settings.files_dir or Path(settings.data_dir) / "files", encryption)
     if not isinstance(storage, MongoStorage):
         raise StartupError("files_adapter gridfs needs MongoDB: on PostgreSQL, use filesystem (the default) or s3")
     return GridFSStore(storage.db, storage.reachability)
@@ -360,7 +369,8 @@ STARTUP_WAIT = 30.0
 async def prepare_database(services: Services, schema_dir: Path) -> None:
     """Wait for the database, then create the system classes and apply `schema_dir`; all of it again (each step
     is idempotent) when the database goes away meanwhile, as it may while a supervisor restarts it, and a
-    StartupError after STARTUP_WAIT seconds (each ping waits about one)."""
+    StartupError after STARTUP_WAIT seconds (each ping waits about one), or at once when the database refuses
+    this server (TLS, the login): waiting would not change that."""
     deadline = time.monotonic() + STARTUP_WAIT
     while True:
         try:
@@ -368,31 +378,71 @@ async def prepare_database(services: Services, schema_dir: Path) -> None:
             await services.schemas.ensure_system_classes()
             await apply_schema_dir(services.schemas, schema_dir)
             return
-        except DatabaseUnavailableError:
+        except DatabaseRefusedError as error:
+            raise StartupError(error.reason or error.message) from None
+        except DatabaseUnavailableError as error:
             if time.monotonic() > deadline:
-                raise StartupError(f"the database did not answer in {STARTUP_WAIT:.0f} s") from None
+                why = f" ({error.reason})" if error.reason else ""
+                raise StartupError(f"the database did not answer in {STARTUP_WAIT:.0f} s{why}") from None
 
 
 class App(Starlette):
-    """Starlette, with the websockets of the live protocols handed straight to their endpoints.
+    """Starlette, with the websockets of the live protocols and the requests of the REST and GraphQL endpoints
+    handed straight to their endpoints.
 
     A live query server holds thousands of sockets for hours; each skips the router and exception
     middleware layers (their coroutines and objects would live as long as the socket, and every full
-    garbage collection walks them).
+    garbage collection walks them). A REST or GraphQL request skips them too: the endpoints answer every
+    error themselves, and the layers cost a fifth of a read by id. Everything else (files, pages, the
+    playground, the methods /graphql refuses) goes through Starlette's router.
     """
 
-    def __init__(self, websockets: dict[str, ASGIApp], **kwargs: Any) -> None:
+    def __init__(
+        self, websockets: dict[str, ASGIApp], rest: ASGIApp, graphql: ASGIApp, graphql_methods: set[str], **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.websockets = websockets
+        self.rest, self.graphql, self.graphql_methods = rest, graphql, graphql_methods
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
+        endpoint: ASGIApp | None
+        if scope["type"] == "http":
+            endpoint = self._http_endpoint(scope["path"], scope["method"])
+        elif scope["type"] == "websocket":
             endpoint = self.websockets.get(scope["path"])
-            if endpoint is not None:
-                scope["app"] = self
-                await endpoint(scope, receive, send)
-                return
+        else:
+            endpoint = None
+            if scope["type"] == "lifespan":
+                send = _startup_failure_in_words(send)
+        if endpoint is not None:
+            scope["app"] = self
+            await endpoint(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    def _http_endpoint(self, path: str, method: str) -> ASGIApp | None:
+        """The endpoint the router would choose, for the two that answer most requests (see the routes)."""
+        if path.startswith("/parse/"):
+            if path.startswith(("/parse/apps/", "/parse/files/")) or path == "/parse/files":
+                return None
+            return self.rest
+        if path == "/graphql" and method in self.graphql_methods:
+            return self.graphql
+        return None
+
+
+def _startup_failure_in_words(send: Send) -> Send:
+    """The lifespan's `send`, telling the server a StartupError's own words (uvicorn prints them) instead of the
+    traceback Starlette sends for any failed start-up: the message is the whole story."""
+
+    async def sending(message: Message) -> None:
+        # Starlette sends this from its `except` block: the error being handled is the one that stopped start-up.
+        error = sys.exc_info()[1]
+        if message["type"] == "lifespan.startup.failed" and isinstance(error, StartupError):
+            message = {**message, "message": f"ParseQL cannot start: {error}"}
+        await send(message)
+
+    return sending
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -421,14 +471,20 @@ def create_app(settings: Settings) -> Starlette:
 
     graphql = Executor(services)  # HTTP and websockets share its schema and documents
     live_query = LiveQueryEndpoint(services, services.live)
+    rest, graphql_http = RestEndpoint(services, build_router()), GraphQLEndpoint(graphql)
+    graphql_methods = {"GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"}
     app = App(
         {"/parse": live_query, "/parse/": live_query, "/graphql": GraphQLSockets(graphql)},
+        rest,
+        graphql_http,
+        graphql_methods,
+        # App._http_endpoint sends most requests to `rest` and `graphql_http` before these routes are looked at.
         routes=[
             Mount("/parse/apps", app=PagesEndpoint(services)),
             Route("/parse/files", FilesEndpoint(services), methods=["POST", "OPTIONS"]),
             Mount("/parse/files", app=FilesEndpoint(services)),
-            Mount("/parse", app=RestEndpoint(services, build_router())),
-            Route("/graphql", GraphQLEndpoint(graphql), methods=["GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"]),
+            Mount("/parse", app=rest),
+            Route("/graphql", graphql_http, methods=list(graphql_methods)),
             *([Mount("/playground", app=playground_app(settings))] if settings.playground else []),
         ],
         lifespan=lifespan,

@@ -143,7 +143,7 @@ def serve(settings: Settings) -> int:
     except EmbeddedDatabaseError as error:
         log.error("%s", error)
         return 1
-    print(_banner(settings, generated, database is not None), flush=True)
+    banner = _banner(settings, generated, database is not None)
     if database is not None:
         # Restarted if it dies, from this process: with --workers, the parent of the workers.
         database.supervise()
@@ -153,6 +153,7 @@ def serve(settings: Settings) -> int:
         signal.signal(number, lambda received, _frame: stop_signals.append(received))
     try:
         if settings.workers > 1:
+            print(banner, flush=True)  # the workers start the app, each in its own process
             os.environ[RESOLVED_ENV] = json.dumps(dataclasses.asdict(settings))
             uvicorn.run(
                 "app.cli:app_from_environment",
@@ -175,6 +176,7 @@ def serve(settings: Settings) -> int:
                     **uvicorn_options(settings),
                 )
             )
+            server.banner = banner
             server.run()
     finally:
         if database is not None:
@@ -230,6 +232,7 @@ def run_migration(options: argparse.Namespace) -> int:
     """`parseql migrate`; `embedded:postgres` and `embedded:mongodb` name the embedded databases of --data-dir,
     started for the copy and stopped after it."""
     from app.embedded import EmbeddedDatabaseError
+    from app.errors import DatabaseUnavailableError
     from app.migrate import MigrationError, migrate
 
     _configure_logging("warning")
@@ -250,6 +253,10 @@ def run_migration(options: argparse.Namespace) -> int:
         return asyncio.run(migrate(uris[0], uris[1], source_files=source_files, target_files=target_files))
     except (MigrationError, EmbeddedDatabaseError) as error:
         print(f"parseql migrate: {error}", file=sys.stderr)
+        return 2
+    except DatabaseUnavailableError as error:
+        # The driver's words name the server (host and port) and, for TLS or a login, what to change.
+        print(f"parseql migrate: {error.reason or error.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nparseql migrate: stopped; run the same command again to go on where it stopped", file=sys.stderr)

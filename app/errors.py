@@ -3,6 +3,7 @@
     AppError                          (code, status) as class attributes
      ├── InternalError                    1  500  unexpected; the message never reaches a client
      ├── DatabaseUnavailableError         1  503  the database cannot be reached; worth retrying shortly
+     │    └── DatabaseRefusedError        1  503  it answers but refuses this server (TLS, certificate, login)
      ├── ObjectNotFoundError            101  404  missing, or hidden by an ACL (the two look alike)
      ├── InvalidQueryError              102
      ├── InvalidClassNameError          103
@@ -67,8 +68,15 @@ class DatabaseUnavailableError(AppError):
 
     code, status = 1, 503
 
-    def __init__(self, message: str = "The database is unavailable; try again shortly.") -> None:
+    def __init__(self, message: str = "The database is unavailable; try again shortly.", *, reason: str = "") -> None:
         super().__init__(message)
+        self.reason = reason
+        """What the driver said, for the server's own messages (its log, a start-up error); never for a client."""
+
+
+class DatabaseRefusedError(DatabaseUnavailableError):
+    """The database answers, but refuses this server's connections: the URI's TLS settings, the server's certificate
+    or the credentials do not fit. Waiting does not end it, so a server refuses to start on it; `reason` says why."""
 
 
 class ObjectNotFoundError(AppError):

@@ -59,9 +59,9 @@ class Migration:
 
     async def run(self) -> bool:
         """Copy everything; True when every count matches on both sides."""
-        await self.target.ensure_system_indexes()
-        schemas = await self.source.load_classes()
-        existing = {schema.name: schema for schema in await self.target.load_classes()}
+        await self.target.classes.ensure_system_indexes()
+        schemas = await self.source.classes.load_classes()
+        existing = {schema.name: schema for schema in await self.target.classes.load_classes()}
         for schema in schemas:
             await self._copy_class(schema, existing.get(schema.name))
         for schema in schemas:
@@ -77,23 +77,23 @@ class Migration:
         indexes = {name: spec for name, spec in schema.indexes.items() if name != "_id_"}
         if existing is None:
             try:
-                await self.target.create_class(
+                await self.target.classes.create_class(
                     ClassSchema(schema.name, schema.fields, schema.permissions), stored_permissions=schema.permissions
                 )
             except DuplicateValueError:
-                existing = next(s for s in await self.target.load_classes() if s.name == schema.name)
+                existing = next(s for s in await self.target.classes.load_classes() if s.name == schema.name)
         if existing is not None:
             missing = {name: type_ for name, type_ in schema.fields.items() if name not in existing.fields}
             if missing:
-                await self.target.add_fields(schema.name, missing)
-            await self.target.update_field_options(schema.name, schema.fields)
-            await self.target.set_permissions(schema.name, schema.permissions)
+                await self.target.classes.add_fields(schema.name, missing)
+            await self.target.classes.update_field_options(schema.name, schema.fields)
+            await self.target.classes.set_permissions(schema.name, schema.permissions)
         # The target may hold some already (the system indexes it makes at start, a copy that stopped).
-        await self.target.sync_indexes(schema.name)
-        current = next(s for s in await self.target.load_classes() if s.name == schema.name)
+        await self.target.classes.sync_indexes(schema.name)
+        current = next(s for s in await self.target.classes.load_classes() if s.name == schema.name)
         indexes = {name: spec for name, spec in indexes.items() if name not in current.indexes}
         if indexes:
-            await self.target.update_indexes(current, indexes, ())
+            await self.target.classes.update_indexes(current, indexes, ())
 
     async def _copy_objects(self, schema: ClassSchema) -> Tally:
         tally = Tally(schema.name, source=await self.source.count(schema, Find({})))
@@ -132,19 +132,19 @@ class Migration:
     async def _copy_members(self, class_name: str, field_name: str, owning_ids: list[str]) -> None:
         for start in range(0, len(owning_ids), RELATION_PAGE):
             chunk = owning_ids[start : start + RELATION_PAGE]
-            wanted = await self.source.related_by_owner(class_name, field_name, chunk)
-            held = await self.target.related_by_owner(class_name, field_name, chunk)
+            wanted = await self.source.relations.related_by_owner(class_name, field_name, chunk)
+            held = await self.target.relations.related_by_owner(class_name, field_name, chunk)
             for owner, related in wanted.items():
                 present = set(held.get(owner, ()))
                 new = [related_id for related_id in related if related_id not in present]
                 if new:
-                    await self.target.add_relation(class_name, field_name, owner, new)
+                    await self.target.relations.add_relation(class_name, field_name, owner, new)
 
     async def _copy_config(self) -> None:
-        config = await self.source.read_config()
+        config = await self.source.config.read_config()
         if config is not None:
             values, master_key_only = config
-            await self.target.update_config(values, (), master_key_only)
+            await self.target.config.update_config(values, (), master_key_only)
 
     async def _copy_files(self, source: FileStore, target: FileStore) -> None:
         bar = Progress("files", len(self.file_names), self.out)
@@ -177,7 +177,7 @@ class Migration:
             if not owners:
                 return total
             ids = [owner["objectId"] for owner in owners]
-            related = await storage.related_by_owner(schema.name, field_name, ids)
+            related = await storage.relations.related_by_owner(schema.name, field_name, ids)
             total += sum(len(members) for members in related.values())
             last = ids[-1]
 

@@ -40,6 +40,14 @@ _TIMED_OUT = b"Request Timeout"
 
 
 class Server(uvicorn.Server):
+    banner: str | None = None
+    """Printed once the app has started and listens: a server that cannot start never claims it runs."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.banner:
+            print(self.banner, flush=True)
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await close_all()
         await super().shutdown(sockets)

@@ -306,6 +306,11 @@ class Settings:
     files_dir: str | None = setting(
         None, _optional_str, "directory of the filesystem files adapter (default: files/ in the data dir)"
     )
+    files_encryption_key: str | None = setting(
+        None,
+        _optional_str,
+        "encrypt the filesystem adapter's files with this key, as Parse's files adapter does with its encryptionKey",
+    )
     s3_bucket: str | None = setting(None, _optional_str, "bucket of the s3 files adapter")
     s3_region: str | None = setting(None, _optional_str, "region of the S3 bucket (default: AWS_REGION)")
     s3_endpoint: str | None = setting(None, _optional_str, "URL of an S3-compatible server (MinIO, R2, …); unset: AWS")

@@ -111,10 +111,11 @@ def fresh_uri(server: str, label: str) -> str:
 
 
 def make_settings(server: str, label: str, tmp: Path, **overrides: Any) -> Settings:
+    """A test server's settings, on a fresh database of `server` unless the overrides name a `database_uri`."""
     values: dict[str, Any] = {
         "app_id": APP_ID,
         "master_key": MASTER_KEY,
-        "database_uri": fresh_uri(server, label),
+        "database_uri": overrides.pop("database_uri", None) or fresh_uri(server, label),
         "data_dir": str(tmp),
         "schema_dir": str(tmp / "no-schema"),
         "cloud": str(tmp / "no-cloud.py"),

@@ -70,6 +70,7 @@ def test_files_settings_load_from_each_source_and_refuse_what_cannot_work(
     monkeypatch.chdir(tmp_path)  # no parseql.toml here
     defaults = Settings.load({}, env={})
     assert (defaults.files_adapter, defaults.file_upload_for_public) == ("auto", False)
+    assert defaults.files_encryption_key is None
     assert defaults.file_upload_for_authenticated_users is True
     assert defaults.file_upload_extensions[0].startswith("^(?!(")
     env = {
@@ -94,6 +95,21 @@ def test_the_s3_adapter_needs_a_bucket(tmp_path: Path) -> None:
     settings = Settings(database_uri="mongodb://127.0.0.1:1/x", data_dir=str(tmp_path), files_adapter="s3")
     with pytest.raises(StartupError, match="files_adapter s3 needs s3_bucket"):
         create_app(settings)
+
+
+@pytest.mark.parametrize("adapter", ["auto", "gridfs", "s3"])
+def test_the_files_encryption_key_is_refused_where_files_would_be_stored_in_the_clear(
+    adapter: str, tmp_path: Path
+) -> None:
+    from app.asgi import StartupError, create_app
+
+    env = {"PARSEQL_FILES_ENCRYPTION_KEY": "s3cret", "PARSEQL_FILES_ADAPTER": adapter, "PARSEQL_S3_BUCKET": "media"}
+    settings = Settings.load({"database_uri": "mongodb://127.0.0.1:1/x", "data_dir": str(tmp_path)}, env=env)
+    assert settings.files_encryption_key == "s3cret"
+    expected = "gridfs" if adapter == "auto" else adapter  # auto on MongoDB is GridFS
+    with pytest.raises(StartupError, match=f"files_encryption_key needs the filesystem files adapter, not {expected}"):
+        create_app(settings)
+    create_app(settings.replace(files_adapter="filesystem"))  # where it works
 
 
 def test_gridfs_is_refused_on_postgresql(tmp_path: Path) -> None:

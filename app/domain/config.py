@@ -24,7 +24,7 @@ class ConfigService:
 
     async def read(self, auth: Auth) -> tuple[dict[str, Any], dict[str, bool]]:
         """The parameters this caller may read, and the master-key-only flags beside them."""
-        stored = await self.storage.read_config()
+        stored = await self.storage.config.read_config()
         if stored is None:
             return {}, {}
         params, master_key_only = stored
@@ -36,7 +36,7 @@ class ConfigService:
     async def parameter(self, auth: Auth, name: str) -> ConfigParameter:
         """One parameter, for the master key; an unknown name reads as null."""
         require_master(auth, "Master Key is required to access GlobalConfig.")
-        stored = await self.storage.read_config()
+        stored = await self.storage.config.read_config()
         params, master_key_only = stored if stored is not None else ({}, {})
         if name not in params:
             return ConfigParameter(None, None)
@@ -60,4 +60,4 @@ class ConfigService:
                 removed.append(key)
             else:
                 values[key] = value
-        await self.storage.update_config(values, removed, {key: flags.get(key) is True for key in params})
+        await self.storage.config.update_config(values, removed, {key: flags.get(key) is True for key in params})

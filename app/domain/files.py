@@ -10,6 +10,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from app.domain import media_types
 from app.domain.access import require_master
@@ -35,6 +36,8 @@ DEFAULT_FILE_EXTENSIONS = (
 _NAME = re.compile(r"[_a-zA-Z0-9][a-zA-Z0-9@. ~_-]*")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~A-Za-z0-9]+")
 FALLBACK_TYPE = "application/octet-stream"
+# What JavaScript's encodeURIComponent leaves alone besides letters and digits.
+_URI_COMPONENT_SAFE = "-_.!~*'()"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,12 @@ def stored_name(name: str, content_type: str | None, *, preserve: bool = False) 
     if not preserve:
         name = f"{secrets.token_hex(16)}_{name}"
     return name, content_type
+
+
+def uri_component(name: str) -> str:
+    """A name as JavaScript's encodeURIComponent writes it: how Parse puts a file's name in its URL, and how its
+    filesystem adapter names the file on disk (`a b@2x.png` is `a%20b%402x.png`)."""
+    return quote(name, safe=_URI_COMPONENT_SAFE)
 
 
 def served_type(file: StoredFile) -> str:

@@ -406,7 +406,7 @@ class ObjectReads:
                 )
                 visible = {record["objectId"] for record in readable.results}
                 owner_ids = [owner for owner in owner_ids if owner in visible]
-        related = await self.storage.related_by_owner(class_name, key, owner_ids)
+        related = await self.storage.relations.related_by_owner(class_name, key, owner_ids)
         every_id = sorted({object_id for ids in related.values() for object_id in ids})
         if not every_id:
             return {owner: [] for owner in owner_ids}
@@ -446,18 +446,18 @@ class ObjectReads:
                 return []
             if not readable.results:
                 return []
-        return await self.storage.related_ids(owner.class_name, key, owner.object_id)
+        return await self.storage.relations.related_ids(owner.class_name, key, owner.object_id)
 
     async def _relation_constraint(self, schema: ClassSchema, key: str, constraint: Any) -> list[dict[str, Any]]:
         """`relation = pointer`, `$in`, `$nin`, `$ne` on a relation field, as constraints on objectId."""
         if isinstance(constraint, Pointer):
-            return [{"$in": await self.storage.owning_ids(schema.name, key, [constraint.object_id])}]
+            return [{"$in": await self.storage.relations.owning_ids(schema.name, key, [constraint.object_id])}]
         if not isinstance(constraint, dict):
             return [{"$in": []}]
         result = []
         for op, value in constraint.items():
             members = value if isinstance(value, list) else [value]
             ids = [p.object_id for p in members if isinstance(p, Pointer)]
-            owners = await self.storage.owning_ids(schema.name, key, ids)
+            owners = await self.storage.relations.owning_ids(schema.name, key, ids)
             result.append({"$nin": owners} if op in ("$nin", "$ne") else {"$in": owners})
         return result or [{"$in": []}]

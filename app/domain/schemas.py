@@ -58,7 +58,7 @@ class SchemaRegistry:
 
     async def reload(self) -> None:
         async with self._lock:
-            classes = {schema.name: schema for schema in await self.storage.load_classes()}
+            classes = {schema.name: schema for schema in await self.storage.classes.load_classes()}
             for name in VOLATILE_CLASSES:
                 classes.setdefault(name, ClassSchema.build(name, {}, {}))
             changed = classes != self._classes
@@ -135,7 +135,7 @@ class SchemaRegistry:
 
     async def add_fields(self, class_name: str, fields: Mapping[str, FieldType]) -> ClassSchema:
         """Create the class (on a first write) or add fields; safe when instances race to do the same."""
-        await self.storage.add_fields(class_name, fields)
+        await self.storage.classes.add_fields(class_name, fields)
         await self.reload()
         schema = await self.require(class_name)
         for name, field in fields.items():
@@ -165,7 +165,7 @@ class SchemaRegistry:
             index_specs,
         )
         try:
-            await self.storage.create_class(schema, stored_permissions=permissions)
+            await self.storage.classes.create_class(schema, stored_permissions=permissions)
         except AppError as error:
             if error.code == 137:
                 raise InvalidClassNameError(f"Class {name} already exists.") from None
@@ -216,15 +216,15 @@ class SchemaRegistry:
                 raise InvalidQueryError(f"Index {index_name} does not exist, cannot delete.")
         add = _validate_new_indexes({k: v for k, v in index_changes.items() if k not in drop}, existing_indexes, merged)
         if deleted:
-            await self.storage.delete_fields(schema, deleted)
+            await self.storage.classes.delete_fields(schema, deleted)
         if new:
-            await self.storage.add_fields(name, new)
+            await self.storage.classes.add_fields(name, new)
             await self._update_field_options(name, changed_options, schema)
         if permissions is not KEEP:
             # null puts back Parse's defaults; any other value replaces the whole set.
-            await self.storage.set_permissions(name, permissions)
+            await self.storage.classes.set_permissions(name, permissions)
         if indexes is not None:
-            await self.storage.update_indexes(schema, add, drop)
+            await self.storage.classes.update_indexes(schema, add, drop)
         await self.reload()
         return await self.require(name)
 
@@ -234,12 +234,12 @@ class SchemaRegistry:
         # Like Parse Server: _Idempotency is a volatile class, never listed in _SCHEMA (its indexes are made below).
         for name in ("_User", "_Role"):
             if name not in self._classes:
-                await self.storage.add_fields(name, {})
-        await self.storage.ensure_system_indexes()
+                await self.storage.classes.add_fields(name, {})
+        await self.storage.classes.ensure_system_indexes()
         await self.reload()
         for schema in self.cached():
             # As Parse Server does at start: record the indexes the database really has.
-            await self.storage.sync_indexes(schema.name)
+            await self.storage.classes.sync_indexes(schema.name)
         await self.reload()
 
     async def apply_definition(self, definition: Any) -> None:
@@ -267,7 +267,9 @@ class SchemaRegistry:
 
     async def _update_field_options(self, name: str, changed: Mapping[str, Any], schema: ClassSchema) -> None:
         if changed:
-            await self.storage.update_field_options(name, {k: field_type_from_json(v) for k, v in changed.items()})
+            await self.storage.classes.update_field_options(
+                name, {k: field_type_from_json(v) for k, v in changed.items()}
+            )
 
     async def delete_class(self, name: str) -> None:
         await self.reload()
@@ -277,7 +279,7 @@ class SchemaRegistry:
             raise InvalidSchemaOperationError(
                 f"Class {name} is not empty, contains {count} objects, cannot drop schema."
             )
-        await self.storage.delete_class(schema)
+        await self.storage.classes.delete_class(schema)
         await self.reload()
 
     def _validate_new_fields(

@@ -296,10 +296,10 @@ class Authenticator:
         role_schema = await self.schemas.get("_Role")
         if role_schema is None:
             return frozenset()
-        found = set(await self.storage.owning_ids("_Role", "users", [user_id]))
+        found = set(await self.storage.relations.owning_ids("_Role", "users", [user_id]))
         frontier = set(found)
         while frontier:
-            parents = set(await self.storage.owning_ids("_Role", "roles", sorted(frontier)))
+            parents = set(await self.storage.relations.owning_ids("_Role", "roles", sorted(frontier)))
             frontier = parents - found
             found |= parents
         if not found:

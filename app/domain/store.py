@@ -1,8 +1,9 @@
 """The storage port: what the domain asks of a database engine, in Parse's terms, and what each engine can do.
 
-The domain reaches every engine through `Storage`: class schemas, objects read with a `Find` (Parse's
-constraints over decoded values, as `queries.parse_where` makes them, sub-queries already resolved), changes
-as values and `operations`, relations, Parse Config. Records hold the domain's values (`values.py`); each
+The domain reaches every engine through `Storage`: objects read with a `Find` (Parse's constraints over decoded
+values, as `queries.parse_where` makes them, sub-queries already resolved) and changed with values and
+`operations`; and three parts, `storage.classes` (class schemas), `storage.relations` and `storage.config`
+(Parse Config), which each engine builds on its own connection. Records hold the domain's values (`values.py`); each
 engine keeps them in its own layout (app/storage/mongo/ in Parse Server's MongoDB format).
 
 A few of Parse's options exist because Parse Server hands them to MongoDB as they are: `/aggregate` pipelines,
@@ -94,23 +95,9 @@ class Capabilities:
         return OperationForbiddenError(f"{self.engine} doesn't support {what}.")
 
 
-class Storage(Protocol):
-    """A database holding classes, objects and relations in one engine's layout of Parse's data."""
+class ClassStore(Protocol):
+    """The class schemas (`_SCHEMA`) and what each class's storage holds: fields, permissions, indexes."""
 
-    async def close(self) -> None: ...
-
-    async def capabilities(self) -> Capabilities:
-        """What this engine can do and guarantees (asked of the database once)."""
-        ...
-
-    def transaction(self) -> AbstractAsyncContextManager[None]:
-        """Everything awaited inside commits together or not at all (MongoDB needs a replica set for it)."""
-        ...
-
-    async def ping(self) -> None:
-        """Return when the database answers within about a second; DatabaseUnavailableError otherwise."""
-
-    # Class schemas
     async def load_classes(self) -> list[ClassSchema]: ...
 
     async def create_class(self, schema: ClassSchema, *, stored_permissions: Mapping[str, Any] | None) -> None:
@@ -141,10 +128,66 @@ class Storage(Protocol):
     async def sync_indexes(self, class_name: str) -> None:
         """Record in the schema the indexes the class really has."""
 
+
+class ConfigStore(Protocol):
+    """Parse Config: one set of parameters."""
+
+    async def read_config(self) -> tuple[dict[str, Any], dict[str, bool]] | None:
+        """The parameters and which of them only the master key reads; None before any was set."""
+
+    async def update_config(
+        self, values: Mapping[str, Any], removed: Sequence[str], master_key_only: Mapping[str, bool]
+    ) -> None:
+        """Set and remove parameters in one atomic write (values are stored as given, in Parse's JSON)."""
+
+
+class RelationStore(Protocol):
+    """Relation fields: a join table (or collection) per field."""
+
+    async def add_relation(self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]) -> None: ...
+
+    async def remove_relation(
+        self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]
+    ) -> None: ...
+
+    async def related_ids(self, class_name: str, field: str, owning_id: str) -> list[str]: ...
+
+    async def related_by_owner(self, class_name: str, field: str, owning_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The related ids of several owning objects at once (every owner is a key)."""
+
+    async def owning_ids(self, class_name: str, field: str, related_ids: Sequence[str]) -> list[str]: ...
+
+
+class Storage(Protocol):
+    """A database holding classes, objects and relations in one engine's layout of Parse's data: the objects'
+    methods here, the rest in three parts (`classes`, `config`, `relations`) that the engine builds."""
+
+    async def close(self) -> None: ...
+
+    async def capabilities(self) -> Capabilities:
+        """What this engine can do and guarantees (asked of the database once)."""
+        ...
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """Everything awaited inside commits together or not at all (MongoDB needs a replica set for it)."""
+        ...
+
+    async def ping(self) -> None:
+        """Return when the database answers within about a second; DatabaseUnavailableError otherwise."""
+
+    @property
+    def classes(self) -> ClassStore: ...
+
+    @property
+    def config(self) -> ConfigStore: ...
+
+    @property
+    def relations(self) -> RelationStore: ...
+
+    # Objects
     async def purge(self, schema: ClassSchema) -> None:
         """Delete every object of a class, keeping the class."""
 
-    # Objects
     async def find(self, schema: ClassSchema, query: Find) -> list[Record]: ...
 
     async def count(self, schema: ClassSchema, query: Find) -> int: ...
@@ -173,26 +216,3 @@ class Storage(Protocol):
     async def delete(
         self, schema: ClassSchema, object_id: str, where: Mapping[str, Any], acl: frozenset[str] | None
     ) -> bool: ...
-
-    # Parse Config (one set of parameters)
-    async def read_config(self) -> tuple[dict[str, Any], dict[str, bool]] | None:
-        """The parameters and which of them only the master key reads; None before any was set."""
-
-    async def update_config(
-        self, values: Mapping[str, Any], removed: Sequence[str], master_key_only: Mapping[str, bool]
-    ) -> None:
-        """Set and remove parameters in one atomic write (values are stored as given, in Parse's JSON)."""
-
-    # Relations (a join table per relation field)
-    async def add_relation(self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]) -> None: ...
-
-    async def remove_relation(
-        self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]
-    ) -> None: ...
-
-    async def related_ids(self, class_name: str, field: str, owning_id: str) -> list[str]: ...
-
-    async def related_by_owner(self, class_name: str, field: str, owning_ids: Sequence[str]) -> dict[str, list[str]]:
-        """The related ids of several owning objects at once (every owner is a key)."""
-
-    async def owning_ids(self, class_name: str, field: str, related_ids: Sequence[str]) -> list[str]: ...

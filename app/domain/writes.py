@@ -315,9 +315,11 @@ class ObjectWrites:
 
     async def _change_relation(self, class_name: str, field: str, object_id: str, change: RelationChange) -> None:
         if change.add:
-            await self.storage.add_relation(class_name, field, object_id, [p.object_id for p in change.add])
+            await self.storage.relations.add_relation(class_name, field, object_id, [p.object_id for p in change.add])
         if change.remove:
-            await self.storage.remove_relation(class_name, field, object_id, [p.object_id for p in change.remove])
+            await self.storage.relations.remove_relation(
+                class_name, field, object_id, [p.object_id for p in change.remove]
+            )
 
     async def _emit(self, event: WriteEvent) -> None:
         if self.events is not None:

@@ -42,6 +42,8 @@ QUEUE_LIMIT = 10_000
 """Messages waiting to be sent, at most; beyond it the oldest go (a stalled database must not grow memory)."""
 SEND_BATCH = 200
 _RETRY_SECONDS = 1.0
+APPLICATION_NAME = "parseql-bus"
+"""How the bus's connections name themselves to PostgreSQL (`pg_stat_activity`), beside the pool's `parseql`."""
 
 
 class PostgresBus:
@@ -115,9 +117,13 @@ class PostgresBus:
                 else:
                     self._failing = False
 
+    async def _connect(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
+        # The URI as the engine's pool takes it, its TLS parameters (sslmode, sslrootcert, …) included.
+        return await psycopg.AsyncConnection.connect(self.uri, autocommit=True, application_name=APPLICATION_NAME)
+
     async def _connection(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
         if self._publisher is None or self._publisher.closed:
-            self._publisher = await psycopg.AsyncConnection.connect(self.uri, autocommit=True)
+            self._publisher = await self._connect()
             await self._publisher.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} (id bigserial PRIMARY KEY, body text, at timestamptz DEFAULT now())"
@@ -143,7 +149,7 @@ class PostgresBus:
     async def _listen(self) -> None:
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(self.uri, autocommit=True) as connection:
+                async with await self._connect() as connection:
                     await connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
                     self._ready.set()
                     log.info("listening for other instances' writes on PostgreSQL channel %s", self.channel)

@@ -9,7 +9,6 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from app.domain.account_mail import AccountMail
 from app.domain.accounts import AccountService
@@ -17,7 +16,7 @@ from app.domain.acl import Auth, Origin
 from app.domain.config import ConfigService
 from app.domain.encoding import Encoder
 from app.domain.events import EventBus
-from app.domain.files import FileService
+from app.domain.files import FileService, uri_component
 from app.domain.hooks import Hooks
 from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
@@ -28,9 +27,6 @@ from app.domain.sessions import Authenticator
 from app.domain.store import Storage
 from app.errors import UnauthorizedError
 from app.settings import Settings
-
-# What JavaScript's encodeURIComponent leaves alone besides letters and digits (Parse builds file URLs so).
-_URI_COMPONENT_SAFE = "-_.!~*'()"
 
 
 @dataclass(slots=True)
@@ -89,13 +85,17 @@ def _networks(allowed: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddre
 
 def ip_allowed(ip: str | None, allowed: list[str]) -> bool:
     """Whether a client address is in one of the allowed addresses or CIDR ranges."""
-    if ip is None:
-        return False
+    return ip is not None and _address_allowed(ip, tuple(allowed))
+
+
+@functools.lru_cache(maxsize=4096)
+def _address_allowed(ip: str, allowed: tuple[str, ...]) -> bool:
+    # Remembered: a master key request asks for every call, and parsing an address costs more than the lookup.
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    return any(address in network for network in _networks(tuple(allowed)))
+    return any(address in network for network in _networks(allowed))
 
 
 async def authenticate(
@@ -133,4 +133,4 @@ async def authenticate(
 @functools.lru_cache(maxsize=32)
 def file_encoder(mount: str, app_id: str) -> Encoder:
     """Encode values with file URLs under this server's address, as Parse's files controller does."""
-    return Encoder(lambda name: f"{mount}/files/{app_id}/{quote(name, safe=_URI_COMPONENT_SAFE)}")
+    return Encoder(lambda name: f"{mount}/files/{app_id}/{uri_component(name)}")

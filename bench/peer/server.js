@@ -4,7 +4,17 @@
 // Set before the require, because parse-server builds its default logger when it loads.
 process.env.PARSE_SERVER_LOGS_FOLDER = 'null';
 const express = require('express');
-const { ParseServer, ParseGraphQLServer } = require('parse-server');
+const { ParseServer, ParseGraphQLServer, FileSystemAdapter } = require('parse-server');
+
+// PEER_FILES=fs (the interop tests): files in `files/` under the working directory, as Parse's filesystem adapter
+// keeps them, encrypted with PEER_FILES_KEY when it is set. Unset, Parse's default adapter (GridFS) is kept.
+function filesOptions(env) {
+  if (env.PEER_FILES !== 'fs') {
+    return {};
+  }
+  const options = env.PEER_FILES_KEY ? { encryptionKey: env.PEER_FILES_KEY } : {};
+  return { filesAdapter: new FileSystemAdapter(options) };
+}
 
 async function main(env) {
   const port = Number(env.PEER_PORT || 1338);
@@ -18,6 +28,7 @@ async function main(env) {
     allowClientClassCreation: true,
     masterKeyIps: ['0.0.0.0/0', '::/0'],
     liveQuery: { classNames: ['.*'] },
+    ...filesOptions(env),
     logLevel: 'error',
     logsFolder: null,
   });

@@ -40,8 +40,13 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
-async def parse_server(database_uri: str) -> AsyncIterator[httpx.AsyncClient]:
-    """Parse Server on `database_uri`; yields a client for it (app id `app`, master key `master`)."""
+async def parse_server(
+    database_uri: str, *, files_in: Path | None = None, files_key: str | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Parse Server on `database_uri`; yields a client for it (app id `app`, master key `master`).
+
+    With `files_in`, Parse keeps its files with its filesystem adapter in `files_in/files` (the adapter's folder is
+    relative to the working directory), encrypted with `files_key` when given."""
     port = _free_port()
     env = {
         **os.environ,
@@ -50,11 +55,15 @@ async def parse_server(database_uri: str) -> AsyncIterator[httpx.AsyncClient]:
         "PEER_APP_ID": "app",
         "PEER_MASTER_KEY": "master",
     }
+    if files_in is not None:
+        env["PEER_FILES"] = "fs"
+        if files_key is not None:
+            env["PEER_FILES_KEY"] = files_key
     log_path = Path(tempfile.mkdtemp(prefix="parse-peer-")) / "parse.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            ["node", "server.js"],
-            cwd=PEER_DIR,
+            ["node", str(PEER_DIR / "server.js")],
+            cwd=files_in or PEER_DIR,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -80,6 +80,31 @@ def shared(request: pytest.FixtureRequest) -> tuple[str, dict[str, str]]:
     return request.getfixturevalue("postgres_server"), {}
 
 
+async def check_writes_cross_instances(api_one: Api, api_other: Api, address_other: str, schema_ttl: float) -> None:
+    """Two instances serving one database: a write on one reaches the other's LiveQuery and GraphQL subscribers, an
+    instance tells its own subscribers once, and a write too large for a PostgreSQL notification arrives whole (also
+    run on a PostgreSQL that takes TLS connections only, tests/interop/test_postgres_tls.py)."""
+    await api_one.post("/schemas/Shared", {"fields": {"room": {"type": "String"}}}, master=True)
+    await asyncio.sleep(schema_ttl)  # until the other instance's schema cache sees the class
+    async with live_query(address_other) as live, graphql_socket(address_other) as socket:
+        assert (await live.subscribe(1, "Shared", {"room": "a"}))["op"] == "subscribed"
+        await socket.subscribe("e", "subscription { sharedEvents { event node { room } } }")
+        await socket.drain()
+        created = (await api_one.post("/classes/Shared", {"room": "a"}, master=True)).json()
+        event = await live.next()
+        assert event["op"] == "create" and event["object"]["objectId"] == created["objectId"]
+        assert (await socket.data())[1] == {"sharedEvents": {"event": "CREATE", "node": {"room": "a"}}}
+        await api_one.put(f"/classes/Shared/{created['objectId']}", {"room": "b"}, master=True)
+        assert (await live.next())["op"] == "leave"
+        # The instance that wrote tells its own subscribers once, not again through the bus.
+        await api_other.put(f"/classes/Shared/{created['objectId']}", {"room": "a"}, master=True)
+        assert [event["op"] for event in await live.drain()] == ["enter"]
+        # A write too large for one PostgreSQL notification (8,000 bytes) arrives whole too.
+        large = (await api_one.post("/classes/Shared", {"room": "a", "text": "x" * 20_000}, master=True)).json()
+        event = await live.next()
+        assert event["object"]["objectId"] == large["objectId"] and len(event["object"]["text"]) == 20_000
+
+
 async def test_a_write_on_one_instance_reaches_subscribers_on_the_other(
     shared: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
@@ -87,26 +112,7 @@ async def test_a_write_on_one_instance_reaches_subscribers_on_the_other(
     one = make_settings(server, "two_instances", tmp_path / "one", schema_cache_ttl=0.2, **bus)
     other = one.replace(data_dir=str(tmp_path / "other"))
     async with serving(one) as (_, client_one, _), serving(other) as (_, client_other, address_other):
-        api_one, api_other = Api(client_one), Api(client_other)
-        await api_one.post("/schemas/Shared", {"fields": {"room": {"type": "String"}}}, master=True)
-        await asyncio.sleep(one.schema_cache_ttl)  # until the other instance's schema cache sees the class
-        async with live_query(address_other) as live, graphql_socket(address_other) as socket:
-            assert (await live.subscribe(1, "Shared", {"room": "a"}))["op"] == "subscribed"
-            await socket.subscribe("e", "subscription { sharedEvents { event node { room } } }")
-            await socket.drain()
-            created = (await api_one.post("/classes/Shared", {"room": "a"}, master=True)).json()
-            event = await live.next()
-            assert event["op"] == "create" and event["object"]["objectId"] == created["objectId"]
-            assert (await socket.data())[1] == {"sharedEvents": {"event": "CREATE", "node": {"room": "a"}}}
-            await api_one.put(f"/classes/Shared/{created['objectId']}", {"room": "b"}, master=True)
-            assert (await live.next())["op"] == "leave"
-            # The instance that wrote tells its own subscribers once, not again through the bus.
-            await api_other.put(f"/classes/Shared/{created['objectId']}", {"room": "a"}, master=True)
-            assert [event["op"] for event in await live.drain()] == ["enter"]
-            # A write too large for one PostgreSQL notification (8,000 bytes) arrives whole too.
-            large = (await api_one.post("/classes/Shared", {"room": "a", "text": "x" * 20_000}, master=True)).json()
-            event = await live.next()
-            assert event["object"]["objectId"] == large["objectId"] and len(event["object"]["text"]) == 20_000
+        await check_writes_cross_instances(Api(client_one), Api(client_other), address_other, one.schema_cache_ttl)
 
 
 async def test_a_session_ended_on_one_instance_ends_its_events_on_the_other(

@@ -16,6 +16,7 @@ from app.storage.mongo import catalog
 from app.storage.mongo.connection import Connection
 from app.storage.mongo.documents import stored_key
 from app.storage.mongo.errors import message
+from app.storage.mongo.reachability import guarded_methods
 from app.storage.mongo.relations import join_collection
 
 CASE_INSENSITIVE = Collation(locale="en_US", strength=2)
@@ -26,11 +27,13 @@ log = logging.getLogger("app.storage.mongo")
 SCHEMA_COLLECTION = "_SCHEMA"
 
 
+@guarded_methods
 class MongoClasses:
     """The class operations of the storage port, on one database."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.reachability = connection.reachability  # an unreachable database: DatabaseUnavailableError
 
     async def load_classes(self) -> list[ClassSchema]:
         async with self.connection.read():

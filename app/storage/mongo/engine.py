@@ -7,7 +7,7 @@ The objects' operations are here; classes, relations and config are each their o
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,7 +16,7 @@ from bson.errors import InvalidDocument
 from pymongo import ReadPreference, ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from app.domain.classes import ClassSchema, FieldType
+from app.domain.classes import ClassSchema
 from app.domain.store import Capabilities, Find
 from app.domain.values import Record
 from app.errors import InvalidQueryError
@@ -44,7 +44,8 @@ _GEO_INDEX_MISSING = (17007, 291)
 @guarded_methods
 class MongoStorage:
     """Parse Server's MongoDB format; the only class that talks to the driver. Every public method answers an
-    unreachable database as `DatabaseUnavailableError` (see `reachability`)."""
+    unreachable database as `DatabaseUnavailableError` (see `reachability`), and so do those of its parts
+    (`classes`, `relations`, `config`)."""
 
     def __init__(
         self, uri: str, *, server_selection_timeout_ms: int = 10_000, max_query_time: float | None = None
@@ -87,67 +88,6 @@ class MongoStorage:
     async def transaction(self) -> AsyncIterator[None]:
         async with self.connection.transaction():
             yield
-
-    # Class schemas: `classes` ---------------------------------------------------------------------------
-
-    async def load_classes(self) -> list[ClassSchema]:
-        return await self.classes.load_classes()
-
-    async def create_class(self, schema: ClassSchema, *, stored_permissions: Mapping[str, Any] | None) -> None:
-        await self.classes.create_class(schema, stored_permissions=stored_permissions)
-
-    async def add_fields(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
-        await self.classes.add_fields(class_name, fields)
-
-    async def update_field_options(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
-        await self.classes.update_field_options(class_name, fields)
-
-    async def set_permissions(self, class_name: str, permissions: Mapping[str, Any] | None) -> None:
-        await self.classes.set_permissions(class_name, permissions)
-
-    async def update_indexes(
-        self, schema: ClassSchema, add: Mapping[str, Mapping[str, Any]], drop: Sequence[str]
-    ) -> None:
-        await self.classes.update_indexes(schema, add, drop)
-
-    async def delete_fields(self, schema: ClassSchema, names: Sequence[str]) -> None:
-        await self.classes.delete_fields(schema, names)
-
-    async def delete_class(self, schema: ClassSchema) -> None:
-        await self.classes.delete_class(schema)
-
-    async def ensure_system_indexes(self) -> None:
-        await self.classes.ensure_system_indexes()
-
-    async def sync_indexes(self, class_name: str) -> None:
-        await self.classes.sync_indexes(class_name)
-
-    # Parse Config: `global_config` --------------------------------------------------------------------
-
-    async def read_config(self) -> tuple[dict[str, Any], dict[str, bool]] | None:
-        return await self.config.read_config()
-
-    async def update_config(
-        self, values: Mapping[str, Any], removed: Sequence[str], master_key_only: Mapping[str, bool]
-    ) -> None:
-        await self.config.update_config(values, removed, master_key_only)
-
-    # Relations: `relations` ---------------------------------------------------------------------------
-
-    async def add_relation(self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]) -> None:
-        await self.relations.add_relation(class_name, field, owning_id, related_ids)
-
-    async def remove_relation(self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]) -> None:
-        await self.relations.remove_relation(class_name, field, owning_id, related_ids)
-
-    async def related_ids(self, class_name: str, field: str, owning_id: str) -> list[str]:
-        return await self.relations.related_ids(class_name, field, owning_id)
-
-    async def related_by_owner(self, class_name: str, field: str, owning_ids: Sequence[str]) -> dict[str, list[str]]:
-        return await self.relations.related_by_owner(class_name, field, owning_ids)
-
-    async def owning_ids(self, class_name: str, field: str, related_ids: Sequence[str]) -> list[str]:
-        return await self.relations.owning_ids(class_name, field, related_ids)
 
     # Objects ----------------------------------------------------------------------------------------
 

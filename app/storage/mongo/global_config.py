@@ -6,15 +6,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app.storage.mongo.connection import Connection
+from app.storage.mongo.reachability import guarded_methods
 
 CONFIG_COLLECTION = "_GlobalConfig"
 
 
+@guarded_methods
 class MongoConfig:
     """The config operations of the storage port, on one database."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.reachability = connection.reachability  # an unreachable database: DatabaseUnavailableError
 
     async def read_config(self) -> tuple[dict[str, Any], dict[str, bool]] | None:
         async with self.connection.read():

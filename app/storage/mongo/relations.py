@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.storage.mongo.connection import Connection
+from app.storage.mongo.reachability import guarded_methods
 
 
 def join_collection(class_name: str, field: str) -> str:
     return f"_Join:{field}:{class_name}"
 
 
+@guarded_methods
 class MongoRelations:
     """The relation operations of the storage port, on one database."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.reachability = connection.reachability  # an unreachable database: DatabaseUnavailableError
 
     async def add_relation(self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]) -> None:
         collection = self.connection.collection(join_collection(class_name, field))

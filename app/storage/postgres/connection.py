@@ -4,6 +4,11 @@ Every statement runs under `statement_timeout` (the setting `max_query_time`): P
 a pattern match included, when it passes the limit, and the caller gets code 124. A transaction (`/batch` with
 `transaction: true`) holds one connection for the task and the tasks it starts (a context variable), and every
 statement inside runs on it. Driver errors leave through `errors.translate`.
+
+The pool opens connections in the background and, when it cannot, only says so to its own log; a caller waiting
+for one gets a timeout without the cause. So every connection the pool opens reports to its `Database`, which
+keeps why the last attempt failed (`failure`) until one succeeds: an outage answer then says why (a certificate
+refused, a login refused), and a server refuses to start on a database that will never take its connections.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any
+from typing import Any, Self
 
 import orjson
 import psycopg
@@ -40,12 +45,31 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _reporting_to(database: Database) -> type[Connection]:
+    """The pool's connection class for `database`: each attempt to connect leaves its failure, or None, there."""
+
+    class Reporting(AsyncConnection[DictRow]):
+        @classmethod
+        async def connect(cls, conninfo: str = "", **kwargs: Any) -> Self:
+            try:
+                connection = await super().connect(conninfo, **kwargs)
+            except psycopg.OperationalError as error:
+                database.failure = error
+                raise
+            database.failure = None
+            return connection
+
+    return Reporting
+
+
 class Database:
     """The pool of one database, shared by the engine's objects, classes, relations and config."""
 
     def __init__(self, uri: str, *, connect_timeout: float = 10.0, max_query_time: float | None = None) -> None:
         self.uri = uri
         self.max_query_time = max_query_time
+        self.failure: psycopg.OperationalError | None = None
+        """Why the pool's last attempt to connect failed; None once one succeeds."""
         options = {"application_name": "parseql"}
         if max_query_time is not None:
             options["options"] = f"-c statement_timeout={max(1, round(max_query_time * 1000))}"
@@ -55,6 +79,7 @@ class Database:
             max_size=20,
             kwargs={"autocommit": True, "row_factory": dict_row, **options},
             configure=self._configure,
+            connection_class=_reporting_to(self),
             timeout=connect_timeout,
             open=False,
         )
@@ -93,7 +118,7 @@ class Database:
             async with self.pool.connection() as connection:
                 yield connection
         except PoolTimeout as error:
-            raise unavailable(error) from None
+            raise unavailable(self.failure or error) from None
         except psycopg.Error as error:
             if raw:
                 raise

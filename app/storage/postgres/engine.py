@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from app.domain.classes import ClassSchema, FieldType
+from app.domain.classes import ClassSchema
 from app.domain.store import Capabilities, Find
 from app.domain.values import Pointer, Record
 from app.errors import InvalidQueryError
@@ -60,7 +60,7 @@ class PostgresStorage:
             async with asyncio.timeout(PING_SECONDS):
                 await self.db.fetch("SELECT 1")
         except (OSError, TimeoutError) as error:
-            raise unavailable(error) from None
+            raise unavailable(self.db.failure or error) from None
 
     async def capabilities(self) -> Capabilities:
         return self._capabilities
@@ -73,67 +73,6 @@ class PostgresStorage:
         except BaseException:
             self.tables.forget()  # columns made inside are gone with the rollback
             raise
-
-    # Class schemas: `classes` ---------------------------------------------------------------------------
-
-    async def load_classes(self) -> list[ClassSchema]:
-        return await self.classes.load_classes()
-
-    async def create_class(self, schema: ClassSchema, *, stored_permissions: Mapping[str, Any] | None) -> None:
-        await self.classes.create_class(schema, stored_permissions=stored_permissions)
-
-    async def add_fields(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
-        await self.classes.add_fields(class_name, fields)
-
-    async def update_field_options(self, class_name: str, fields: Mapping[str, FieldType]) -> None:
-        await self.classes.update_field_options(class_name, fields)
-
-    async def set_permissions(self, class_name: str, permissions: Mapping[str, Any] | None) -> None:
-        await self.classes.set_permissions(class_name, permissions)
-
-    async def update_indexes(
-        self, schema: ClassSchema, add: Mapping[str, Mapping[str, Any]], drop: Sequence[str]
-    ) -> None:
-        await self.classes.update_indexes(schema, add, drop)
-
-    async def delete_fields(self, schema: ClassSchema, names: Sequence[str]) -> None:
-        await self.classes.delete_fields(schema, names)
-
-    async def delete_class(self, schema: ClassSchema) -> None:
-        await self.classes.delete_class(schema)
-
-    async def ensure_system_indexes(self) -> None:
-        await self.classes.ensure_system_indexes()
-
-    async def sync_indexes(self, class_name: str) -> None:
-        await self.classes.sync_indexes(class_name)
-
-    # Parse Config: `global_config` --------------------------------------------------------------------
-
-    async def read_config(self) -> tuple[dict[str, Any], dict[str, bool]] | None:
-        return await self.config.read_config()
-
-    async def update_config(
-        self, values: Mapping[str, Any], removed: Sequence[str], master_key_only: Mapping[str, bool]
-    ) -> None:
-        await self.config.update_config(values, removed, master_key_only)
-
-    # Relations: `relations` ---------------------------------------------------------------------------
-
-    async def add_relation(self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]) -> None:
-        await self.relations.add_relation(class_name, field, owning_id, related_ids)
-
-    async def remove_relation(self, class_name: str, field: str, owning_id: str, related_ids: Sequence[str]) -> None:
-        await self.relations.remove_relation(class_name, field, owning_id, related_ids)
-
-    async def related_ids(self, class_name: str, field: str, owning_id: str) -> list[str]:
-        return await self.relations.related_ids(class_name, field, owning_id)
-
-    async def related_by_owner(self, class_name: str, field: str, owning_ids: Sequence[str]) -> dict[str, list[str]]:
-        return await self.relations.related_by_owner(class_name, field, owning_ids)
-
-    async def owning_ids(self, class_name: str, field: str, related_ids: Sequence[str]) -> list[str]:
-        return await self.relations.owning_ids(class_name, field, related_ids)
 
     # Objects ----------------------------------------------------------------------------------------
 
