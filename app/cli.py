@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--to", dest="target", required=True, metavar="URI", help="where to copy it")
     migrate.add_argument("--from-files", metavar="DIR", help="the source's files folder (default: GridFS on MongoDB)")
     migrate.add_argument("--to-files", metavar="DIR", help="the target's files folder (default: GridFS on MongoDB)")
+    migrate.add_argument("--from-files-key", metavar="KEY", help="the source folder's files encryption key, if any")
+    migrate.add_argument("--to-files-key", metavar="KEY", help="encrypt the files copied into --to-files with this key")
     migrate.add_argument(
         "--data-dir", default="./data", help="where embedded:postgres and embedded:mongodb keep their files"
     )
@@ -231,6 +233,7 @@ async def _schema_sdl(settings: Settings) -> str:
 def run_migration(options: argparse.Namespace) -> int:
     """`parseql migrate`; `embedded:postgres` and `embedded:mongodb` name the embedded databases of --data-dir,
     started for the copy and stopped after it."""
+    from app.asgi import StartupError
     from app.embedded import EmbeddedDatabaseError
     from app.errors import DatabaseUnavailableError
     from app.migrate import MigrationError, migrate
@@ -250,8 +253,16 @@ def run_migration(options: argparse.Namespace) -> int:
         files_dir = str(Path(options.data_dir) / "files")
         source_files = options.from_files or (files_dir if options.source == "embedded:postgres" else None)
         target_files = options.to_files or (files_dir if options.target == "embedded:postgres" else None)
-        return asyncio.run(migrate(uris[0], uris[1], source_files=source_files, target_files=target_files))
-    except (MigrationError, EmbeddedDatabaseError) as error:
+        copy = migrate(
+            uris[0],
+            uris[1],
+            source_files=source_files,
+            target_files=target_files,
+            source_key=options.from_files_key,
+            target_key=options.to_files_key,
+        )
+        return asyncio.run(copy)
+    except (MigrationError, EmbeddedDatabaseError, StartupError) as error:
         print(f"parseql migrate: {error}", file=sys.stderr)
         return 2
     except DatabaseUnavailableError as error:

@@ -236,9 +236,10 @@ class MigrationError(Exception):
     """The copy cannot start as asked; the message says why."""
 
 
-def open_database(uri: str, files_dir: str | None) -> tuple[Storage, FileStore]:
+def open_database(uri: str, files_dir: str | None, files_key: str | None = None) -> tuple[Storage, FileStore]:
     """The engine a URI names, and where its files are: `files_dir` when given (Parse's files adapter for a
-    folder), else the engine's own store (GridFS on MongoDB); chosen as the server chooses them."""
+    folder, encrypted with `files_key` when given), else the engine's own store (GridFS on MongoDB); chosen as the
+    server chooses them."""
     from app.asgi import file_store, open_storage
     from app.settings import Settings
 
@@ -248,17 +249,29 @@ def open_database(uri: str, files_dir: str | None) -> tuple[Storage, FileStore]:
     if scheme.startswith("postgres") and not files_dir:
         # PostgreSQL holds no files: they live in a folder, as Parse's files adapter lays them out.
         raise MigrationError("a PostgreSQL database keeps its files in a folder: name it with --from-files/--to-files")
-    settings = Settings(database_uri=uri, files_adapter="filesystem" if files_dir else "auto", files_dir=files_dir)
+    if files_key is not None and not files_dir:
+        raise MigrationError("a files encryption key is for a files folder: name it with --from-files/--to-files")
+    adapter = "filesystem" if files_dir else "auto"
+    settings = Settings(database_uri=uri, files_adapter=adapter, files_dir=files_dir, files_encryption_key=files_key)
     storage = open_storage(settings)
     return storage, file_store(settings, storage)
 
 
-async def migrate(source_uri: str, target_uri: str, *, source_files: str | None, target_files: str | None) -> int:
-    """Copy one database into another and print what each side holds; the exit code of `parseql migrate`."""
+async def migrate(
+    source_uri: str,
+    target_uri: str,
+    *,
+    source_files: str | None,
+    target_files: str | None,
+    source_key: str | None = None,
+    target_key: str | None = None,
+) -> int:
+    """Copy one database into another and print what each side holds; the exit code of `parseql migrate`. Files
+    are read with `source_key` and written with `target_key` (Parse's `encryptionKey` of a files folder)."""
     if source_uri == target_uri:
         raise MigrationError("--from and --to name the same database")
-    source, source_store = open_database(source_uri, source_files)
-    target, target_store = open_database(target_uri, target_files)
+    source, source_store = open_database(source_uri, source_files, source_key)
+    target, target_store = open_database(target_uri, target_files, target_key)
     try:
         migration = Migration(source, target, (source_store, target_store))
         whole = await migration.run()

@@ -48,9 +48,12 @@ async def copied(database_server: str) -> AsyncIterator[tuple[str, str, str]]:
     yield source, target, output
 
 
-async def views(uri: str, tmp: Path) -> dict[str, Any]:
-    """What alice, bob and the master key are shown by a server on `uri`."""
-    async with running(make_settings(uri.rsplit("/", 1)[0], "unused", tmp).replace(database_uri=uri)) as (_, client):
+async def views(uri: str, tmp: Path, **settings: Any) -> dict[str, Any]:
+    """What alice, bob and the master key are shown by a server on `uri` (with these settings)."""
+    async with running(make_settings(uri.rsplit("/", 1)[0], "unused", tmp).replace(database_uri=uri, **settings)) as (
+        _,
+        client,
+    ):
         api = Api(client)
         sessions = (await api.get("/sessions", master=True, params={"order": "createdAt"})).json()  # before logins
         login = await api.post("/login", {"username": "bob", "password": "bob-password"})
@@ -149,10 +152,14 @@ async def test_a_copy_on_postgresql_shows_everyone_what_they_saw_on_mongodb(
     source, target = fresh_uri(database_server, "to_pg_from"), fresh_uri(postgres_server, "to_pg")
     await load_fixture(source)
     files = tmp_path / "b" / "files"  # where a server on the copy keeps its files (data_dir/files)
-    code, output = await parseql("migrate", "--from", source, "--to", target, "--to-files", str(files))
+    arguments = ["--to-files", str(files), "--to-files-key", "k3y"]  # encrypted on the way, as Parse's adapter does
+    code, output = await parseql("migrate", "--from", source, "--to", target, *arguments)
     assert code == 0, output
-    before, after = await views(source, tmp_path / "a"), await views(target, tmp_path / "b")
+    before = await views(source, tmp_path / "a")
+    after = await views(target, tmp_path / "b", files_encryption_key="k3y")
     assert after["file"][0] == 200 and after["file"][1] == before["file"][1]
+    stored = [path.read_bytes() for path in files.iterdir() if path.is_file()]
+    assert len(stored) == 1 and before["file"][1] not in stored[0]  # the folder holds no readable copy
     # Each engine names its own indexes (Parse Server's names on each).
     for view in (before, after):
         for schema in view["schemas"]["results"]:
