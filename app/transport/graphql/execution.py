@@ -18,6 +18,7 @@ Server's codes); what goes wrong while it runs is in its result, in graphql-js's
 from __future__ import annotations
 
 import logging
+from asyncio import gather
 from collections import OrderedDict
 from dataclasses import dataclass
 from inspect import isawaitable
@@ -50,7 +51,7 @@ from graphql.execution import ExecutionContext
 from graphql.execution.collect_fields import collect_fields
 from graphql.execution.values import get_argument_values
 from graphql.language import FragmentSpreadNode, InlineFragmentNode
-from graphql.pyutils import Path
+from graphql.pyutils import Path, Undefined
 
 from app.errors import AppError, MasterKeyRequiredError, OperationForbiddenError
 from app.transport.callers import Services
@@ -110,35 +111,79 @@ def operation_from(body: dict[str, Any]) -> Operation:
 _SAFE_INTEGER = 2**53
 
 
+_UNKNOWN: Any = object()
+
+
+def _plain_leaf(parent_type: GraphQLObjectType, field_node: FieldNode) -> tuple[GraphQLLeafType, bool, str] | None:
+    """For a field read from a record by its name without arguments and of a scalar or enum type: that type, whether
+    it may be null and the name; else None."""
+    field_def = parent_type.fields.get(field_node.name.value)
+    if field_def is None or field_def.resolve is not None or field_def.args:
+        return None
+    return_type = field_def.type
+    leaf = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+    if not isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
+        return None
+    return leaf, leaf is return_type, field_node.name.value
+
+
 class ParseExecutionContext(ExecutionContext):
     """graphql-core's execution with two changes: whole Floats are written as JSON integers (`30`, not `30.0`) as
     Parse Server writes them, and a plain value read from an object skips the general machinery.
 
-    Most fields of a page are scalars read from a record by name. For those, graphql-core would build a resolve
-    info, parse arguments, call the default resolver and check for awaitables; the fast path only reads and
-    serializes. Anything else, and any value that would need an error (a null in a non-null field), takes
-    graphql-core's own path, so answers are the same either way.
+    Most fields of a page are scalars read from a record by name. For those, graphql-core would make a path,
+    build a resolve info, parse arguments, call the default resolver and check for awaitables; the fast path only
+    reads and serializes, with what it needs to know of the field worked out once per field of the document.
+    Anything else, and any value that would need an error (a null in a non-null field), takes graphql-core's own
+    path, so answers are the same either way.
     """
 
-    def execute_field(
-        self, parent_type: GraphQLObjectType, source: Any, field_nodes: list[FieldNode], path: Path
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._leaves: dict[tuple[GraphQLObjectType, int], tuple[GraphQLLeafType, bool, str] | None] = {}
+
+    def execute_fields(
+        self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None, fields: dict[str, list[FieldNode]]
     ) -> Any:
-        field_node = field_nodes[0]
-        field_def = parent_type.fields.get(field_node.name.value)
-        if field_def is not None and field_def.resolve is None and type(source) is dict and not field_def.args:
-            return_type = field_def.type
-            leaf = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
-            if isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
-                value = source.get(field_node.name.value)
+        if type(source_value) is not dict:
+            return super().execute_fields(parent_type, source_value, path, fields)
+        results: dict[str, Any] = {}
+        awaitable_fields: list[str] = []
+        leaves = self._leaves
+        for response_name, field_nodes in fields.items():
+            key = (parent_type, id(field_nodes[0]))  # the document's nodes live as long as its cached validation
+            leaf = leaves.get(key, _UNKNOWN)
+            if leaf is _UNKNOWN:
+                leaf = leaves[key] = _plain_leaf(parent_type, field_nodes[0])
+            if leaf is not None:
+                leaf_type, nullable, name = leaf
+                value = source_value.get(name)
                 if value is None:
-                    if leaf is return_type:
-                        return None
+                    if nullable:
+                        results[response_name] = None
+                        continue
                 else:
                     try:
-                        return self.complete_leaf_value(leaf, value)
+                        results[response_name] = self.complete_leaf_value(leaf_type, value)
+                        continue
                     except Exception:
-                        pass
-        return super().execute_field(parent_type, source, field_nodes, path)
+                        pass  # graphql-core's path words the error
+            result = self.execute_field(
+                parent_type, source_value, field_nodes, Path(path, response_name, parent_type.name)
+            )
+            if result is not Undefined:
+                results[response_name] = result
+                if self.is_awaitable(result):
+                    awaitable_fields.append(response_name)
+        if not awaitable_fields:
+            return results
+
+        async def with_awaited() -> dict[str, Any]:
+            awaited = await gather(*(results[name] for name in awaitable_fields))
+            results.update(zip(awaitable_fields, awaited, strict=True))
+            return results
+
+        return with_awaited()
 
     @staticmethod
     def complete_leaf_value(return_type: GraphQLLeafType, result: Any) -> Any:
