@@ -147,3 +147,25 @@ async def test_concurrent_first_writes_create_the_class_and_its_columns_once(app
     }
     assert {"field0", "field1", "field2", "field3", "shared"} <= columns
     assert (await api.get("/classes/Raced", params={"count": "1", "limit": "0"})).json()["count"] == 16
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_uris_own_connection_options_are_kept_beside_the_time_limit(server: str, tmp_path: Path) -> None:
+    # A managed PostgreSQL often puts an app in a schema of its own, named in the URI: `options=-c search_path=…`.
+    uri = fresh_uri(server, "pg_uri_options")
+    with psycopg.connect(uri, autocommit=True) as connection:
+        connection.execute("CREATE SCHEMA app")
+    own = f"{uri}?options=-c%20search_path%3Dapp&application_name=shop"
+    settings = make_settings(server, "unused", tmp_path, max_query_time=5.0).replace(database_uri=own)
+    async with running(settings) as (_, client):
+        created = await Api(client).post("/classes/Note", {"text": "in the app schema"}, master=True)
+        assert created.status_code == 201, created.text
+        sessions = rows(uri, "SELECT application_name FROM pg_stat_activity WHERE datname = current_database()")
+    assert rows(uri, "SELECT schemaname FROM pg_tables WHERE tablename = 'Note'") == [("app",)]
+    assert ("shop",) in sessions and ("parseql",) not in sessions
+    database = Database(own, max_query_time=0.25)
+    try:
+        assert await database.fetch("SHOW statement_timeout") == [{"statement_timeout": "250ms"}]
+        assert await database.fetch("SHOW search_path") == [{"search_path": "app"}]
+    finally:
+        await database.close()

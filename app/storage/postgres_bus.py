@@ -27,9 +27,11 @@ from collections.abc import Awaitable, Callable
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from app.domain.events import WriteEvent
 from app.storage.bus_messages import REPLAYED, encode, replay_message
+from app.storage.postgres.connection import connection_options
 
 log = logging.getLogger("app.bus")
 
@@ -119,7 +121,8 @@ class PostgresBus:
 
     async def _connect(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
         # The URI as the engine's pool takes it, its TLS parameters (sslmode, sslrootcert, …) included.
-        return await psycopg.AsyncConnection.connect(self.uri, autocommit=True, application_name=APPLICATION_NAME)
+        conninfo = make_conninfo(self.uri, **connection_options(self.uri, APPLICATION_NAME))
+        return await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
 
     async def _connection(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
         if self._publisher is None or self._publisher.closed:

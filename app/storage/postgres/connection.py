@@ -22,6 +22,7 @@ from typing import Any, Self
 import orjson
 import psycopg
 from psycopg import AsyncConnection, sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -62,6 +63,16 @@ def _reporting_to(database: Database) -> type[Connection]:
     return Reporting
 
 
+def connection_options(uri: str, application_name: str, server_options: str | None = None) -> dict[str, str]:
+    """What ParseQL adds to a URI's own connection parameters, without overriding them: its application name unless
+    the URI names one, and `server_options` (`-c name=value`) after the URI's own `options` (`search_path`…)."""
+    given = conninfo_to_dict(uri)
+    added = {} if "application_name" in given else {"application_name": application_name}
+    if server_options:
+        added["options"] = f"{given['options']} {server_options}" if given.get("options") else server_options
+    return added
+
+
 class Database:
     """The pool of one database, shared by the engine's objects, classes, relations and config."""
 
@@ -70,9 +81,8 @@ class Database:
         self.max_query_time = max_query_time
         self.failure: psycopg.OperationalError | None = None
         """Why the pool's last attempt to connect failed; None once one succeeds."""
-        options = {"application_name": "parseql"}
-        if max_query_time is not None:
-            options["options"] = f"-c statement_timeout={max(1, round(max_query_time * 1000))}"
+        limit = None if max_query_time is None else f"-c statement_timeout={max(1, round(max_query_time * 1000))}"
+        options = connection_options(uri, "parseql", limit)
         self.pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
             uri,
             min_size=1,
