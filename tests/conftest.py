@@ -9,6 +9,8 @@ Tests about MongoDB itself are marked `mongodb_only` and skipped, with that reas
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -84,6 +86,16 @@ def _postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         database.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def server_home() -> Iterator[Path]:
+    """A folder for a server run as a process, outside pytest's temporary root: as root, the embedded PostgreSQL
+    runs as its own user, and pytest makes its root private again whenever another session starts (a second
+    suite started meanwhile took a running server's data folder away from it)."""
+    folder = Path(tempfile.mkdtemp(prefix="parseql-test-server-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,14 @@ from tests.processes import database_port as _database_port
 from tests.processes import port_open as _port_open
 from tests.processes import start_server as _start
 
+
+@pytest.fixture
+def tmp_path(server_home: Path) -> Path:
+    """Every test's folder here is `server_home` (conftest.py): the servers these tests start run the embedded
+    PostgreSQL, whose own user must keep reaching its data folder."""
+    return server_home
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -18,6 +18,14 @@ import pytest
 from app.embedded import EmbeddedDatabase
 from tests.processes import database_pids, database_port, start_server, wait_for
 
+
+@pytest.fixture
+def tmp_path(server_home: Path) -> Path:
+    """Every test's folder here is `server_home` (conftest.py): the servers these tests start run the embedded
+    PostgreSQL, whose own user must keep reaching its data folder."""
+    return server_home
+
+
 KEY = "crash-test-master-key"
 HEADERS = {"X-Parse-Application-Id": "app", "X-Parse-Master-Key": KEY}
 UNAVAILABLE = {"code": 1, "error": "The database is unavailable; try again shortly."}
