@@ -131,7 +131,6 @@ def main() -> None:
     commit = subprocess.run(
         ["git", "-C", str(args.checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
-    sys.stdout.reconfigure(line_buffering=True)  # each count as it comes: a workload takes minutes
     with tempfile.TemporaryDirectory() as storage:
         database_port = free_port()
         Path(storage).chmod(0o755)  # PostgreSQL runs as a system user of its own when we are root
@@ -151,7 +150,8 @@ def main() -> None:
                 without = count(args.checkout, uri(f"instructions_{workload}_base"), workload, 0)
                 with_requests = count(args.checkout, uri(f"instructions_{workload}"), workload, args.requests)
                 per_request = (with_requests - without) / args.requests
-                print(f"{commit} {workload} on {args.database}: {per_request:,.0f} instructions per request")
+                per_request_line = f"{commit} {workload} on {args.database}: {per_request:,.0f} instructions per request"
+                print(per_request_line, flush=True)  # each count as it comes: a workload takes minutes
         finally:
             database.stop()
 
