@@ -150,8 +150,8 @@ def main() -> None:
                 without = count(args.checkout, uri(f"instructions_{workload}_base"), workload, 0)
                 with_requests = count(args.checkout, uri(f"instructions_{workload}"), workload, args.requests)
                 per_request = (with_requests - without) / args.requests
-                per_request_line = f"{commit} {workload} on {args.database}: {per_request:,.0f} instructions per request"
-                print(per_request_line, flush=True)  # each count as it comes: a workload takes minutes
+                counted = f"{commit} {workload} on {args.database}: {per_request:,.0f} instructions per request"
+                print(counted, flush=True)  # each count as it comes: a workload takes minutes
         finally:
             database.stop()
 
