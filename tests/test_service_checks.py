@@ -3,7 +3,8 @@ the real database), so that a transport that forgot a check cannot hide it: ever
 
 The callers: the public, a signed-in user, the read-only master key and the master key. The outcomes: `ok` (past
 every check on the caller; what follows may still fail for other reasons, such as an object that is not there),
-`master` (`MasterKeyRequiredError`: 403 over REST, 119 over GraphQL), `writer` (the read-only master key refused
+`master` (`MasterKeyRequiredError`: 403 over REST, 119 over GraphQL), `forbidden` (119 "Permission denied" on every
+transport, where Parse refuses the missing master key so: `/loginAs`), `writer` (the read-only master key refused
 a change), `session` (209: the call needs a session), `user` (206: the call needs a signed-in user).
 """
 
@@ -16,7 +17,13 @@ import pytest
 
 from app.domain.acl import MASTER, PUBLIC_AUTH, Auth
 from app.domain.queries import QueryOptions
-from app.errors import AppError, InvalidSessionTokenError, MasterKeyRequiredError
+from app.errors import (
+    PERMISSION_DENIED,
+    AppError,
+    InvalidSessionTokenError,
+    MasterKeyRequiredError,
+    OperationForbiddenError,
+)
 from app.transport.callers import Services
 
 Call = Callable[[Services, Auth], Awaitable[Any]]
@@ -51,6 +58,10 @@ CHECKS: dict[str, tuple[Call, tuple[str, str, str, str]]] = {
     "accounts.current_session": (lambda s, a: s.accounts.current_session(a), ("session", "ok", "session", "session")),
     "objects.delete _User": (lambda s, a: s.objects.delete(a, "_User", "missing"), ("user", "ok", "writer", "ok")),
     "objects.update _User": (lambda s, a: s.objects.update(a, "_User", "missing", {}), ("user", "ok", "writer", "ok")),
+    "accounts.log_in_as": (
+        lambda s, a: s.accounts.log_in_as(a, "missing"),
+        ("forbidden", "forbidden", "writer", "ok"),
+    ),
     "objects.find": (
         lambda s, a: s.objects.find(a, "_User", {}, QueryOptions(limit=0)),
         ("ok", "ok", "ok", "ok"),
@@ -72,6 +83,8 @@ def outcome(error: AppError | None) -> str:
         return "master"
     if "read-only" in said or "readOnlyMasterKey" in said:
         return "writer"
+    if isinstance(error, OperationForbiddenError) and error.message == PERMISSION_DENIED:
+        return "forbidden"
     if isinstance(error, InvalidSessionTokenError):
         return "session"
     if error.code == 206 and ("Cannot modify user" in said or "to delete user" in said):

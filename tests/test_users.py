@@ -16,7 +16,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def api(database_server: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
-    settings = make_settings(database_server, "users", tmp_path_factory.mktemp("data"))
+    settings = make_settings(database_server, "users", tmp_path_factory.mktemp("data"), read_only_master_key="reader")
     async with running(settings) as (_, client):
         yield Api(client)
 
@@ -214,3 +214,62 @@ async def test_a_username_or_email_is_taken_whatever_its_case(api: Api) -> None:
     assert own.status_code == 200, own.text
     users = await api.get("/users", master=True, params={"where": {"username": {"$regex": "^case", "$options": "i"}}})
     assert sorted(user["username"] for user in users.json()["results"]) == ["CaseBob", "casealice"]
+
+
+async def sessions_of(api: Api, user_id: str) -> list[dict[str, object]]:
+    pointer = {"__type": "Pointer", "className": "_User", "objectId": user_id}
+    return list((await api.get("/sessions", master=True, params={"where": {"user": pointer}})).json()["results"])
+
+
+async def test_the_master_key_logs_in_as_any_user_without_a_password(api: Api) -> None:
+    user = (await api.post("/users", {"username": "lovelace", "password": "pw", "note": "mine"})).json()["objectId"]
+    signed = await api.post("/loginAs", {"userId": user}, master=True)
+    assert signed.status_code == 200, signed.text
+    body = signed.json()
+    assert (body["objectId"], body["username"], body["note"]) == (user, "lovelace", "mine")
+    assert "_hashed_password" not in body and "password" not in body
+    me = (await api.get("/users/me", token=body["sessionToken"])).json()
+    assert me["objectId"] == user
+    made = [session for session in await sessions_of(api, user) if session["sessionToken"] == body["sessionToken"]]
+    assert made[0]["createdWith"] == {"action": "login", "authProvider": "masterkey"}
+    in_query = await api.client.post(f"/parse/loginAs?userId={user}", headers=api.headers(master=True))
+    assert in_query.status_code == 200 and in_query.json()["sessionToken"] != body["sessionToken"]
+
+
+async def test_log_in_as_is_refused_as_parse_refuses_it(api: Api) -> None:
+    user = (await api.post("/users", {"username": "babbage", "password": "pw"})).json()["objectId"]
+    before = len(await sessions_of(api, user))
+    cases = [
+        (await api.post("/loginAs", {"userId": user}), 400, 119, "Permission denied"),
+        (await api.post("/loginAs", {}, master=True), 400, 162, "userId must not be empty, null, or undefined"),
+        (await api.post("/loginAs", {"userId": "missing"}, master=True), 404, 101, "user not found"),
+        (await api.post("/loginAs", {"userId": ["x"]}, master=True), 404, 101, "user not found"),
+    ]
+    for answer, status, code, message in cases:
+        assert (answer.status_code, answer.json()) == (status, {"code": code, "error": message})
+    reader = await api.client.post(
+        "/parse/loginAs", json={"userId": user}, headers=api.headers(**{"X-Parse-Master-Key": "reader"})
+    )
+    assert reader.status_code == 400 and reader.json()["code"] == 119  # a session is a write
+    assert len(await sessions_of(api, user)) == before
+
+
+async def test_verify_password_answers_the_user_and_opens_no_session(api: Api) -> None:
+    signed = (await api.post("/users", {"username": "noether", "password": "ring", "email": "e@example.com"})).json()
+    before = await sessions_of(api, signed["objectId"])
+    by_query = await api.get("/verifyPassword", params={"username": "noether", "password": "ring"})
+    by_email = await api.post("/verifyPassword", {"email": "e@example.com", "password": "ring"})
+    for answer in (by_query, by_email):
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["objectId"] == signed["objectId"] and body["email"] == "e@example.com"
+        assert "sessionToken" not in body and "_hashed_password" not in body
+    assert await sessions_of(api, signed["objectId"]) == before
+    cases = [
+        ({}, 400, 200, "username/email is required."),
+        ({"username": "noether"}, 400, 201, "password is required."),
+        ({"username": "noether", "password": "wrong"}, 404, 101, "Invalid username/password."),
+    ]
+    for body, status, code, message in cases:
+        answer = await api.post("/verifyPassword", body)
+        assert (answer.status_code, answer.json()) == (status, {"code": code, "error": message}), body

@@ -21,7 +21,7 @@ from app.domain.sessions import Authenticator, new_session
 from app.domain.store import Find
 from app.domain.users import PasswordHasher
 from app.domain.values import Pointer, Record, utc_now
-from app.errors import AppError, InvalidSessionTokenError, ObjectNotFoundError, denied
+from app.errors import AppError, InvalidSessionTokenError, ObjectNotFoundError, OperationForbiddenError, denied
 
 _BAD_LOGIN = "Invalid username/password."
 _UNVERIFIED = "User email is not verified."
@@ -159,6 +159,33 @@ class AccountService:
         if hooks is not None and hooks.has("after_login", "_User"):
             await hooks.on_user("after_login", as_user, user)
         return SignedIn(token, user)
+
+    async def verify_password(
+        self, auth: Auth, username: Any, email: Any, password: Any, *, ignore_email_verification: Any = False
+    ) -> Record:
+        """`/verifyPassword`: the user these credentials name, as that user sees their own object, checked as a log-in
+        is (lockout, unverified email, locked ACL) but without opening a session or running the log-in hooks."""
+        user_id = await self.authenticate(
+            auth, username, email, password, ignore_email_verification=ignore_email_verification
+        )
+        return await self.objects.get(auth.as_user(user_id), "_User", user_id)
+
+    async def log_in_as(self, auth: Auth, user_id: Any) -> SignedIn:
+        """`POST /loginAs`, for the master key only (support acting as a user): a session for any user, made "with
+        the master key" (`createdWith.authProvider`), no password asked."""
+        if not auth.master:
+            raise denied(OperationForbiddenError, "loginAs without the master key")  # Parse's 119, not a 403
+        if auth.read_only:
+            raise OperationForbiddenError("read-only masterKey isn't allowed to log in as a user.")
+        if not user_id:
+            raise AppError("userId must not be empty, null, or undefined", code=162)
+        schema = await self.objects.schemas.require("_User")
+        if not isinstance(user_id, str):
+            raise ObjectNotFoundError("user not found")
+        if not await self.objects.storage.find(schema, Find(parse_where({"objectId": user_id}, schema), limit=1)):
+            raise ObjectNotFoundError("user not found")
+        token = await self.create_session(user_id, "login", auth.installation_id, "masterkey")
+        return SignedIn(token, await self.objects.get(auth.as_user(user_id), "_User", user_id))
 
     async def authenticate(
         self, auth: Auth, username: Any, email: Any, password: Any, *, ignore_email_verification: Any = False

@@ -4,17 +4,24 @@ and out, and the caller's own user and session."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from app.transport.rest import answers
 from app.transport.rest.router import RestCall, RestResponse
 
 
-async def log_in(call: RestCall) -> RestResponse:
-    """`POST /login` with a body, or `GET /login?username=…&password=…`, as the SDKs send it."""
+def _credentials(call: RestCall) -> dict[str, Any]:
+    """Username or email and password from the body, or from the query when the body names neither (Parse's order)."""
     given = call.json_body() if call.method == "POST" else {}
     if not given.get("username") and not given.get("email"):
         # Query values arrive read as JSON (`123` a number); credentials are the text that was sent.
         given = {**{k: v if isinstance(v, str) else json.dumps(v) for k, v in call.query.items()}, **given}
+    return given
+
+
+async def log_in(call: RestCall) -> RestResponse:
+    """`POST /login` with a body, or `GET /login?username=…&password=…`, as the SDKs send it."""
+    given = _credentials(call)
     signed_in = await call.services.accounts.log_in(
         call.auth,
         given.get("username"),
@@ -22,6 +29,26 @@ async def log_in(call: RestCall) -> RestResponse:
         given.get("password"),
         ignore_email_verification=given.get("ignoreEmailVerification", False),
     )
+    return RestResponse(call.encoder.object(answers.signed_in(signed_in)))
+
+
+async def verify_password(call: RestCall) -> RestResponse:
+    """`GET` or `POST /verifyPassword`: the user the credentials name, with no session made."""
+    given = _credentials(call)
+    user = await call.services.accounts.verify_password(
+        call.auth,
+        given.get("username"),
+        given.get("email"),
+        given.get("password"),
+        ignore_email_verification=given.get("ignoreEmailVerification", False),
+    )
+    return RestResponse(call.encoder.object(user))
+
+
+async def log_in_as(call: RestCall) -> RestResponse:
+    """`POST /loginAs` with `userId` in the body or the query (master key): a session for that user."""
+    user_id = call.json_body().get("userId") or call.query.get("userId")
+    signed_in = await call.services.accounts.log_in_as(call.auth, user_id)
     return RestResponse(call.encoder.object(answers.signed_in(signed_in)))
 
 
