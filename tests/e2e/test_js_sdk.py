@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from tests.conftest import EXAMPLE_CLOUD, make_settings, serving
+from tests.conftest import EXAMPLE_CLOUD, MASTER_KEY, make_settings, serving
 from tests.e2e.conftest import require_node_clients, run_client
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -96,3 +96,12 @@ async def test_live_query_delivers_each_kind_of_event_the_user_may_see(address: 
         "create:bob:120",
         "delete:linus:300",
     ]
+
+
+async def test_a_password_is_verified_without_a_session_and_the_master_key_logs_in_as_a_user(address: str) -> None:
+    seen = await run_client("sdk_login_as.js", address, MASTER_KEY)
+    assert seen["verified"]["username"] == "turing" and seen["verified"]["token"] is None
+    assert seen["currentAfterVerify"] is None  # verifying opens no session and signs no one in
+    assert seen["wrong"] == {"code": 101, "message": "Invalid username/password."}
+    assert seen["actingAs"] == {"id": seen["verified"]["id"], "hasSession": True, "current": seen["verified"]["id"]}
+    assert seen["me"] == "turing"

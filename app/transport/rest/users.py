@@ -11,8 +11,9 @@ from app.transport.rest.router import RestCall, RestResponse
 
 
 def _credentials(call: RestCall) -> dict[str, Any]:
-    """Username or email and password from the body, or from the query when the body names neither (Parse's order)."""
-    given = call.json_body() if call.method == "POST" else {}
+    """Username or email and password from the body (the JS SDK sends its GETs as POSTs with `_method`), or from the
+    query when the body names neither (Parse's order)."""
+    given = call.json_body()
     if not given.get("username") and not given.get("email"):
         # Query values arrive read as JSON (`123` a number); credentials are the text that was sent.
         given = {**{k: v if isinstance(v, str) else json.dumps(v) for k, v in call.query.items()}, **given}
