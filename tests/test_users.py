@@ -248,7 +248,7 @@ async def test_log_in_as_is_refused_as_parse_refuses_it(api: Api) -> None:
     for answer, status, code, message in cases:
         assert (answer.status_code, answer.json()) == (status, {"code": code, "error": message})
     reader = await api.client.post(
-        "/parse/loginAs", json={"userId": user}, headers=api.headers(**{"X-Parse-Master-Key": "reader"})
+        "/parse/loginAs", json={"userId": user}, headers={**api.headers(), "X-Parse-Master-Key": "reader"}
     )
     assert reader.status_code == 400 and reader.json()["code"] == 119  # a session is a write
     assert len(await sessions_of(api, user)) == before

@@ -1,5 +1,5 @@
-"""`/login`, `/logout`, `/users/me`, `/sessions/me`, the emailed-link requests and the session upgrade: signing in
-and out, and the caller's own user and session."""
+"""`/login`, `/logout`, `/users/me`, `/sessions/me`, `/verifyPassword`, `/loginAs`, the emailed-link requests and the
+session upgrade: signing in and out, and the caller's own user and session."""
 
 from __future__ import annotations
 
@@ -12,37 +12,28 @@ from app.transport.rest.router import RestCall, RestResponse
 
 def _credentials(call: RestCall) -> dict[str, Any]:
     """Username or email and password from the body (the JS SDK sends its GETs as POSTs with `_method`), or from the
-    query when the body names neither (Parse's order)."""
+    query when the body names neither (Parse's order); as the account service's keyword arguments."""
     given = call.json_body()
     if not given.get("username") and not given.get("email"):
         # Query values arrive read as JSON (`123` a number); credentials are the text that was sent.
         given = {**{k: v if isinstance(v, str) else json.dumps(v) for k, v in call.query.items()}, **given}
-    return given
+    return {
+        "username": given.get("username"),
+        "email": given.get("email"),
+        "password": given.get("password"),
+        "ignore_email_verification": given.get("ignoreEmailVerification", False),
+    }
 
 
 async def log_in(call: RestCall) -> RestResponse:
     """`POST /login` with a body, or `GET /login?username=…&password=…`, as the SDKs send it."""
-    given = _credentials(call)
-    signed_in = await call.services.accounts.log_in(
-        call.auth,
-        given.get("username"),
-        given.get("email"),
-        given.get("password"),
-        ignore_email_verification=given.get("ignoreEmailVerification", False),
-    )
+    signed_in = await call.services.accounts.log_in(call.auth, **_credentials(call))
     return RestResponse(call.encoder.object(answers.signed_in(signed_in)))
 
 
 async def verify_password(call: RestCall) -> RestResponse:
     """`GET` or `POST /verifyPassword`: the user the credentials name, with no session made."""
-    given = _credentials(call)
-    user = await call.services.accounts.verify_password(
-        call.auth,
-        given.get("username"),
-        given.get("email"),
-        given.get("password"),
-        ignore_email_verification=given.get("ignoreEmailVerification", False),
-    )
+    user = await call.services.accounts.verify_password(call.auth, **_credentials(call))
     return RestResponse(call.encoder.object(user))
 
 
