@@ -182,7 +182,8 @@ class AccountService:
         schema = await self.objects.schemas.require("_User")
         if not isinstance(user_id, str):
             raise ObjectNotFoundError("user not found")
-        if not await self.objects.storage.find(schema, Find(parse_where({"objectId": user_id}, schema), limit=1)):
+        exists = Find(parse_where({"objectId": user_id}, schema), keys=frozenset({"objectId"}), limit=1)
+        if not await self.objects.storage.find(schema, exists):
             raise ObjectNotFoundError("user not found")
         token = await self.create_session(user_id, "login", auth.installation_id, "masterkey")
         return SignedIn(token, await self.objects.get(auth.as_user(user_id), "_User", user_id))

@@ -133,7 +133,7 @@ class ParseExecutionContext(ExecutionContext):
 
     Most fields of a page are scalars read from a record by name. For those, graphql-core would make a path,
     build a resolve info, parse arguments, call the default resolver and check for awaitables; the fast path only
-    reads and serializes, with what it needs to know of the field worked out once per field of the document.
+    reads and serializes, with what it needs to know of each field of the document worked out once per operation.
     Anything else, and any value that would need an error (a null in a non-null field), takes graphql-core's own
     path, so answers are the same either way.
     """
@@ -151,7 +151,7 @@ class ParseExecutionContext(ExecutionContext):
         awaitable_fields: list[str] = []
         leaves = self._leaves
         for response_name, field_nodes in fields.items():
-            key = (parent_type, id(field_nodes[0]))  # the document's nodes live as long as its cached validation
+            key = (parent_type, id(field_nodes[0]))  # the document outlives this execution: its nodes' ids stay unique
             leaf = leaves.get(key, _UNKNOWN)
             if leaf is _UNKNOWN:
                 leaf = leaves[key] = _plain_leaf(parent_type, field_nodes[0])
