@@ -36,6 +36,7 @@ from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
 from app.domain.object_settings import ObjectSettings
 from app.domain.objects import ObjectService
+from app.domain.rate_limits import InProcessCounter, RateCounter, RateLimiter, parse_rules
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
@@ -50,6 +51,7 @@ from app.storage.mongo.gridfs import GridFSStore
 from app.storage.postgres.engine import PostgresStorage
 from app.storage.postgres_bus import PostgresBus
 from app.storage.redis_bus import RedisBus
+from app.storage.redis_rates import RedisCounter
 from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
 from app.transport.graphql.view import GraphQLEndpoint
@@ -173,6 +175,7 @@ def build_services(settings: Settings) -> Services:
         bus,
         SchemaAdmin(schemas, authenticator),
         JobRunner(registry, objects),
+        rate_limiter(settings),
     )
     if registry.triggers or registry.functions or registry.jobs:
 
@@ -186,6 +189,17 @@ def build_services(settings: Settings) -> Services:
             registry, load_user, lambda auth: CloudData(objects, auth)
         )
     return services
+
+
+def rate_limiter(settings: Settings) -> RateLimiter:
+    """Parse's `rateLimit` rules, each counted where it says: in the Redis its rule names, else in the server's
+    `redis_url` (so instances share the counts), else in this process."""
+    rules = parse_rules(settings.rate_limit, settings.redis_url)
+    counters: dict[str | None, RateCounter] = {None: InProcessCounter()}
+    for rule in rules:
+        if rule.redis_url is not None and rule.redis_url not in counters:
+            counters[rule.redis_url] = RedisCounter(rule.redis_url, settings.app_id)
+    return RateLimiter(settings.app_id, rules, counters)
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -465,6 +479,7 @@ def create_app(settings: Settings) -> Starlette:
             services.started = False
             await close_all_sockets()
             await services.bus.close()
+            await services.rate_limits.close()
             await services.live.close()
             await services.files.close()
             await services.storage.close()

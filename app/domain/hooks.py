@@ -144,7 +144,7 @@ def request_fields(trigger_name: str, auth: Auth, user: CloudObject | None, data
     return {
         "data": data,
         "trigger_name": trigger_name,
-        "master": auth.master,
+        "master": auth.master and not auth.maintenance,
         "user": user,
         "installation_id": auth.installation_id,
         "headers": origin.headers,
