@@ -397,6 +397,10 @@ class Settings:
     workers: int = setting(1, int, "server processes")
     log_level: str = setting("info", str, "debug, info, warning or error")
 
+    def __post_init__(self) -> None:
+        if self.maintenance_key is not None and self.maintenance_key == self.master_key:
+            raise SettingsError("maintenance_key must differ from master_key")
+
     @classmethod
     def names(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls)]

@@ -163,3 +163,8 @@ def test_rules_come_from_the_environment_or_the_file_in_either_spelling(tmp_path
     config = tmp_path / "parseql.toml"
     config.write_text('[[rate_limit]]\nrequest_path = "/login"\nrequest_time_window = 60000\nrequest_count = 5\n')
     assert Settings.load({}, env={}, config_file=config).rate_limit[0]["request_path"] == "/login"
+
+
+def test_the_maintenance_key_must_differ_from_the_master_key() -> None:
+    with pytest.raises(SettingsError, match="maintenance_key must differ from master_key"):
+        Settings.load({"master_key": "same", "maintenance_key": "same"}, env={})
