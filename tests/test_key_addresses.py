@@ -156,3 +156,25 @@ async def test_rate_limits_count_the_maintenance_key(database_uri: str, tmp_path
     async with server(database_uri, tmp_path, rate_limit=rules, **allowed) as app, client(app, "192.0.2.9") as http:
         answers = [(await http.get("/parse/classes/Note", headers=MAINTENANCE)).status_code for _ in range(2)]
         assert answers == [200, 429]
+
+
+async def test_the_maintenance_key_reads_writes_and_queries_a_users_internal_fields(
+    database_uri: str, tmp_path: Path
+) -> None:
+    async with server(database_uri, tmp_path) as app, client(app, "127.0.0.1") as http:
+        user = await http.post("/parse/users", headers=HEADERS, json={"username": "fixed", "password": "pw"})
+        path = f"/parse/classes/_User/{user.json()['objectId']}"
+        fix = {"_email_verify_token": "token-1", "_failed_login_count": 2, "emailVerified": False}
+        assert (await http.put(path, headers=MAINTENANCE, json=fix)).status_code == 200
+        read = (await http.get(path, headers=MAINTENANCE)).json()
+        assert (read["_email_verify_token"], read["_failed_login_count"]) == ("token-1", 2)
+        assert "password" not in read and "_hashed_password" not in read
+        where = {"where": '{"_email_verify_token": "token-1"}'}
+        found = await http.get("/parse/classes/_User", headers=MAINTENANCE, params=where)
+        assert [result["username"] for result in found.json()["results"]] == ["fixed"], found.text
+        # The master key may query them but not see them, nor write them (Parse's 105).
+        by_master = (await http.get("/parse/classes/_User", headers=MASTER, params=where)).json()["results"]
+        assert [result["username"] for result in by_master] == ["fixed"]
+        assert "_email_verify_token" not in by_master[0]
+        refused = await http.put(path, headers=MASTER, json={"_email_verify_token": "token-2"})
+        assert refused.json() == {"code": 105, "error": "Invalid field name: _email_verify_token."}

@@ -28,6 +28,20 @@ MASTER_ONLY_CLASSES = frozenset(
         "_Idempotency",
     }
 )
+# A user's internal fields that only the maintenance key may read and write, and the master key query (never the
+# password's hash), as in Parse.
+MAINTAINED_FIELDS = frozenset(
+    {
+        "_email_verify_token",
+        "_email_verify_token_expires_at",
+        "_perishable_token",
+        "_perishable_token_expires_at",
+        "_failed_login_count",
+        "_account_lockout_expires_at",
+        "_password_changed_at",
+        "_password_history",
+    }
+)
 SYSTEM_CLASSES = (
     "_User",
     "_Installation",

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain.acl import Auth
-from app.domain.classes import ClassSchema
+from app.domain.classes import MAINTAINED_FIELDS, ClassSchema
 from app.domain.encoding import (
     MAX_NESTING,
     TOO_DEEP,
@@ -103,7 +103,7 @@ def _where(where: Any, schema: ClassSchema | None, master: bool) -> dict[str, An
             result[key] = _related_to(constraint)
         elif key == "ACL":
             raise InvalidQueryError("Cannot query on ACL.")
-        elif not _KEY.match(key) and key not in ("_rperm", "_wperm"):
+        elif not _KEY.match(key) and key not in ("_rperm", "_wperm") and not (master and key in MAINTAINED_FIELDS):
             raise InvalidKeyNameError(f"Invalid key name: {key}")
         else:
             result[key] = _constraint(key, constraint, schema)
