@@ -36,7 +36,7 @@ from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
 from app.domain.object_settings import ObjectSettings
 from app.domain.objects import ObjectService
-from app.domain.rate_limits import InProcessCounter, RateCounter, RateLimiter, parse_rules
+from app.domain.rate_limits import CloudLimit, InProcessCounter, RateCounter, RateLimiter, cloud_rule, parse_rules
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
@@ -177,6 +177,7 @@ def build_services(settings: Settings) -> Services:
         JobRunner(registry, objects),
         rate_limiter(settings),
     )
+    limit_cloud_code(registry, services.rate_limits, settings.redis_url)
     if registry.triggers or registry.functions or registry.jobs:
 
         async def load_user(auth: Auth) -> CloudObject | None:
@@ -200,6 +201,20 @@ def rate_limiter(settings: Settings) -> RateLimiter:
         if rule.redis_url is not None and rule.redis_url not in counters:
             counters[rule.redis_url] = RedisCounter(rule.redis_url, settings.app_id)
     return RateLimiter(settings.app_id, rules, counters)
+
+
+def limit_cloud_code(registry: HookRegistry, limiter: RateLimiter, redis_url: str | None) -> None:
+    """Bind each cloud validator's `rate_limit` to the server's counters (in Redis with the server's `redis_url`)."""
+    registrations = [(f"functions/{name}", r) for name, r in registry.functions.items()]
+    registrations += [(f"{trigger}/{class_name}", r) for (trigger, class_name), r in registry.triggers.items()]
+    for name, registration in registrations:
+        limit = registration.validator.rate_limit if registration.validator is not None else None
+        if limit is None:
+            continue
+        rule = cloud_rule(limit, name, redis_url)
+        if rule.redis_url not in limiter.counters:
+            limiter.counters[rule.redis_url] = RedisCounter(rule.redis_url or "", limiter.app_id)
+        registration.limiter = CloudLimit(limiter, rule)
 
 
 def open_storage(settings: Settings) -> Storage:

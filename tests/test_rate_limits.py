@@ -246,3 +246,30 @@ async def test_two_instances_share_their_counts_through_redis(
         assert answers == [200, 200, 200, 429]
         other = {**HEADERS, "X-Forwarded-For": "192.0.2.45"}
         assert (await second.get("/parse/classes/Shared", headers=other)).status_code == 200
+
+
+CLOUD = """
+from app.cloud import Cloud
+
+cloud = Cloud()
+
+
+@cloud.define("capped", rate_limit={"requestTimeWindow": 60000, "requestCount": 1})
+def capped(request):
+    return "ok"
+"""
+
+
+async def test_a_cloud_validators_limit_holds_however_its_function_is_called(database_uri: str, tmp_path: Path) -> None:
+    (tmp_path / "cloud.py").write_text(CLOUD)
+    call = "mutation { callCloudCode(input: {functionName: capped}) { result } }"
+    async with limited(database_uri, tmp_path, [], cloud=str(tmp_path / "cloud.py")) as app, client(app) as http:
+        assert (await http.post("/parse/functions/capped", headers=HEADERS)).json() == {"result": "ok"}
+        refused = await http.post("/parse/functions/capped", headers=HEADERS)
+        assert (refused.status_code, refused.json()) == (429, {"code": 100, "error": "Too many requests."})
+        through_graphql = (await http.post("/graphql", headers=HEADERS, json={"query": call})).json()
+        assert through_graphql["errors"][0]["extensions"]["code"] == 100
+        master = {**HEADERS, "X-Parse-Master-Key": MASTER_KEY}
+        assert (await http.post("/parse/functions/capped", headers=master)).json() == {"result": "ok"}
+        async with client(app, "127.0.0.1") as local:  # the server's own machine: internal, as in Parse
+            assert (await local.post("/parse/functions/capped", headers=HEADERS)).json() == {"result": "ok"}

@@ -29,10 +29,10 @@ from app.domain.cloud_requests import (
     FunctionRequest,
     LiveQueryRequest,
     ObjectRequest,
-    RateLimiter,
     Request,
     Validator,
 )
+from app.domain.rate_limits import CloudLimit
 from app.domain.values import ParseObject, Record
 from app.errors import AppError, ScriptFailedError
 
@@ -74,7 +74,8 @@ _TRIGGER_NAMES = {
 class Registration:
     handler: Handler
     validator: Validator | None = None
-    limiter: RateLimiter | None = None
+    limiter: CloudLimit | None = None
+    """The validator's rate limit, bound to the server's counters when the app is built."""
     graphql: str | None = None
     """For typed functions: "query" or "mutation", the GraphQL field the function also is."""
 
@@ -129,9 +130,9 @@ async def run(
         if request.master and validator.skip_with_master_key:
             return None
         validator.check(request, values or {}, set_value or (lambda key, value: None))
-    if registration.limiter is not None and not request.master:
-        caller = request.user.id if request.user is not None and request.user.id else (request.ip or "unknown")
-        registration.limiter.check(str(caller))
+    if registration.limiter is not None:
+        user_id = request.user.id if request.user is not None else None
+        await registration.limiter.require_allowed(master=request.master, ip=request.ip, user_id=user_id)
     try:
         return await call_handler(registration, request, **kwargs)
     except Exception as error:

@@ -240,6 +240,8 @@ class Quota:
     limit: int
     remaining: int
     resets_at: float
+    over: bool = False
+    """The request that took this count was one too many."""
 
     def headers(self, refused: bool = False) -> dict[str, str]:
         headers = {
@@ -281,7 +283,7 @@ def _is_loopback(ip: str | None) -> bool:
 class RateLimiter:
     """The server's rules and their counters; `require_allowed` before a request runs."""
 
-    def __init__(self, app_id: str, rules: Sequence[RateLimitRule], counters: Mapping[str | None, RateCounter]):
+    def __init__(self, app_id: str, rules: Sequence[RateLimitRule], counters: dict[str | None, RateCounter]):
         self.app_id = app_id
         self.rules = tuple(rules)
         self.counters = counters
@@ -307,14 +309,12 @@ class RateLimiter:
                 continue
             if not rule.applies_to(request.paths, methods):
                 continue
-            caller = await self._caller(rule, request, user_id)
-            window = await self.counters[rule.redis_url].hit(f"{rule.key}:{caller}", rule.window_ms)
-            if window is None:
+            quota = await self.count(rule, await self._caller(rule, request, user_id))
+            if quota is None:
                 continue
-            quota = Quota(rule.count, max(0, rule.count - window.count), window.closes_at)
             if tightest is None or quota.remaining < tightest.remaining:
                 tightest = quota
-            if window.count > rule.count and refused is None:
+            if quota.over and refused is None:
                 refused = (rule, quota)
         if refused is not None:
             rule, quota = refused
@@ -322,6 +322,13 @@ class RateLimiter:
                 raise AppError(rule.message, code=100)
             raise RateLimitedError(rule.message, quota.headers(refused=True))
         return tightest
+
+    async def count(self, rule: RateLimitRule, caller: str) -> Quota | None:
+        """One more request of `caller` under `rule`: what the rule leaves them; None when it cannot be counted."""
+        window = await self.counters[rule.redis_url].hit(f"{rule.key}:{caller}", rule.window_ms)
+        if window is None:
+            return None
+        return Quota(rule.count, max(0, rule.count - window.count), window.closes_at, window.count > rule.count)
 
     async def _caller(
         self, rule: RateLimitRule, request: LimitedRequest, user_id: Callable[[], Awaitable[str | None]]
@@ -340,3 +347,49 @@ class RateLimiter:
     async def close(self) -> None:
         for counter in self.counters.values():
             await counter.close()
+
+
+def cloud_rule(limit: Any, name: str, default_redis_url: str | None = None) -> RateLimitRule:
+    """A cloud code validator's `rate_limit`: `(count, seconds)` per user (else per address), or Parse's `rateLimit`
+    options (its zones and flags; a path is not needed, the handler is what is limited)."""
+    if isinstance(limit, tuple | list) and len(limit) == 2:
+        count, seconds = limit
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ValueError(f"{name}: rate_limit's window must be a number of seconds")
+        # ParseQL's own spelling, older than this module: every caller but the master key, wherever from.
+        limit = {"requestCount": count, "requestTimeWindow": seconds * 1000, "zone": "user"}
+        limit["includeInternalRequests"] = True
+    if not isinstance(limit, Mapping):
+        raise ValueError(f"{name}: rate_limit must be (count, seconds) or a table of Parse's rateLimit options")
+    options = {**limit, "requestPath": f"/cloud/{name}"}
+    options.pop("request_path", None)
+    try:
+        return parse_rules([options], default_redis_url)[0]
+    except ValueError as error:
+        raise ValueError(f"{name}: {str(error).removeprefix('rule 1: ')}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class CloudLimit:
+    """A cloud validator's rate limit, checked where its handler runs, so that it holds whichever way the handler is
+    reached (REST, GraphQL, a batch). Spared as a request is: the master key unless the rule includes it, and
+    calls from the server itself (cloud code calling its own functions) unless it includes those."""
+
+    limiter: RateLimiter
+    rule: RateLimitRule
+
+    async def require_allowed(self, *, master: bool, ip: str | None, user_id: str | None) -> None:
+        rule = self.rule
+        if master and not rule.include_master_key:
+            return
+        if (ip is None or _is_loopback(ip)) and not rule.include_internal_requests:
+            return
+        if rule.zone == "global":
+            caller = f"app:{self.limiter.app_id}"
+        elif rule.zone in ("user", "session") and user_id:
+            caller = f"user:{user_id}"
+        else:
+            caller = f"ip:{ip}"
+        quota = await self.limiter.count(rule, caller)
+        if quota is not None and quota.over:
+            raise RateLimitedError(rule.message, quota.headers(refused=True))
