@@ -272,4 +272,5 @@ async def test_a_cloud_validators_limit_holds_however_its_function_is_called(dat
         master = {**HEADERS, "X-Parse-Master-Key": MASTER_KEY}
         assert (await http.post("/parse/functions/capped", headers=master)).json() == {"result": "ok"}
         async with client(app, "127.0.0.1") as local:  # the server's own machine: internal, as in Parse
-            assert (await local.post("/parse/functions/capped", headers=HEADERS)).json() == {"result": "ok"}
+            for _ in range(2):
+                assert (await local.post("/parse/functions/capped", headers=HEADERS)).json() == {"result": "ok"}
