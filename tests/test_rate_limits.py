@@ -4,6 +4,7 @@ the rules checked at start, and two instances sharing their counts through a rea
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -274,3 +275,12 @@ async def test_a_cloud_validators_limit_holds_however_its_function_is_called(dat
         async with client(app, "127.0.0.1") as local:  # the server's own machine: internal, as in Parse
             for _ in range(2):
                 assert (await local.post("/parse/functions/capped", headers=HEADERS)).json() == {"result": "ok"}
+
+
+async def test_a_redis_that_does_not_answer_lets_requests_through(database_uri: str, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"  # nothing listens there once closed
+    rules = [{"requestPath": "/classes/Note", "requestTimeWindow": MINUTE, "requestCount": 1, "redisUrl": nowhere}]
+    async with limited(database_uri, tmp_path, rules) as app, client(app) as http:
+        assert await statuses(http, "GET", "/classes/Note", 3) == [200, 200, 200]
