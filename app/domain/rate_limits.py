@@ -10,6 +10,11 @@ Spared, as in Parse: the master key (read-only too) unless the rule has `include
 server's own machine (a loopback address: what Parse calls internal, cloud code calling its server over HTTP)
 unless it has `includeInternalRequests`. A `/batch` counts as one request to `/batch`, and each sub-request counts
 toward the rules its own path matches; one over a limit fails the whole batch (400, code 100) before any runs.
+A request is counted once its keys are known and before its session token is checked (a flood of bad tokens is
+counted too), and GraphQL's HTTP requests under the path `/graphql`.
+
+A cloud code validator's `rate_limit` is a rule of its own (`CloudLimit`), checked where its handler runs rather
+than by path, so that a function called through GraphQL or a batch counts as one called at `/functions/<name>`.
 
 Counts live in this process (`InProcessCounter`: windows dropped as they close, a bounded number of callers), or in
 Redis when the rule or the server names one, so that instances behind one load balancer share them; the Redis
