@@ -13,6 +13,8 @@ import pytest
 from starlette.applications import Starlette
 
 from app.asgi import create_app
+from app.domain.acl import Auth
+from app.errors import AppError
 from tests.conftest import APP_ID, MASTER_KEY, fresh_uri, make_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -178,3 +180,49 @@ async def test_the_maintenance_key_reads_writes_and_queries_a_users_internal_fie
         assert "_email_verify_token" not in by_master[0]
         refused = await http.put(path, headers=MASTER, json={"_email_verify_token": "token-2"})
         assert refused.json() == {"code": 105, "error": "Invalid field name: _email_verify_token."}
+
+
+# The maintenance key's outcome for each service method of `test_service_checks.py`: refused wherever only the
+# master key may go (as Parse's `isMaster` checks refuse it), the master key's reach over objects elsewhere.
+MAINTENANCE_OUTCOMES = {
+    "schema_admin.list": "master",
+    "schema_admin.read": "master",
+    "schema_admin.create": "master",
+    "schema_admin.update": "master",
+    "schema_admin.delete": "master",
+    "schema_admin.purge": "master",
+    "config.read": "ok",
+    "config.parameter": "master",
+    "config.update": "master",
+    "jobs.start": "master",
+    "jobs.schedules": "master",
+    "jobs.job_data": "master",
+    "jobs.create_schedule": "master",
+    "jobs.edit_schedule": "master",
+    "jobs.delete_schedule": "master",
+    "objects.aggregate": "master",
+    "objects.distinct": "master",
+    "files.delete": "master",
+    "server_info": "master",
+    "accounts.current_user": "session",
+    "accounts.current_session": "session",
+    "objects.delete _User": "ok",
+    "objects.update _User": "ok",
+    "accounts.log_in_as": "forbidden",
+    "objects.find": "ok",
+}
+
+
+async def test_each_service_method_answers_the_maintenance_key_as_parse_does(database_uri: str, tmp_path: Path) -> None:
+    from tests.test_service_checks import CHECKS, outcome
+
+    seen = {}
+    async with server(database_uri, tmp_path) as app:
+        for name in MAINTENANCE_OUTCOMES:
+            call, _ = CHECKS[name]
+            try:
+                await call(app.state.services, Auth(master=True, maintenance=True))
+                seen[name] = outcome(None)
+            except AppError as error:
+                seen[name] = outcome(error)
+    assert seen == MAINTENANCE_OUTCOMES
