@@ -182,7 +182,7 @@ async def authenticate(
     key_auth = _key_auth(credentials, settings, client_ip, origin)
     token = credentials.session_token
     session: list[Auth] = []
-    if rate_check is not None:
+    if rate_check is not None and services.rate_limits.rules:
 
         async def user_id() -> str | None:
             # Only rules by user ask: the session is read once, and kept for the request.
