@@ -378,7 +378,8 @@ def cloud_rule(limit: Any, name: str, default_redis_url: str | None = None) -> R
 class CloudLimit:
     """A cloud validator's rate limit, checked where its handler runs, so that it holds whichever way the handler is
     reached (REST, GraphQL, a batch). Spared as a request is: the master key unless the rule includes it, and
-    calls from the server itself (cloud code calling its own functions) unless it includes those."""
+    calls from the server itself (cloud code calling its own functions) unless it includes those. A hook sees the
+    user, not the token, so the `session` zone counts by user here."""
 
     limiter: RateLimiter
     rule: RateLimitRule
