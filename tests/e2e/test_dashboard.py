@@ -124,3 +124,22 @@ async def test_an_edited_cell_and_a_new_class_reach_parseql(dashboard: Dashboard
     await page.locator('a[title="Trophy"]').wait_for()
     schema = await dashboard.api.get("/schemas/Trophy", master=True)
     assert (schema.status_code, schema.json()["className"]) == (200, "Trophy")
+
+
+async def test_a_function_webhook_created_on_the_webhooks_page_is_listed(dashboard: Dashboard, page: Any) -> None:
+    dashboard.follow(page)
+    await page.goto(f"{dashboard.url}/webhooks")
+    await page.get_by_text("Create a Webhook", exact=True).first.click()
+    await page.get_by_placeholder("MyWebhook").fill("shipQuote")
+    url_field = page.locator('input[value="https://"]')
+    await url_field.fill("https://hooks.example.com/ship-quote")
+    await page.get_by_text("Create", exact=True).click()
+    await page.get_by_text("shipQuote", exact=True).wait_for(timeout=WAIT)
+    # Opened again, the page lists it from what ParseQL answers, not from what it just sent.
+    await page.reload()
+    await page.get_by_text("shipQuote", exact=True).wait_for(timeout=WAIT)
+    await page.get_by_text("https://hooks.example.com/ship-quote", exact=True).wait_for(timeout=WAIT)
+    stored = await dashboard.api.get("/hooks/functions/shipQuote", master=True)
+    assert stored.json() == {"functionName": "shipQuote", "url": "https://hooks.example.com/ship-quote"}
+    assert [call for call in dashboard.requests if call[0] >= 400] == []
+    assert "POST /hooks/functions" in {call for _, call in dashboard.requests}
