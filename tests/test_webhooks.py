@@ -70,6 +70,8 @@ class Receiver:
         if scope["path"] == "/hang":
             await self.released.wait()
         answer = self.answers.get(scope["path"], {"success": None})
+        if answer == "echo":  # the object it was sent, as a webhook that changes nothing answers
+            answer = {"success": self.calls[-1].body["object"]}
         plain = (200, "application/json", json.dumps(answer))
         status, content_type, text = answer if isinstance(answer, tuple) else plain
         await send(
@@ -304,6 +306,50 @@ async def test_a_before_save_webhook_changes_the_object_as_parse_applies_it(serv
     sent = receiver.last("/before-save").body
     assert sent["object"]["objectId"] == object_id and sent["object"]["title"] == "second"
     assert sent["original"]["title"] == "changed by the hook" and sent["original"]["className"] == "Letter"
+
+
+async def test_a_before_save_webhook_that_answers_the_object_it_was_sent_saves_the_write_as_asked(
+    server: Server, receiver: Receiver
+) -> None:
+    api = server.api
+    receiver.answers["/echo"] = "echo"
+    for class_name in ("Shelf", "_User"):
+        hook = {"className": class_name, "triggerName": "beforeSave", "url": receiver.url("/echo")}
+        await api.post("/hooks/triggers", hook, master=True)
+    book = (await api.post("/classes/Book", {"title": "Dune"})).json()
+    shelf = (
+        await api.post(
+            "/classes/Shelf", {"name": "sf", "count": 1, "when": {"__type": "Date", "iso": "2020-01-01T00:00:00.000Z"}}
+        )
+    ).json()
+    relation = {
+        "__op": "AddRelation",
+        "objects": [{"__type": "Pointer", "className": "Book", "objectId": book["objectId"]}],
+    }
+    changed = await api.put(
+        f"/classes/Shelf/{shelf['objectId']}", {"count": {"__op": "Increment", "amount": 2}, "books": relation}
+    )
+    assert changed.status_code == 200, changed.json()
+    stored = (await api.get(f"/classes/Shelf/{shelf['objectId']}")).json()
+    # Operations travel as Parse sends them, so the answer applies them.
+    assert receiver.last("/echo").body["object"]["count"] == {"__op": "Increment", "amount": 2}
+    assert stored["count"] == 3 and stored["when"]["iso"] == "2020-01-01T00:00:00.000Z"
+    # Once the relation exists, the object sent holds it (as `{"__type": "Relation"}`), and so does the answer.
+    await api.put(f"/classes/Shelf/{shelf['objectId']}", {"books": relation}, master=True)
+    again = await api.put(f"/classes/Shelf/{shelf['objectId']}", {"name": "science fiction"})
+    assert again.status_code == 200, again.json()
+    assert receiver.last("/echo").body["object"]["books"] == {"__type": "Relation", "className": "Book"}
+    assert (await api.get(f"/classes/Shelf/{shelf['objectId']}")).json()["name"] == "science fiction"
+    owner = {"object": {"__type": "Pointer", "className": "Shelf", "objectId": shelf["objectId"]}, "key": "books"}
+    related = await api.get("/classes/Book", params={"where": {"$relatedTo": owner}})
+    assert [found["title"] for found in related.json()["results"]] == ["Dune"]
+
+    user = (await api.post("/users", {"username": "echo", "password": "pw", "email": "echo@example.com"})).json()
+    assert "sessionToken" in user, user
+    renamed = await api.put(f"/users/{user['objectId']}", {"username": "echoed"}, token=user["sessionToken"])
+    assert renamed.status_code == 200, renamed.json()
+    logged_in = await api.post("/login", {"username": "echoed", "password": "pw"})
+    assert logged_in.status_code == 200, logged_in.json()
 
 
 async def test_an_after_save_webhook_hears_the_saved_object(server: Server, receiver: Receiver) -> None:

@@ -195,14 +195,25 @@ class Hooks:
         return self.webhooks.request_body({**fields, "read_only": auth.read_only})
 
     async def _call_trigger(
-        self, hook: Webhook, auth: Auth, class_name: str, obj: Record, original: Record | None
+        self,
+        hook: Webhook,
+        auth: Auth,
+        class_name: str,
+        obj: Record | None,
+        original: Record | None,
+        changes: Mapping[str, Any] | None = None,
     ) -> Any:
-        assert self.webhooks is not None and hook.trigger_name is not None
+        """Call a trigger's webhook with the object, or (for `beforeSave`) the write's changes over the original."""
+        webhooks = self.webhooks
+        assert webhooks is not None and hook.trigger_name is not None
         body = {"triggerName": hook.trigger_name, **await self._webhook_request(hook.trigger_name, auth)}
-        body["object"] = self.webhooks.object_json(class_name, obj)
+        if obj is not None:
+            body["object"] = webhooks.object_json(class_name, obj)
+        else:
+            body["object"] = webhooks.write_json(class_name, original, changes or {})
         if original is not None:
-            body["original"] = self.webhooks.object_json(class_name, original)
-        return await self.webhooks.call(hook, body)
+            body["original"] = webhooks.object_json(class_name, original)
+        return await webhooks.call(hook, body)
 
     async def request_fields_for(self, trigger_name: str, auth: Auth) -> dict[str, Any]:
         user = await self.load_user(auth) if auth.user_id else None
@@ -234,8 +245,7 @@ class Hooks:
         hook = await self._webhook("before_save", class_name)
         if hook is None:
             return dict(changes), []
-        obj = CloudObject(class_name, original, changes, existed=original is not None).to_dict()
-        success = await self._call_trigger(hook, auth, class_name, obj, original)
+        success = await self._call_trigger(hook, auth, class_name, None, original, changes)
         fields = saved_fields(success, updating=original is not None)
         if fields is None:
             return dict(changes), []

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from app.domain.access import require_master, require_writing_master
 from app.domain.acl import Auth
 from app.domain.encoding import Encoder, decode_object
+from app.domain.operations import Add, AddUnique, Delete, Increment, RelationChange, Remove
 from app.domain.values import Record
 from app.errors import ObjectNotFoundError, ScriptFailedError, WebhookError
 
@@ -201,6 +202,36 @@ class Webhooks:
 
     def object_json(self, class_name: str, record: Record) -> dict[str, Any]:
         return {**self.encoder.object(record), "className": class_name}
+
+    def write_json(self, class_name: str, original: Record | None, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The object of a `beforeSave`, as Parse sends it: the stored fields with the write's over them, its
+        operations as they came (`{"__op": "Increment", …}`), so a webhook that answers the object it got saves
+        what was asked, operations included."""
+        result = self.encoder.object(dict(original or {}))
+        for key, change in changes.items():
+            result[key] = self.operation_json(change)
+        return {**result, "className": class_name}
+
+    def operation_json(self, change: Any) -> Any:
+        match change:
+            case Increment(amount=amount):
+                return {"__op": "Increment", "amount": amount}
+            case Add(objects=objects):
+                return {"__op": "Add", "objects": self.encoder.value(list(objects))}
+            case AddUnique(objects=objects):
+                return {"__op": "AddUnique", "objects": self.encoder.value(list(objects))}
+            case Remove(objects=objects):
+                return {"__op": "Remove", "objects": self.encoder.value(list(objects))}
+            case Delete():
+                return {"__op": "Delete"}
+            case RelationChange(add=add, remove=remove):
+                ops = [
+                    {"__op": name, "objects": self.encoder.value(list(pointers))}
+                    for name, pointers in (("AddRelation", add), ("RemoveRelation", remove))
+                    if pointers
+                ]
+                return ops[0] if len(ops) == 1 else {"__op": "Batch", "ops": ops}
+        return self.encoder.value(change)
 
     async def call(self, hook: Webhook, body: Mapping[str, Any]) -> Any:
         """POST the body to the hook's URL; what it answered in `success` (None for nothing), or ScriptFailedError."""
