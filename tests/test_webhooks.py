@@ -262,6 +262,15 @@ async def test_a_function_webhook_answers_a_rest_call_with_parse_request_and_the
     assert body["context"] == {}
 
 
+async def test_a_function_webhook_answers_graphql_call_cloud_code(server: Server, receiver: Receiver) -> None:
+    receiver.answers["/quote"] = {"success": {"price": 12}}
+    await server.api.post("/hooks/functions", {"functionName": "quote", "url": receiver.url("/quote")}, master=True)
+    query = "mutation { callCloudCode(input: {functionName: quote, params: {size: 2}}) { result } }"
+    response = await server.api.client.post("/graphql", json={"query": query}, headers=server.api.headers())
+    assert response.json() == {"data": {"callCloudCode": {"result": {"price": 12}}}}
+    assert receiver.last("/quote").body["params"] == {"size": 2}
+
+
 async def test_a_function_webhook_error_fails_the_call_with_141(server: Server, receiver: Receiver) -> None:
     receiver.answers["/refuse"] = {"error": "not today"}
     receiver.answers["/refuse-coded"] = {"error": {"code": 142, "message": "coded"}}

@@ -183,6 +183,13 @@ class Hooks:
         """Whether a trigger runs here: cloud code's, or a webhook's."""
         return self.has(trigger_name, class_name) or await self._webhook(trigger_name, class_name) is not None
 
+    async def webhook_functions(self) -> tuple[str, ...]:
+        """The names of the webhook functions cloud code does not define (sorted)."""
+        if self.webhooks is None:
+            return ()
+        names = (await self.webhooks.catalog()).functions
+        return tuple(sorted(name for name in names if name not in self.registry.functions))
+
     async def _webhook(self, trigger_name: str, class_name: str) -> Webhook | None:
         if self.webhooks is None:
             return None
