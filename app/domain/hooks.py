@@ -161,7 +161,7 @@ UserLoader = Callable[[Auth], Awaitable[CloudObject | None]]
 
 
 class Hooks:
-    """The runner the services call; with no cloud code every method returns at once."""
+    """The runner the services call; with no cloud code and no webhooks every method returns at once."""
 
     def __init__(
         self,
