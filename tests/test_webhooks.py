@@ -394,6 +394,19 @@ async def test_a_before_delete_webhook_error_keeps_the_object(server: Server, re
     assert (await server.api.get(f"/classes/Keepsake/{created['objectId']}")).status_code == 200
 
 
+async def test_an_after_delete_webhook_hears_the_deleted_object_and_its_failure_is_only_logged(
+    server: Server, receiver: Receiver
+) -> None:
+    receiver.answers["/gone"] = {"error": "too late to refuse"}
+    hook = {"className": "Leaf", "triggerName": "afterDelete", "url": receiver.url("/gone")}
+    await server.api.post("/hooks/triggers", hook, master=True)
+    leaf = (await server.api.post("/classes/Leaf", {"colour": "red"})).json()
+    assert (await server.api.delete(f"/classes/Leaf/{leaf['objectId']}")).json() == {}
+    sent = receiver.last("/gone").body
+    assert sent["triggerName"] == "afterDelete" and sent["object"]["objectId"] == leaf["objectId"]
+    assert sent["object"]["colour"] == "red" and "original" not in sent
+
+
 async def test_a_webhook_that_cannot_answer_fails_with_a_message_that_says_why(
     server: Server, receiver: Receiver
 ) -> None:
