@@ -154,6 +154,7 @@ class Webhooks:
         self._catalog: _Catalog | None = None
         self._read_at = 0.0
         self._reading: asyncio.Lock | None = None
+        self._generation = 0
         self._warned_without_key = False
 
     async def catalog(self) -> _Catalog:
@@ -163,15 +164,19 @@ class Webhooks:
         if self._reading is None:
             self._reading = asyncio.Lock()
         async with self._reading:
-            if self._catalog is None or time.monotonic() - self._read_at >= self.ttl:
-                started = time.monotonic()
-                self._catalog = _catalog(await self.store.read_hooks())
-                self._read_at = started
-        return self._catalog
+            catalog = self._catalog
+            if catalog is None or time.monotonic() - self._read_at >= self.ttl:
+                started, generation = time.monotonic(), self._generation
+                catalog = _catalog(await self.store.read_hooks())
+                # Kept only if no change was made here meanwhile: the read may have missed it.
+                if generation == self._generation:
+                    self._catalog, self._read_at = catalog, started
+        return catalog
 
     def forget(self) -> None:
         """Read `_Hooks` again before the next hook runs (this instance changed it)."""
         self._catalog = None
+        self._generation += 1
 
     async def function(self, name: str) -> Webhook | None:
         return (await self.catalog()).functions.get(name)
