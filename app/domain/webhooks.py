@@ -263,7 +263,7 @@ class Webhooks:
                 f"Webhook {name} at {hook.url} answered HTTP {reply.status} with something that is not JSON"
                 f" ({reply.content_type or 'no content type'}): {sample}"
             ) from None
-        if isinstance(answer, dict) and answer.get("error") is not None:
+        if isinstance(answer, dict) and answer.get("error"):  # an empty or false `error` is none, as in Parse
             raise ScriptFailedError(_error_message(answer["error"]))
         if reply.status >= 400:
             raise ScriptFailedError(f"Webhook {name} at {hook.url} answered HTTP {reply.status}")
