@@ -27,8 +27,9 @@ from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.cloud_data import CloudData
 from app.domain.cloud_requests import CloudObject
 from app.domain.config import ConfigService
+from app.domain.encoding import Encoder
 from app.domain.events import EventBus, InProcessBus, Subscribers, WriteEvent
-from app.domain.files import DownloadRules, FileService, FileStore, UploadRules
+from app.domain.files import DownloadRules, FileService, FileStore, UploadRules, uri_component
 from app.domain.hooks import HookRegistry, Hooks
 from app.domain.jobs import JobRunner
 from app.domain.limits import RequestLimits
@@ -41,15 +42,19 @@ from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.store import Storage
 from app.domain.users import PasswordPolicy
+from app.domain.webhooks import HookStore, WebhookAdmin, Webhooks
 from app.errors import AppError, DatabaseRefusedError, DatabaseUnavailableError
 from app.settings import Settings, with_master_key
 from app.storage.file_encryption import FileEncryption
 from app.storage.filesystem import FileSystemStore
 from app.storage.mongo.engine import MongoStorage
 from app.storage.mongo.gridfs import GridFSStore
+from app.storage.mongo.hooks import MongoHooks
 from app.storage.postgres.engine import PostgresStorage
+from app.storage.postgres.hooks import PostgresHooks
 from app.storage.postgres_bus import PostgresBus
 from app.storage.redis_bus import RedisBus
+from app.storage.webhook_client import HttpWebhookClient
 from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
 from app.transport.graphql.view import GraphQLEndpoint
@@ -159,6 +164,13 @@ def build_services(settings: Settings) -> Services:
     )
     files = FileService(file_store(settings, storage), upload_rules(settings), is_anonymous_user(objects), downloads)
     registry = load_cloud(Path(settings.cloud))
+    webhooks = Webhooks(
+        hook_store(storage),
+        HttpWebhookClient(settings.webhook_timeout),
+        Encoder(lambda name: f"{settings.public_url}/files/{settings.app_id}/{uri_component(name)}"),
+        key=settings.webhook_key,
+        ttl=settings.webhook_cache_ttl,
+    )
     services = Services(
         settings,
         storage,
@@ -173,19 +185,28 @@ def build_services(settings: Settings) -> Services:
         bus,
         SchemaAdmin(schemas, authenticator),
         JobRunner(registry, objects),
+        WebhookAdmin(webhooks),
     )
-    if registry.triggers or registry.functions or registry.jobs:
 
-        async def load_user(auth: Auth) -> CloudObject | None:
-            try:
-                return CloudObject("_User", await objects.get(MASTER, "_User", auth.user_id or ""), existed=True)
-            except AppError:
-                return None
+    async def load_user(auth: Auth) -> CloudObject | None:
+        try:
+            return CloudObject("_User", await objects.get(MASTER, "_User", auth.user_id or ""), existed=True)
+        except AppError:
+            return None
 
-        objects.hooks = services.hooks = services.files.hooks = Hooks(
-            registry, load_user, lambda auth: CloudData(objects, auth)
-        )
+    # Always: without cloud code, webhooks declared later still run.
+    objects.hooks = services.hooks = services.files.hooks = Hooks(
+        registry, load_user, lambda auth: CloudData(objects, auth), webhooks
+    )
     return services
+
+
+def hook_store(storage: Storage) -> HookStore:
+    """Where the engine keeps `_Hooks`."""
+    if isinstance(storage, PostgresStorage):
+        return PostgresHooks(storage.db, storage.tables)
+    assert isinstance(storage, MongoStorage)
+    return MongoHooks(storage.connection)
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -466,6 +487,7 @@ def create_app(settings: Settings) -> Starlette:
             await close_all_sockets()
             await services.bus.close()
             await services.live.close()
+            await services.webhooks.webhooks.client.close()
             await services.files.close()
             await services.storage.close()
 

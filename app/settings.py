@@ -363,6 +363,15 @@ class Settings:
     live_query_queue_size: int = setting(
         1000, _in_range(int, 1, 1_000_000), "events queued for a slow websocket client before it is disconnected"
     )
+    webhook_key: str | None = setting(
+        None, _optional_str, "key sent to webhooks in X-Parse-Webhook-Key, so they can tell the calls are this server's"
+    )
+    webhook_timeout: float = setting(
+        30.0, _in_range(float, 0, 3600), "seconds a webhook may take to answer before its request fails (141)"
+    )
+    webhook_cache_ttl: float = setting(
+        5.0, _in_range(float, -1, 3600), "seconds an instance trusts its list of webhooks before it reads _Hooks again"
+    )
     workers: int = setting(1, int, "server processes")
     log_level: str = setting("info", str, "debug, info, warning or error")
 

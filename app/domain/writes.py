@@ -107,7 +107,7 @@ class ObjectWrites:
         data = rules.incoming(auth, data)
         schema = await self._schema_for(auth, class_name)
         changed_by_hook: list[str] = []
-        if self.hooks is not None and self.hooks.has("before_save", class_name):
+        if self.hooks is not None and await self.hooks.runs("before_save", class_name):
             data, changed_by_hook = await self.hooks.before_save(auth, class_name, data, None)
         values = {k: v for k, v in data.items() if k not in ("objectId", "id") or self.settings.allow_custom_object_id}
         values.pop("objectId", None)
@@ -182,7 +182,7 @@ class ObjectWrites:
         )
         values = dict(data)
         changed_by_hook: list[str] = []
-        if self.hooks is not None and self.hooks.has("before_save", class_name):
+        if self.hooks is not None and await self.hooks.runs("before_save", class_name):
             # What the hook sees as `original`: the object this caller may write, or the write fails here.
             groups = None if auth.master else auth.groups
             where = and_({"objectId": object_id}, constraint)

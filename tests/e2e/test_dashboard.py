@@ -1,6 +1,6 @@
 """Parse Dashboard (npm `parse-dashboard`, unchanged) pointed at a running ParseQL, in headless Chromium:
 the class list with its counts, the rows of a class, an edited cell and a new class, a job run, a config
-parameter, the REST and GraphQL consoles, as someone managing the app sees them."""
+parameter, the REST and GraphQL consoles, a webhook, as someone managing the app sees them."""
 
 from __future__ import annotations
 
@@ -184,3 +184,22 @@ async def test_the_rest_and_graphql_consoles_answer_from_parseql(dashboard: Dash
     await page.locator(".graphiql-execute-button").click()
     await expect(page.locator(".graphiql-response")).to_contain_text('"health": true', timeout=WAIT)
     assert graphql and all(status == 200 for status in graphql)  # the schema's introspection and the query
+
+
+async def test_a_function_webhook_created_on_the_webhooks_page_is_listed(dashboard: Dashboard, page: Any) -> None:
+    dashboard.follow(page)
+    await page.goto(f"{dashboard.url}/webhooks")
+    await page.get_by_text("Create a Webhook", exact=True).first.click()
+    await page.get_by_placeholder("MyWebhook").fill("shipQuote")
+    url_field = page.locator('input[value="https://"]')
+    await url_field.fill("https://hooks.example.com/ship-quote")
+    await page.get_by_text("Create", exact=True).click()
+    await page.get_by_text("shipQuote", exact=True).wait_for(timeout=WAIT)
+    # Opened again, the page lists it from what ParseQL answers, not from what it just sent.
+    await page.reload()
+    await page.get_by_text("shipQuote", exact=True).wait_for(timeout=WAIT)
+    await page.get_by_text("https://hooks.example.com/ship-quote", exact=True).wait_for(timeout=WAIT)
+    stored = await dashboard.api.get("/hooks/functions/shipQuote", master=True)
+    assert stored.json() == {"functionName": "shipQuote", "url": "https://hooks.example.com/ship-quote"}
+    assert [call for call in dashboard.requests if call[0] >= 400] == []
+    assert "POST /hooks/functions" in {call for _, call in dashboard.requests}
