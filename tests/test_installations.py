@@ -185,6 +185,15 @@ async def test_a_token_a_new_installation_takes_leaves_its_old_row(devices: Devi
     ]
 
 
+async def test_a_row_loses_its_token_whatever_its_acl(devices: Devices) -> None:
+    # Parse's clean-ups run as the master key unless told to enforce the caller's rights (see the settings below).
+    await devices.create(
+        {"deviceType": "ios", "installationId": "acl-old", "deviceToken": "acl-t", "ACL": {}}, master=True
+    )
+    new = await devices.create({"deviceType": "ios", "installationId": "acl-new", "deviceToken": "acl-t"})
+    assert [row["objectId"] for row in await devices.rows({"deviceToken": "acl-t"})] == [new]
+
+
 async def test_a_token_only_row_is_adopted_by_the_installation_that_sends_its_token(devices: Devices) -> None:
     row = await devices.create({"deviceType": "ios", "deviceToken": "orphan-1"}, master=True)
     adopted = await devices.send(
@@ -323,6 +332,13 @@ async def test_ids_of_the_wrong_type_are_refused(devices: Devices) -> None:
     assert number_id.json() == {
         "code": 111,
         "error": "schema mismatch for _Installation.installationId; expected String but got Number",
+    }
+    number_token = await devices.send(
+        "POST", "/installations", {"deviceType": "ios", "installationId": "typed-3", "deviceToken": 7}
+    )
+    assert number_token.json() == {
+        "code": 111,
+        "error": "schema mismatch for _Installation.deviceToken; expected String but got Number",
     }
     object_id = await devices.create({"deviceType": "ios", "installationId": "typed-2", "deviceToken": "typed-t"})
     deleted = await devices.send("PUT", f"/installations/{object_id}", {"deviceToken": {"__op": "Delete"}})
@@ -480,3 +496,22 @@ async def test_the_settings_take_parse_servers_spellings_and_defaults() -> None:
     assert installation_settings(Settings.load({}, env=env)) == InstallationSettings("update", "installationId", True)
     with pytest.raises(SettingsError, match="must be one of delete, update"):
         Settings.load({}, env={"PARSEQL_INSTALLATION_DUPLICATE_DEVICE_TOKEN_ACTION": "drop"})
+
+
+async def test_clean_ups_can_be_held_to_the_callers_rights(database_server: str, tmp_path: Path) -> None:
+    settings = make_settings(
+        database_server,
+        "installations_enforcing",
+        tmp_path,
+        installation_duplicate_device_token_action_enforce_auth=True,
+    )
+    async with running(settings) as (_, client):
+        devices = Devices(Api(client))
+        locked = await devices.create(
+            {"deviceType": "ios", "installationId": "own-old", "deviceToken": "own-t", "ACL": {}}, master=True
+        )
+        open_ = await devices.create({"deviceType": "ios", "installationId": "own-open", "deviceToken": "own-t"})
+        new = await devices.create({"deviceType": "ios", "installationId": "own-new", "deviceToken": "own-t"})
+        # The row the client may write is cleaned up; the locked one keeps its token.
+        assert [row["objectId"] for row in await devices.rows({"deviceToken": "own-t"})] == [locked, new]
+        assert open_ not in [row["objectId"] for row in await devices.rows({})]
