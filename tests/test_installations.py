@@ -313,6 +313,18 @@ async def test_the_classes_route_keeps_the_same_rules(devices: Devices) -> None:
     assert [row["installationId"] for row in await devices.rows({"installationId": "via-classes"})] == ["via-classes"]
 
 
+async def test_a_batch_keeps_the_same_rules(devices: Devices) -> None:
+    requests = [
+        {"method": "POST", "path": "/parse/installations", "body": {"deviceType": "ios", "installationId": "B-1"}},
+        {"method": "POST", "path": "/parse/installations", "body": {"installationId": "b-1", "badge": 1}},
+        {"method": "GET", "path": "/parse/installations"},
+    ]
+    made, again, found = (await devices.send("POST", "/batch", {"requests": requests})).json()
+    assert sorted(made["success"]) == ["createdAt", "objectId"]
+    assert list(again["success"]) == ["updatedAt"]
+    assert found == {"error": {"code": 119, "error": "Permission denied"}}
+
+
 async def test_an_installation_the_caller_may_not_write_is_not_updated(devices: Devices) -> None:
     await devices.create({"deviceType": "ios", "installationId": "locked-1", "ACL": {}})
     again = await devices.send(
