@@ -37,7 +37,6 @@ from app.domain.values import Record
 from app.errors import AppError, ImmutableFieldError, InvalidJSONError, ObjectNotFoundError, RequiredFieldError
 
 CLASS = "_Installation"
-_ID_FIELDS = ("installationId", "deviceToken", "deviceType")
 _APNS_TOKEN_LENGTH = 64
 
 
@@ -100,10 +99,9 @@ class InstallationRules(ClassRules):
         return _aimed(write.data, await self._target(auth, schema, write, id_match, matches.token_matches))
 
     async def _normalise(self, auth: Auth, data: Mapping[str, Any]) -> tuple[ClassSchema | None, _Write]:
-        """The write's ids checked for type and lower-cased as Parse stores them; the installation id it is about.
-        (No schema: no installation was ever stored.)"""
+        """The write's ids lower-cased as Parse stores them (their types are checked with the other fields', after,
+        as Parse orders it); the installation id it is about. (No schema: no installation was ever stored.)"""
         schema = await self.schemas.get(CLASS)
-        self.schemas.new_fields(schema, CLASS, {k: data[k] for k in _ID_FIELDS if k in data})
         for name in ("installationId", "deviceToken"):
             if isinstance(data.get(name), Delete):
                 # Parse puts the operation in its query and refuses it there; the push service clears dead
