@@ -1,5 +1,6 @@
 """The write rules of the classes that have their own: `_User` (passwords, its own ACL, authData, email
-verification, a new session after a password change) and `_Session` (what a client may set).
+verification, a new session after a password change) and `_Session` (what a client may set, one session per user
+and installation); `_Installation`'s are in `installations.py`.
 
 The object writes (`writes.py`) consult a class's rules at named points, in this order: where a write goes
 (`settle`: a create may find the object it describes, an update be sent to another), a create's `incoming`
