@@ -314,15 +314,18 @@ async def test_the_classes_route_keeps_the_same_rules(devices: Devices) -> None:
 
 
 async def test_a_batch_keeps_the_same_rules(devices: Devices) -> None:
+    known = await devices.create({"deviceType": "ios", "installationId": "batch-1"})
     requests = [
-        {"method": "POST", "path": "/parse/installations", "body": {"deviceType": "ios", "installationId": "B-1"}},
-        {"method": "POST", "path": "/parse/installations", "body": {"installationId": "b-1", "badge": 1}},
+        {"method": "POST", "path": "/parse/installations", "body": {"installationId": "BATCH-1", "badge": 1}},
+        {"method": "POST", "path": "/parse/installations", "body": {"deviceType": "ios", "installationId": "batch-2"}},
         {"method": "GET", "path": "/parse/installations"},
     ]
-    made, again, found = (await devices.send("POST", "/batch", {"requests": requests})).json()
-    assert sorted(made["success"]) == ["createdAt", "objectId"]
+    # A batch's requests run side by side, as in Parse: each of these stands alone.
+    again, made, found = (await devices.send("POST", "/batch", {"requests": requests})).json()
     assert list(again["success"]) == ["updatedAt"]
+    assert sorted(made["success"]) == ["createdAt", "objectId"]
     assert found == {"error": {"code": 119, "error": "Permission denied"}}
+    assert (await devices.rows({"objectId": known}))[0]["badge"] == 1
 
 
 async def test_an_installation_the_caller_may_not_write_is_not_updated(devices: Devices) -> None:
