@@ -459,6 +459,16 @@ async def test_graphql_installations_follow_the_same_rules(api: Api) -> None:
     assert refused["message"] == "Permission denied" and refused["extensions"] == {"code": 119}
 
 
+async def test_a_graphql_sign_up_records_the_installation_of_its_session(api: Api) -> None:
+    headers = {**api.headers(), "X-Parse-Installation-Id": "GQ-Device-1"}
+    query = 'mutation { signUp(input: {fields: {username: "gwen", password: "pw"}}) { viewer { sessionToken } } }'
+    answer = await api.client.post("/graphql", json={"query": query}, headers=headers)
+    token = answer.json()["data"]["signUp"]["viewer"]["sessionToken"]
+    session = (await api.get("/sessions/me", token=token)).json()
+    assert session["installationId"] == "GQ-Device-1"
+    assert session["createdWith"] == {"action": "signup", "authProvider": "password"}
+
+
 # Settings -----------------------------------------------------------------------------------------------------
 
 

@@ -310,8 +310,8 @@ class AccountService:
         if token is None:
             raise InvalidSessionTokenError("Session token required.")
         found = await self.objects.find(auth, "_Session", {"sessionToken": token}, QueryOptions(limit=1))
-        if not found.results:  # ended meanwhile (a log-in on the same installation ends the one before)
-            raise InvalidSessionTokenError("Session token not found.")
+        if not found.results:
+            raise denied(ObjectNotFoundError, "Session token not found.")
         return found.results[0]
 
     async def create_session(
