@@ -443,6 +443,8 @@ async def test_a_session_records_its_installation_and_a_new_one_there_ends_it(de
 
 async def test_graphql_installations_follow_the_same_rules(api: Api) -> None:
     gql = Gql(api.client)
+    # As on Parse Server, the class (and so its GraphQL types) exists once an installation is stored.
+    await Devices(api).create({"deviceType": "ios", "installationId": "gq-0"})
     mutation = """mutation Make($fields: CreateInstallationFieldsInput) {
         createInstallation(input: {fields: $fields}) { installation { objectId installationId deviceType badge } }
     }"""
