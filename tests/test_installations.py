@@ -386,6 +386,39 @@ async def test_the_fields_push_reads_are_stored_as_given(devices: Devices) -> No
     }
 
 
+_INSTALLATION_HOOK = """
+from app.cloud import Cloud
+
+cloud = Cloud()
+
+
+@cloud.before_save("_Installation")
+async def note_what_it_saw(request):
+    original = request.original
+    request.object.set("seen", "update of " + original.get("installationId") if original else "create")
+"""
+
+
+async def test_a_save_hook_sees_a_create_that_finds_its_row_as_an_update(database_server: str, tmp_path: Path) -> None:
+    # Parse's hook gets an original holding only the id here; ours gets the stored row, as for any update.
+    cloud = tmp_path / "installation_hooks.py"
+    cloud.write_text(_INSTALLATION_HOOK)
+    settings = make_settings(database_server, "installations_hooked", tmp_path, cloud=str(cloud))
+    async with running(settings) as (_, client):
+        devices = Devices(Api(client))
+        object_id = await devices.create({"deviceType": "ios", "installationId": "hooked-1"})
+        again = await devices.send("POST", "/installations", {"installationId": "HOOKED-1", "badge": 1})
+        assert again.status_code == 200 and again.json()["seen"] == "update of hooked-1"
+        (row,) = await devices.rows({"installationId": "hooked-1"})
+        assert row == {
+            "objectId": object_id,
+            "deviceType": "ios",
+            "installationId": "hooked-1",
+            "seen": "update of hooked-1",
+            "badge": 1,
+        }
+
+
 # Sessions ----------------------------------------------------------------------------------------------------
 
 
