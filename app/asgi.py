@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
@@ -35,7 +35,7 @@ from app.domain.jobs import JobRunner
 from app.domain.limits import RequestLimits
 from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
-from app.domain.object_settings import ObjectSettings
+from app.domain.object_settings import InstallationSettings, ObjectSettings
 from app.domain.objects import ObjectService
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
@@ -106,6 +106,7 @@ def build_services(settings: Settings) -> Services:
             verify_user_emails=settings.verify_user_emails,
             email_verify_token_validity=settings.email_verify_token_validity_duration,
             revoke_session_on_password_reset=settings.revoke_session_on_password_reset,
+            installations=installation_settings(settings),
             limits=RequestLimits(
                 query_depth=settings.query_depth,
                 subquery_depth=settings.subquery_depth,
@@ -345,6 +346,19 @@ def email_settings(settings: Settings) -> EmailSettings:
         reset_token_reuse=settings.reset_token_reuse_if_valid,
         reset_success_on_invalid_email=settings.reset_password_success_on_invalid_email,
         unlock_on_reset=settings.account_lockout_unlock_on_password_reset,
+    )
+
+
+def installation_settings(settings: Settings) -> InstallationSettings:
+    """Parse's `installation` options (the settings checked their spelling)."""
+    return InstallationSettings(
+        duplicate_device_token_action=cast(
+            Literal["delete", "update"], settings.installation_duplicate_device_token_action
+        ),
+        merge_priority=cast(
+            Literal["deviceToken", "installationId"], settings.installation_duplicate_device_token_merge_priority
+        ),
+        enforce_auth=settings.installation_duplicate_device_token_action_enforce_auth,
     )
 
 
