@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
@@ -27,14 +27,15 @@ from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.cloud_data import CloudData
 from app.domain.cloud_requests import CloudObject
 from app.domain.config import ConfigService
+from app.domain.encoding import Encoder
 from app.domain.events import EventBus, InProcessBus, Subscribers, WriteEvent
-from app.domain.files import DownloadRules, FileService, FileStore, UploadRules
+from app.domain.files import DownloadRules, FileService, FileStore, UploadRules, uri_component
 from app.domain.hooks import HookRegistry, Hooks
 from app.domain.jobs import JobRunner
 from app.domain.limits import RequestLimits
 from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
-from app.domain.object_settings import ObjectSettings
+from app.domain.object_settings import InstallationSettings, ObjectSettings
 from app.domain.objects import ObjectService
 from app.domain.rate_limits import CloudLimit, InProcessCounter, RateCounter, RateLimiter, cloud_rule, parse_rules
 from app.domain.schema_admin import SchemaAdmin
@@ -42,16 +43,20 @@ from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.store import Storage
 from app.domain.users import PasswordPolicy
+from app.domain.webhooks import HookStore, WebhookAdmin, Webhooks
 from app.errors import AppError, DatabaseRefusedError, DatabaseUnavailableError
 from app.settings import Settings, with_master_key
 from app.storage.file_encryption import FileEncryption
 from app.storage.filesystem import FileSystemStore
 from app.storage.mongo.engine import MongoStorage
 from app.storage.mongo.gridfs import GridFSStore
+from app.storage.mongo.hooks import MongoHooks
 from app.storage.postgres.engine import PostgresStorage
+from app.storage.postgres.hooks import PostgresHooks
 from app.storage.postgres_bus import PostgresBus
 from app.storage.redis_bus import RedisBus
 from app.storage.redis_rates import RedisCounter
+from app.storage.webhook_client import HttpWebhookClient
 from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
 from app.transport.graphql.view import GraphQLEndpoint
@@ -103,6 +108,7 @@ def build_services(settings: Settings) -> Services:
             verify_user_emails=settings.verify_user_emails,
             email_verify_token_validity=settings.email_verify_token_validity_duration,
             revoke_session_on_password_reset=settings.revoke_session_on_password_reset,
+            installations=installation_settings(settings),
             limits=RequestLimits(
                 query_depth=settings.query_depth,
                 subquery_depth=settings.subquery_depth,
@@ -161,6 +167,13 @@ def build_services(settings: Settings) -> Services:
     )
     files = FileService(file_store(settings, storage), upload_rules(settings), is_anonymous_user(objects), downloads)
     registry = load_cloud(Path(settings.cloud))
+    webhooks = Webhooks(
+        hook_store(storage),
+        HttpWebhookClient(settings.webhook_timeout),
+        Encoder(lambda name: f"{settings.public_url}/files/{settings.app_id}/{uri_component(name)}"),
+        key=settings.webhook_key,
+        ttl=settings.webhook_cache_ttl,
+    )
     services = Services(
         settings,
         storage,
@@ -175,21 +188,30 @@ def build_services(settings: Settings) -> Services:
         bus,
         SchemaAdmin(schemas, authenticator),
         JobRunner(registry, objects),
+        WebhookAdmin(webhooks),
         rate_limiter(settings),
     )
     limit_cloud_code(registry, services.rate_limits, settings.redis_url)
-    if registry.triggers or registry.functions or registry.jobs:
 
-        async def load_user(auth: Auth) -> CloudObject | None:
-            try:
-                return CloudObject("_User", await objects.get(MASTER, "_User", auth.user_id or ""), existed=True)
-            except AppError:
-                return None
+    async def load_user(auth: Auth) -> CloudObject | None:
+        try:
+            return CloudObject("_User", await objects.get(MASTER, "_User", auth.user_id or ""), existed=True)
+        except AppError:
+            return None
 
-        objects.hooks = services.hooks = services.files.hooks = Hooks(
-            registry, load_user, lambda auth: CloudData(objects, auth)
-        )
+    # Always: without cloud code, webhooks declared later still run.
+    objects.hooks = services.hooks = services.files.hooks = Hooks(
+        registry, load_user, lambda auth: CloudData(objects, auth), webhooks
+    )
     return services
+
+
+def hook_store(storage: Storage) -> HookStore:
+    """Where the engine keeps `_Hooks`."""
+    if isinstance(storage, PostgresStorage):
+        return PostgresHooks(storage.db, storage.tables)
+    assert isinstance(storage, MongoStorage)
+    return MongoHooks(storage.connection)
 
 
 def rate_limiter(settings: Settings) -> RateLimiter:
@@ -356,6 +378,19 @@ def email_settings(settings: Settings) -> EmailSettings:
     )
 
 
+def installation_settings(settings: Settings) -> InstallationSettings:
+    """Parse's `installation` options (the settings checked their spelling)."""
+    return InstallationSettings(
+        duplicate_device_token_action=cast(
+            Literal["delete", "update"], settings.installation_duplicate_device_token_action
+        ),
+        merge_priority=cast(
+            Literal["deviceToken", "installationId"], settings.installation_duplicate_device_token_merge_priority
+        ),
+        enforce_auth=settings.installation_duplicate_device_token_action_enforce_auth,
+    )
+
+
 def password_policy(settings: Settings) -> PasswordPolicy | None:
     policy = PasswordPolicy(
         pattern=re.compile(settings.password_pattern) if settings.password_pattern else None,
@@ -496,6 +531,7 @@ def create_app(settings: Settings) -> Starlette:
             await services.bus.close()
             await services.rate_limits.close()
             await services.live.close()
+            await services.webhooks.webhooks.client.close()
             await services.files.close()
             await services.storage.close()
 

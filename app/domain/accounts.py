@@ -20,7 +20,7 @@ from app.domain.queries import QueryOptions, parse_where
 from app.domain.sessions import Authenticator, new_session
 from app.domain.store import Find
 from app.domain.users import PasswordHasher
-from app.domain.values import Pointer, Record, utc_now
+from app.domain.values import Record, utc_now
 from app.errors import AppError, InvalidSessionTokenError, ObjectNotFoundError, OperationForbiddenError, denied
 
 _BAD_LOGIN = "Invalid username/password."
@@ -318,17 +318,8 @@ class AccountService:
         self, user_id: str, action: str, installation_id: str | None, provider: str = "password"
     ) -> str:
         session = new_session(user_id, action, installation_id, self.session_length, provider)
+        # The session's rules end the user's other session on the same installation.
         await self.objects.create(MASTER, "_Session", session)
-        if installation_id:
-            # One session per user and installation, as Parse Server keeps them: a new log-in ends the old.
-            schema = await self.objects.schemas.require("_Session")
-            where = {
-                "user": Pointer("_User", user_id),
-                "installationId": installation_id,
-                "sessionToken": {"$ne": session["sessionToken"]},
-            }
-            for old in await self.objects.storage.find(schema, Find(where, keys=frozenset({"objectId"}))):
-                await self.objects.delete(MASTER, "_Session", old["objectId"])
         return str(session["sessionToken"])
 
 

@@ -1,7 +1,9 @@
 """The write rules of the classes that have their own: `_User` (passwords, its own ACL, authData, email
-verification, a new session after a password change) and `_Session` (what a client may set).
+verification, a new session after a password change) and `_Session` (what a client may set, one session per user
+and installation); `_Installation`'s are in `installations.py`.
 
-The object writes (`writes.py`) consult a class's rules at named points, in this order: a create's `incoming`
+The object writes (`writes.py`) consult a class's rules at named points, in this order: where a write goes
+(`settle`: a create may find the object it describes, an update be sent to another), a create's `incoming`
 data, its `prepare_create` values, its `created_acl`, a `duplicate` it hits, whether it `answers_whole`; an
 update's `check_update`, `prepare_update`, `updated_acl`, `not_found` and `after_update`; a delete's
 `check_delete`. `ClassRules` does nothing at each, so a class without rules of its own costs one dictionary miss.
@@ -28,7 +30,7 @@ from app.domain.users import (
     needs_email_verification,
     prepare_user_write,
 )
-from app.domain.values import Pointer
+from app.domain.values import Pointer, Record
 from app.errors import AppError, DuplicateValueError, InvalidKeyNameError, InvalidSessionTokenError, denied
 
 
@@ -46,8 +48,25 @@ class UserWrites(Protocol):
     async def create(self, auth: Auth, class_name: str, data: Mapping[str, Any]) -> object: ...
 
 
+class CleanUps(Protocol):
+    """The server's own tidying after a write (a session or an installation another replaces): plain storage
+    writes without permissions or hooks, as Parse Server's are, that still tell caches and live queries."""
+
+    storage: Storage
+
+    async def discard(self, schema: ClassSchema, row: Record, acl: frozenset[str] | None = None) -> None: ...
+
+    async def clear(self, schema: ClassSchema, row: Record, field: str, acl: frozenset[str] | None = None) -> None: ...
+
+
 class ClassRules:
     """A class without write rules of its own: every point leaves the write as it is."""
+
+    async def settle(
+        self, auth: Auth, object_id: str | None, data: Mapping[str, Any]
+    ) -> tuple[Mapping[str, Any], str | None]:
+        """Before anything else: the data to write and the object it updates (None: a new object)."""
+        return data, object_id
 
     def incoming(self, auth: Auth, data: Mapping[str, Any]) -> Mapping[str, Any]:
         return data
@@ -206,7 +225,8 @@ class SessionRules(ClassRules):
     """`_Session`: a client makes sessions only for itself, with a token the server draws, and changes neither
     their ACL nor token; their user and times are the master key's."""
 
-    def __init__(self, session_length: float | None) -> None:
+    def __init__(self, clean_ups: CleanUps, session_length: float | None) -> None:
+        self.clean_ups = clean_ups
         self.session_length = session_length
 
     def incoming(self, auth: Auth, data: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -219,6 +239,17 @@ class SessionRules(ClassRules):
             raise InvalidKeyNameError("Cannot set ACL on a Session.")
         extra = {k: v for k, v in data.items() if k not in _SESSION_OWN_KEYS}
         return {**new_session(auth.user_id, "create", None, self.session_length), **extra}
+
+    async def prepare_create(self, auth: Auth, schema: ClassSchema, values: dict[str, Any]) -> dict[str, Any]:
+        """One session per user and installation, as Parse Server keeps them: a new one ends the others, whoever
+        makes it (a log-in, a sign-up, a client, the master key), without their delete hooks, as in Parse."""
+        user, installation_id = values.get("user"), values.get("installationId")
+        if isinstance(user, Pointer) and installation_id:
+            token = values.get("sessionToken")
+            where = {"user": user, "installationId": installation_id, "sessionToken": {"$ne": token}}
+            for old in await self.clean_ups.storage.find(schema, Find(where)):
+                await self.clean_ups.discard(schema, old)
+        return values
 
     def answers_whole(self, auth: Auth) -> bool:
         # A client's new session is answered whole, so the client learns its token.

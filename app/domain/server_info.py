@@ -18,7 +18,7 @@ def server_info(auth: Auth) -> tuple[dict[str, Any], str]:
     require_master(auth)
     features: dict[str, Any] = {
         "globalConfig": {"create": True, "read": True, "update": True, "delete": True},
-        "hooks": {"create": False, "read": False, "update": False, "delete": False},
+        "hooks": {"create": True, "read": True, "update": True, "delete": True},
         "cloudCode": {"jobs": True},
         "logs": {"level": False, "size": False, "order": False, "until": False, "from": False},
         "push": {

@@ -27,6 +27,7 @@ from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.store import Storage
+from app.domain.webhooks import WebhookAdmin
 from app.errors import AppError, UnauthorizedError
 from app.settings import Settings
 
@@ -53,10 +54,12 @@ class Services:
     """The class schemas as the master key changes them; `schemas` is the registry every service reads."""
     jobs: JobRunner
     """Cloud code's jobs and their schedules (none defined without cloud code)."""
+    webhooks: WebhookAdmin
+    """The webhooks declared in `_Hooks`, as the master key changes them."""
     rate_limits: RateLimiter
     """Parse's `rateLimit` rules and their counters (no rules: nothing counted)."""
     hooks: Hooks | None = None
-    """Cloud code, when there is any."""
+    """Cloud code and webhooks (always there: a webhook may be declared at any time)."""
     started: bool = False
 
 

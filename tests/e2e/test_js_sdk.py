@@ -105,3 +105,17 @@ async def test_a_password_is_verified_without_a_session_and_the_master_key_logs_
     assert seen["wrong"] == {"code": 101, "message": "Invalid username/password."}
     assert seen["actingAs"] == {"id": seen["verified"]["id"], "hasSession": True, "current": seen["verified"]["id"]}
     assert seen["me"] == "turing"
+
+
+async def test_the_current_installation_is_saved_found_again_and_carried_by_the_session(address: str) -> None:
+    seen = await run_client("sdk_installations.js", address, MASTER_KEY)
+    installation_id = seen["installationId"]
+    assert seen["saved"] == {"hasId": True, "deviceType": "web", "channels": ["news"]}
+    assert seen["timeZone"] == "Europe/Paris"
+    # As on Parse Server: the row is updated, and the new object learns no id from the answer.
+    assert seen["again"] == {"hasId": False, "badge": 2, "sameRow": True}
+    assert seen["signUpSession"] == installation_id
+    assert seen["session"] == {"installationId": installation_id, "user": True}
+    assert seen["endedSignUp"] == {"code": 209, "message": "Invalid session token"}
+    assert seen["clientFind"] == {"code": 119, "message": "Permission denied"}
+    assert seen["inNews"] == [installation_id]
