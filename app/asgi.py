@@ -33,7 +33,7 @@ from app.domain.hooks import HookRegistry, Hooks
 from app.domain.jobs import JobRunner
 from app.domain.limits import RequestLimits
 from app.domain.live import LiveHub
-from app.domain.mail import LogMailer, Mailer, SmtpMailer
+from app.domain.mail import LogMailer, Mailer, Outbox, SmtpMailer
 from app.domain.object_settings import ObjectSettings
 from app.domain.objects import ObjectService
 from app.domain.schema_admin import SchemaAdmin
@@ -134,7 +134,7 @@ def build_services(settings: Settings) -> Services:
             settings.prevent_signup_with_unverified_email,
         ),
     )
-    mail = AccountMail(objects, mailer(settings), email_settings(settings))
+    mail = AccountMail(objects, Outbox(mailer(settings)), email_settings(settings))
     events.sinks.append(mail)
     live = LiveHub(objects, authenticator.auth_for)
     events.sinks.append(live)
@@ -467,6 +467,7 @@ def create_app(settings: Settings) -> Starlette:
             await services.bus.close()
             await services.live.close()
             await services.files.close()
+            await services.mail.outbox.close()  # before the storage: nothing it sends reads the database
             await services.storage.close()
 
     graphql = Executor(services)  # HTTP and websockets share its schema and documents

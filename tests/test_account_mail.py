@@ -7,6 +7,7 @@ import asyncio
 import email
 import re
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -24,7 +25,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from app.asgi import StartupError, create_app
 from app.domain.store import Find
 from app.domain.values import utc_now
-from tests.conftest import APP_ID, Api, make_settings, running
+from tests.conftest import APP_ID, Api, make_settings, running, serving
 from tests.graphql.helpers import Gql
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -530,3 +531,78 @@ async def test_the_pages_resend_a_verification_link_and_serve_their_result_pages
         assert chooser.status_code == 200 and 'name="token" value="&lt;t&gt;"' in chooser.text
         missing = await api.client.get("/parse/apps/no_such_page.html")
         assert (missing.status_code, missing.text) == (404, "Not found.")
+
+
+# Requests that mail do not wait for the mail server -----------------------------------------------------------
+
+SMTP_DELAY = 1.0
+
+
+class SlowInbox(Inbox):
+    """A mail server that takes `SMTP_DELAY` seconds to accept each message."""
+
+    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(SMTP_DELAY)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.parametrize(
+    ("path", "options"),
+    [("/requestPasswordReset", {}), ("/verificationEmailRequest", {"verify_user_emails": True})],
+)
+async def test_a_known_address_is_answered_without_waiting_for_the_mail_server(
+    database_server: str, tmp_path: Path, path: str, options: dict[str, Any]
+) -> None:
+    inbox, port = SlowInbox(asyncio.get_running_loop()), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_required=False, auth_require_tls=False)
+    controller.start()
+    settings = make_settings(
+        database_server,
+        "slow_mail",
+        tmp_path,
+        app_name="Acme",
+        server_url=PUBLIC,
+        smtp_url=f"smtp://127.0.0.1:{port}",
+        mail_from="noreply@acme.test",
+        **options,
+    )
+    try:
+        async with serving(settings) as (_, client, _address):
+            api = Api(client)
+            await api.post("/users", {"username": "ria", "password": "pw", "email": "ria@example.com"})
+
+            async def timed(address: str) -> float:
+                started = time.perf_counter()
+                answer = await api.post(path, {"email": address})
+                assert (answer.status_code, answer.json()) == (200, {})
+                return time.perf_counter() - started
+
+            rounds = 5
+            known = [await timed("ria@example.com") for _ in range(rounds)]
+            unknown = [await timed("nobody@example.com") for _ in range(rounds)]
+            # Each known-address answer came well before the mail server took a single message.
+            assert max(known) / SMTP_DELAY < 0.5, (known, unknown)
+            addressed = [(await inbox.next())["To"] for _ in range(rounds)]
+            assert addressed == ["ria@example.com"] * rounds
+            assert inbox.empty()
+    finally:
+        controller.stop()
+
+
+async def test_mail_still_queued_goes_out_before_the_server_stops(database_server: str, tmp_path: Path) -> None:
+    inbox, port = SlowInbox(asyncio.get_running_loop()), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_required=False, auth_require_tls=False)
+    controller.start()
+    try:
+        async with server(
+            database_server, tmp_path, None, smtp_url=f"smtp://127.0.0.1:{port}", mail_from="a@b.test"
+        ) as (
+            api,
+            _,
+        ):
+            await api.post("/users", {"username": "sol", "password": "pw", "email": "sol@example.com"})
+            assert (await api.post("/requestPasswordReset", {"email": "sol@example.com"})).json() == {}
+        # The server stopped, and the message it had accepted to send was delivered first.
+        assert not inbox.empty() and (await inbox.next())["To"] == "sol@example.com"
+    finally:
+        controller.stop()

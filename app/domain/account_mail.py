@@ -17,7 +17,7 @@ from urllib.parse import quote
 from app.domain.acl import Auth, Origin
 from app.domain.classes import ClassSchema
 from app.domain.events import WriteEvent
-from app.domain.mail import Mailer, MailMessage
+from app.domain.mail import MailMessage, Outbox
 from app.domain.objects import ObjectService
 from app.domain.operations import Delete
 from app.domain.store import Find
@@ -72,9 +72,9 @@ class EmailSettings:
 class AccountMail:
     """The email flows; every transport (REST, GraphQL, the pages) calls these."""
 
-    def __init__(self, objects: ObjectService, mailer: Mailer, settings: EmailSettings) -> None:
+    def __init__(self, objects: ObjectService, outbox: Outbox, settings: EmailSettings) -> None:
         self.objects = objects
-        self.mailer = mailer
+        self.outbox = outbox
         self.settings = settings
 
     def require_configured(self) -> None:
@@ -104,7 +104,7 @@ class AccountMail:
             f"Please confirm that {email} is your email address for {name} by opening this link:\n\n{link}\n\n"
             "If you did not sign up, you can ignore this message.\n"
         )
-        await self._send(MailMessage(email, f"Confirm your email address for {name}", text, link))
+        self._send(MailMessage(email, f"Confirm your email address for {name}", text, link))
 
     async def request_verification_email(self, email: Any) -> None:
         """`POST /verificationEmailRequest`: mail a new link to an unverified address."""
@@ -114,14 +114,15 @@ class AccountMail:
         if not isinstance(email, str):
             raise AppError("you must provide a valid email string", code=125)
         quiet = self.settings.verify_success_on_invalid_email
-        found = await self.objects.storage.find(await self._users(), Find({"email": email}, limit=1))
-        if not found:
+        schema = await self._users()
+        found = await self.objects.storage.find(schema, Find({"email": email}, limit=1))
+        if not found or found[0].get("emailVerified"):
+            # The work a new link costs, so that the answer's time does not tell an account from none.
+            await self._write_nothing(schema)
             if quiet:
                 return
-            raise AppError(f"No user found with email {email}", code=205)
-        if found[0].get("emailVerified"):
-            if quiet:
-                return
+            if not found:
+                raise AppError(f"No user found with email {email}", code=205)
             raise AppError(f"Email {email} is already verified.", code=-1)
         await self._resend(found[0])
 
@@ -146,7 +147,9 @@ class AccountMail:
             return  # Parse answers as if it sent one
         token, expires = user.get("_email_verify_token"), user.get("_email_verify_token_expires_at")
         reusable = settings.verify_token_reuse and isinstance(expires, datetime) and expires > utc_now()
-        if not (reusable and isinstance(token, str)):
+        if reusable and isinstance(token, str):
+            await self._write_nothing(await self._users())
+        else:
             fields = email_verify_fields(settings.verify_token_validity)
             await self.objects.storage.update(await self._users(), user["objectId"], {}, fields, None)
             token = fields["_email_verify_token"]
@@ -182,6 +185,8 @@ class AccountMail:
         where = {"$or": [{"email": email}, {"username": email, "email": {"$exists": False}}]}
         found = await self.objects.storage.find(schema, Find(where, limit=1))
         if not found:
+            # The same lookup and a write of the same cost as for a known address: the time does not tell.
+            await self._write_nothing(schema)
             if self.settings.reset_success_on_invalid_email:
                 return
             raise ObjectNotFoundError("A user with that email does not exist.")
@@ -198,7 +203,9 @@ class AccountMail:
             and isinstance(expires, datetime)
             and expires > utc_now()
         )
-        if not (reusable and isinstance(token, str)):
+        if reusable and isinstance(token, str):
+            await self._write_nothing(schema)
+        else:
             token = random_token()
             fields: dict[str, Any] = {"_perishable_token": token}
             if self.settings.reset_token_validity:
@@ -214,7 +221,7 @@ class AccountMail:
             f"link:\n\n{link}\n\nIf it was not you, ignore this message: your password stays as it is.\n"
         )
         recipient = str(user.get("email") or user.get("username"))
-        await self._send(MailMessage(recipient, f"Reset your {name} password", text, link))
+        self._send(MailMessage(recipient, f"Reset your {name} password", text, link))
 
     async def check_reset_token(self, token: Any) -> Record:
         """The user a reset link is for; ResetLinkError when the token is unknown or expired."""
@@ -244,9 +251,11 @@ class AccountMail:
             unlock = {"_failed_login_count": Delete(), "_account_lockout_expires_at": Delete()}
             await self.objects.storage.update(await self._users(), user["objectId"], {}, unlock, None)
 
-    async def _send(self, message: MailMessage) -> None:
-        # As in Parse Server, a mail that cannot go out does not fail the request that asked for it.
-        try:
-            await self.mailer.send(message)
-        except Exception:
-            log.exception("could not send email to %s", message.to)
+    def _send(self, message: MailMessage) -> None:
+        # Never awaited: a request does not wait for the mail server, nor tells by its time that it mailed someone.
+        self.outbox.post(message)
+
+    async def _write_nothing(self, schema: ClassSchema) -> None:
+        """The write an unknown address would have cost had it been known (an update by an id nobody has), so
+        that the time of a request does not tell whether an account exists."""
+        await self.objects.storage.update(schema, random_token(), {}, {"_perishable_token": Delete()}, None)
