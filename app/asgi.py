@@ -27,6 +27,7 @@ from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.cloud_data import CloudData
 from app.domain.cloud_requests import CloudObject
 from app.domain.config import ConfigService
+from app.domain.email_policy import EmailPolicy
 from app.domain.events import EventBus, InProcessBus, Subscribers, WriteEvent
 from app.domain.files import DownloadRules, FileService, FileStore, UploadRules
 from app.domain.hooks import HookRegistry, Hooks
@@ -87,6 +88,7 @@ def build_services(settings: Settings) -> Services:
     except AuthConfigError as error:
         raise StartupError(str(error)) from None
     events = Subscribers([authenticator])
+    email_policy = EmailPolicy(settings.verify_user_emails, settings.prevent_login_with_unverified_email)
     objects = ObjectService(
         storage,
         schemas,
@@ -98,7 +100,7 @@ def build_services(settings: Settings) -> Services:
             allow_custom_object_id=settings.allow_custom_object_id,
             enforce_private_users=settings.enforce_private_users,
             session_length=session_length,
-            verify_user_emails=settings.verify_user_emails,
+            email_policy=email_policy,
             email_verify_token_validity=settings.email_verify_token_validity_duration,
             revoke_session_on_password_reset=settings.revoke_session_on_password_reset,
             limits=RequestLimits(
@@ -128,13 +130,9 @@ def build_services(settings: Settings) -> Services:
         hasher=objects.hasher,
         lockout=lockout,
         providers=providers,
-        email_gate=EmailGate(
-            settings.verify_user_emails,
-            settings.prevent_login_with_unverified_email,
-            settings.prevent_signup_with_unverified_email,
-        ),
+        email_gate=EmailGate(email_policy, settings.prevent_signup_with_unverified_email),
     )
-    mail = AccountMail(objects, Outbox(mailer(settings)), email_settings(settings))
+    mail = AccountMail(objects, Outbox(mailer(settings)), email_settings(settings), email_policy)
     events.sinks.append(mail)
     live = LiveHub(objects, authenticator.auth_for)
     events.sinks.append(live)
@@ -159,6 +157,10 @@ def build_services(settings: Settings) -> Services:
     )
     files = FileService(file_store(settings, storage), upload_rules(settings), is_anonymous_user(objects), downloads)
     registry = load_cloud(Path(settings.cloud))
+    email_policy.verify_function = registry.policies.get("verify_user_emails")
+    email_policy.prevent_function = registry.policies.get("prevent_login_with_unverified_email")
+    if email_policy.verify_function is not None and not settings.app_name:
+        raise StartupError("cloud code's verify_user_emails needs app_name (the name emails and pages show)")
     services = Services(
         settings,
         storage,
@@ -174,7 +176,7 @@ def build_services(settings: Settings) -> Services:
         SchemaAdmin(schemas, authenticator),
         JobRunner(registry, objects),
     )
-    if registry.triggers or registry.functions or registry.jobs:
+    if registry.triggers or registry.functions or registry.jobs or registry.policies:
 
         async def load_user(auth: Auth) -> CloudObject | None:
             try:
@@ -316,7 +318,6 @@ def email_settings(settings: Settings) -> EmailSettings:
         app_id=settings.app_id,
         public_url=settings.public_url,
         app_name=settings.app_name,
-        verify_user_emails=settings.verify_user_emails,
         verify_token_validity=settings.email_verify_token_validity_duration,
         verify_token_reuse=settings.email_verify_token_reuse_if_valid,
         verify_success_on_invalid_email=settings.email_verify_success_on_invalid_email,

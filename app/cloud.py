@@ -27,6 +27,7 @@ from app.domain.cloud_requests import (
     CloudError,
     CloudObject,
     CloudQuery,
+    EmailRequest,
     Field,
     FileInfo,
     FileRequest,
@@ -46,6 +47,7 @@ __all__ = [
     "CloudError",
     "CloudObject",
     "CloudQuery",
+    "EmailRequest",
     "Field",
     "FileInfo",
     "FileRequest",
@@ -130,6 +132,20 @@ class Cloud:
     def before_password_reset_request(self, *, validator: Validator | None = None, **rules: Any) -> Callable[[F], F]:
         return self._trigger("before_password_reset_request", "_User", validator, rules)
 
+    def verify_user_emails(self, handler: F) -> F:
+        """Parse's `verifyUserEmails` as a function: called with an `EmailRequest` when a sign-up or an email change
+        sets an address and when a verification link is asked for again; `True` means the address must be verified
+        (a link is mailed). It replaces the `verify_user_emails` setting. Use it bare: `@cloud.verify_user_emails`."""
+        self.registry.policies["verify_user_emails"] = _registration(handler, None, {}, None)
+        return handler
+
+    def prevent_login_with_unverified_email(self, handler: F) -> F:
+        """Parse's `preventLoginWithUnverifiedEmail` as a function: called with an `EmailRequest` on a sign-up and a
+        password log-in, after `verify_user_emails` said `True`; `True` means no session until the address is
+        verified. It replaces the `prevent_login_with_unverified_email` setting."""
+        self.registry.policies["prevent_login_with_unverified_email"] = _registration(handler, None, {}, None)
+        return handler
+
     # Live queries ---------------------------------------------------------------------------------------
 
     def before_connect(self, *, validator: Validator | None = None, **rules: Any) -> Callable[[F], F]:
@@ -187,4 +203,5 @@ def merge(clouds: list[Cloud]) -> HookRegistry:
         registry.triggers.update(cloud.registry.triggers)
         registry.functions.update(cloud.registry.functions)
         registry.jobs.update(cloud.registry.jobs)
+        registry.policies.update(cloud.registry.policies)
     return registry

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import json
 import re
 import socket
 import time
@@ -606,3 +607,156 @@ async def test_mail_still_queued_goes_out_before_the_server_stops(database_serve
         assert not inbox.empty() and (await inbox.next())["To"] == "sol@example.com"
     finally:
         controller.stop()
+
+
+# The options as functions of the request (Parse 9's verifyUserEmails and preventLoginWithUnverifiedEmail) -----
+
+POLICY_CLOUD = """
+import json
+
+from app.cloud import Cloud, EmailRequest
+
+cloud = Cloud()
+
+
+def note(kind: str, request: EmailRequest) -> None:
+    seen = {
+        "kind": kind,
+        "username": request.object.get("username"),
+        "email": request.object.get("email"),
+        "original": request.original.get("email") if request.original is not None else None,
+        "created_with": request.created_with,
+        "resend": request.resend_request,
+        "master": request.master,
+        "ip": request.ip,
+        "installation_id": request.installation_id,
+        "internal": sorted(key for key in request.object.to_dict() if key.startswith("_") or key == "password"),
+    }
+    with open(SEEN, "a") as log:
+        log.write(json.dumps(seen) + "\\n")
+
+
+@cloud.verify_user_emails
+def verify(request: EmailRequest) -> bool:  # a plain function: run in a worker thread
+    note("verify", request)
+    return str(request.object.get("email", "")).endswith("@strict.test")
+
+
+@cloud.prevent_login_with_unverified_email
+async def prevent(request: EmailRequest) -> bool:
+    note("prevent", request)
+    return request.object.get("username") != "lenient"
+"""
+
+
+async def test_cloud_code_decides_per_request_who_verifies_and_who_may_log_in_unverified(
+    database_server: str, tmp_path: Path, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    seen_path = tmp_path / "seen.jsonl"
+    cloud = tmp_path / "policy_cloud.py"
+    cloud.write_text(f"SEEN = {str(seen_path)!r}\n{POLICY_CLOUD}")
+
+    def seen() -> list[dict[str, Any]]:
+        lines = seen_path.read_text().splitlines() if seen_path.exists() else []
+        seen_path.unlink(missing_ok=True)
+        return [json.loads(line) for line in lines]
+
+    async with server(database_server, tmp_path, port, cloud=str(cloud)) as (api, services):
+        # A loose address: no verification, a session at once, no mail.
+        ann = await api.post("/users", {"username": "ann", "password": "pw", "email": "ann@loose.test"})
+        assert ann.status_code == 201 and "sessionToken" in ann.json()
+        # Asked twice, as Parse asks: whether to make a token, then whether to hold the session back.
+        first, asked = seen()
+        assert (
+            first
+            == asked
+            == {
+                "kind": "verify",
+                "username": "ann",
+                "email": "ann@loose.test",
+                "original": None,
+                "created_with": {"action": "signup", "authProvider": "password"},
+                "resend": False,
+                "master": False,
+                "ip": "127.0.0.1",
+                "installation_id": None,
+                "internal": [],
+            }
+        )
+        assert "emailVerified" not in await user_row(services, ann.json()["objectId"])
+
+        # A strict address: verified, and no session until it is.
+        signing_up = {"username": "bea", "password": "pw", "email": "bea@strict.test"}
+        bea = await api.client.post(
+            "/parse/users", json=signing_up, headers={**api.headers(), "X-Parse-Installation-Id": "inst-1"}
+        )
+        assert bea.status_code == 201 and "sessionToken" not in bea.json()
+        assert [(s["kind"], s["created_with"], s["installation_id"]) for s in seen()] == [
+            ("verify", {"action": "signup", "authProvider": "password"}, "inst-1"),  # the token is made
+            ("verify", {"action": "signup", "authProvider": "password"}, "inst-1"),  # the session is held back
+            ("prevent", {"action": "signup", "authProvider": "password"}, "inst-1"),
+        ]
+        bea_link = link_in(await inbox.next())
+        refused = await api.post("/login", {"username": "bea", "password": "pw"})
+        assert refused.json() == {"code": 205, "error": "User email is not verified."}
+        assert [(s["kind"], s["created_with"]) for s in seen()] == [
+            ("verify", {"action": "login", "authProvider": "password"}),
+            ("prevent", {"action": "login", "authProvider": "password"}),
+        ]
+        by_master = await api.post("/login", {"username": "bea", "password": "pw"}, master=True)
+        assert by_master.json()["code"] == 205 and [s["master"] for s in seen()] == [True, True]
+        skipping = {"username": "bea", "password": "pw", "ignoreEmailVerification": True}
+        assert (await api.post("/login", skipping, master=True)).status_code == 200
+        assert seen() == []  # not asked at all
+
+        # Verified by the function, but allowed in unverified by the other one.
+        lenient = await api.post("/users", {"username": "lenient", "password": "pw", "email": "len@strict.test"})
+        assert "sessionToken" in lenient.json()
+        assert (await inbox.next())["To"] == "len@strict.test"
+        seen()
+        assert (await api.post("/login", {"username": "lenient", "password": "pw"})).status_code == 200
+        # A loose user logs in without the second function being asked.
+        assert (await api.post("/login", {"username": "ann", "password": "pw"})).status_code == 200
+        assert [s["kind"] for s in seen()] == ["verify", "prevent", "verify"]
+
+        # Changing to a strict address asks, with the user before and after, and mails a link.
+        changed = await api.put(
+            f"/users/{ann.json()['objectId']}", {"email": "ann@strict.test"}, token=ann.json()["sessionToken"]
+        )
+        assert changed.status_code == 200
+        (asked,) = seen()
+        assert (asked["email"], asked["original"], asked["created_with"]) == ("ann@strict.test", "ann@loose.test", None)
+        assert asked["internal"] == []
+        assert (await inbox.next())["To"] == "ann@strict.test"
+
+        # A link asked for again: the function is told so (resend_request), and says yes: a new link goes out.
+        again = await api.post("/verificationEmailRequest", {"email": "bea@strict.test"})
+        assert again.json() == {}
+        (asked,) = seen()
+        assert (asked["kind"], asked["resend"], asked["created_with"], asked["username"]) == (
+            "verify",
+            True,
+            None,
+            "bea",
+        )
+        new_link = link_in(await inbox.next())
+        assert new_link != bea_link
+        assert "Email verified" in (await open_link(api, new_link)).text  # links work: verification is on
+        assert (await api.post("/login", {"username": "bea", "password": "pw"})).status_code == 200
+
+
+async def test_a_function_that_fails_fails_the_request_as_cloud_code_does(
+    database_server: str, tmp_path: Path, smtp: tuple[Inbox, int]
+) -> None:
+    cloud = tmp_path / "broken_cloud.py"
+    cloud.write_text(
+        "from app.cloud import Cloud, CloudError\ncloud = Cloud()\n\n"
+        "@cloud.verify_user_emails\nasync def verify(request):\n    raise CloudError('no sign-ups today', code=142)\n"
+    )
+    async with server(database_server, tmp_path, smtp[1], cloud=str(cloud)) as (api, _):
+        refused = await api.post("/users", {"username": "cal", "password": "pw", "email": "cal@x.test"})
+        assert (refused.status_code, refused.json()) == (400, {"code": 142, "error": "no sign-ups today"})
+        assert (await api.get("/users", master=True)).json() == {"results": []}
+    with pytest.raises(StartupError, match="verify_user_emails needs app_name"):
+        create_app(make_settings(database_server, "no_name", tmp_path, cloud=str(cloud)))

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from app.domain.acl import Auth, Origin
 from app.domain.classes import ClassSchema
+from app.domain.email_policy import EmailPolicy, email_request
 from app.domain.events import WriteEvent
 from app.domain.mail import MailMessage, Outbox
 from app.domain.objects import ObjectService
@@ -52,7 +53,6 @@ class EmailSettings:
     """Where clients reach `/parse`: links in emails start here."""
     app_name: str | None = None
     """None: the features are off, and their endpoints answer as Parse does without an email adapter."""
-    verify_user_emails: bool = False
     verify_token_validity: float | None = None
     verify_token_reuse: bool = False
     verify_success_on_invalid_email: bool = True
@@ -72,10 +72,13 @@ class EmailSettings:
 class AccountMail:
     """The email flows; every transport (REST, GraphQL, the pages) calls these."""
 
-    def __init__(self, objects: ObjectService, outbox: Outbox, settings: EmailSettings) -> None:
+    def __init__(
+        self, objects: ObjectService, outbox: Outbox, settings: EmailSettings, policy: EmailPolicy | None = None
+    ) -> None:
         self.objects = objects
         self.outbox = outbox
         self.settings = settings
+        self.policy = policy or EmailPolicy()
 
     def require_configured(self) -> None:
         if not self.settings.configured:
@@ -106,7 +109,7 @@ class AccountMail:
         )
         self._send(MailMessage(email, f"Confirm your email address for {name}", text, link))
 
-    async def request_verification_email(self, email: Any) -> None:
+    async def request_verification_email(self, email: Any, auth: Auth | None = None) -> None:
         """`POST /verificationEmailRequest`: mail a new link to an unverified address."""
         self.require_configured()
         if not email:
@@ -124,9 +127,9 @@ class AccountMail:
             if not found:
                 raise AppError(f"No user found with email {email}", code=205)
             raise AppError(f"Email {email} is already verified.", code=-1)
-        await self._resend(found[0])
+        await self._resend(found[0], auth or Auth())
 
-    async def resend_verification(self, username: Any, token: Any) -> bool:
+    async def resend_verification(self, username: Any, token: Any, auth: Auth | None = None) -> bool:
         """The pages' resend form: by username or by the old token; whether a link went out (or would have)."""
         where: dict[str, Any] = {}
         if isinstance(username, str) and username:
@@ -138,26 +141,27 @@ class AccountMail:
         found = await self.objects.storage.find(await self._users(), Find(where, limit=2))
         if len(found) != 1 or found[0].get("emailVerified"):
             return False
-        await self._resend(found[0])
+        await self._resend(found[0], auth or Auth())
         return True
 
-    async def _resend(self, user: Record) -> None:
+    async def _resend(self, user: Record, auth: Auth) -> None:
         settings = self.settings
-        if not settings.verify_user_emails:
-            return  # Parse answers as if it sent one
         token, expires = user.get("_email_verify_token"), user.get("_email_verify_token_expires_at")
         reusable = settings.verify_token_reuse and isinstance(expires, datetime) and expires > utc_now()
-        if reusable and isinstance(token, str):
-            await self._write_nothing(await self._users())
-        else:
+        if reusable and isinstance(token, str) and self.policy.enabled:
+            await self._write_nothing(await self._users())  # the old link is mailed again
+        elif await self.policy.verifies(email_request(auth, user, resend=True)):
             fields = email_verify_fields(settings.verify_token_validity)
             await self.objects.storage.update(await self._users(), user["objectId"], {}, fields, None)
             token = fields["_email_verify_token"]
+        else:
+            await self._write_nothing(await self._users())
+            return  # Parse answers as if it sent one
         await self.send_verification(user, str(token))
 
     async def verify_email(self, token: Any) -> bool:
         """The link in a verification email: whether it named an unexpired token (the email is then verified)."""
-        if not self.settings.verify_user_emails or not isinstance(token, str) or not token:
+        if not self.policy.enabled or not isinstance(token, str) or not token:
             return False
         where: dict[str, Any] = {"_email_verify_token": token}
         changes: dict[str, Any] = {"emailVerified": True, "_email_verify_token": Delete()}

@@ -219,6 +219,22 @@ class LiveQueryRequest(Request):
     send_event: bool = True
 
 
+@dataclass(slots=True)
+class EmailRequest:
+    """What `verify_user_emails` and `prevent_login_with_unverified_email` functions are asked about, as Parse
+    passes it: the user (`original` too when an update changes the email), who asks and from where, and
+    `created_with`, Parse's `createdWith`: `{"action": "signup" | "login", "authProvider": "password" | provider}`,
+    None for an email change and for a resent link (then `resend_request` is True)."""
+
+    object: CloudObject
+    master: bool = False
+    ip: str | None = None
+    installation_id: str | None = None
+    created_with: dict[str, str] | None = None
+    original: CloudObject | None = None
+    resend_request: bool = False
+
+
 # Validators ----------------------------------------------------------------------------------------------
 
 _TYPES: dict[str, tuple[type, ...]] = {

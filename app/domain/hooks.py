@@ -86,6 +86,8 @@ class HookRegistry:
     triggers: dict[tuple[str, str], Registration] = field(default_factory=dict)
     functions: dict[str, Registration] = field(default_factory=dict)
     jobs: dict[str, Registration] = field(default_factory=dict)
+    policies: dict[str, Registration] = field(default_factory=dict)
+    """Options given as functions: `verify_user_emails`, `prevent_login_with_unverified_email`."""
 
     def trigger(self, name: str, class_name: str) -> Registration | None:
         return self.triggers.get((name, class_name))

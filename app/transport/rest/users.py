@@ -65,7 +65,7 @@ async def request_password_reset(call: RestCall) -> RestResponse:
 
 
 async def request_verification_email(call: RestCall) -> RestResponse:
-    await call.services.mail.request_verification_email(call.json_body().get("email"))
+    await call.services.mail.request_verification_email(call.json_body().get("email"), call.auth)
     return RestResponse({})
 
 
