@@ -184,7 +184,7 @@ def build_services(settings: Settings) -> Services:
             except AppError:
                 return None
 
-        objects.hooks = services.hooks = services.files.hooks = Hooks(
+        objects.hooks = services.hooks = services.files.hooks = services.config.hooks = Hooks(
             registry, load_user, lambda auth: CloudData(objects, auth)
         )
     return services

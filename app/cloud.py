@@ -13,7 +13,8 @@
     def hello(request):
         return f"Hello, {request.params.get('name') or 'world'}!"
 
-File hooks register on the class `"@File"` (`@cloud.before_save("@File")`), as Parse's `Parse.File` ones.
+File hooks register on the class `"@File"` (`@cloud.before_save("@File")`), as Parse's `Parse.File` ones, and
+Parse Config's on `"@Config"` (`@cloud.before_save("@Config")`, `@cloud.after_save("@Config")`).
 Handlers may be `async def` or plain functions (those run in a worker thread). The server loads the
 file named by `--cloud` (default `cloud/main.py`) at start and uses every `Cloud` it defines.
 """
@@ -167,6 +168,8 @@ class Cloud:
         class_name = _SYSTEM_NAMES.get(class_name, class_name)
         if class_name == "_Session" and trigger != "after_logout":
             raise ValueError("Only the after_logout trigger is allowed for the _Session class.")
+        if class_name == "@Config" and trigger not in ("before_save", "after_save"):
+            raise ValueError("Parse Config has only the before_save and after_save triggers.")
 
         def register(handler: F) -> F:
             self.registry.triggers[(trigger, class_name)] = _registration(handler, validator, rules, None)

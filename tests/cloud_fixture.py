@@ -246,6 +246,38 @@ async def log_file_delete(request: FileRequest) -> None:
     await log(request, "afterDeleteFile")
 
 
+@cloud.before_save("@Config")
+async def check_config(request: ObjectRequest) -> None:
+    config, original = request.object, request.original
+    await log(
+        request,
+        "beforeSaveConfig",
+        changed=sorted(config.dirty_keys()),
+        new=config.to_dict(),
+        old=original.to_dict() if original is not None else None,
+        master=request.master,
+    )
+    if config.get("maintenance") == "forever":
+        raise CloudError("maintenance cannot last forever", code=142)
+    if config.dirty("greeting"):
+        config.set("greeting", str(config.get("greeting")).strip())
+    if config.get("bad") == "op":
+        config.increment("counter")
+
+
+@cloud.after_save("@Config")
+async def log_config(request: ObjectRequest) -> None:
+    original = request.original
+    await log(
+        request,
+        "afterSaveConfig",
+        new=request.object.to_dict(),
+        old=original.to_dict() if original is not None else None,
+    )
+    if request.object.get("greeting") == "crash after":
+        raise RuntimeError("after save broke")
+
+
 @cloud.before_save("Note")
 def own_note(request: ObjectRequest) -> None:
     if request.user is not None:

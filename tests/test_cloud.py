@@ -559,3 +559,53 @@ async def test_connect_and_subscribe_hooks_see_the_connections_own_headers(serve
         unwelcome = GraphQLSocket(connection)
         await unwelcome.send({"type": "connection_init", "payload": {"X-Parse-Application-Id": "app"}})
         assert await unwelcome.closed_with() == (4403, "unwelcome markers may not connect")
+
+
+# Parse Config ---------------------------------------------------------------------------------------------------
+
+
+async def test_config_triggers_see_the_new_and_stored_params_and_may_refuse_or_change_them(server: Server) -> None:
+    api = server.api
+    await clear_log(server)
+    first = await api.put("/config", {"params": {"greeting": "  hi  ", "limit": 3}}, master=True)
+    assert first.json() == {"result": True}
+    assert (await api.get("/config")).json()["params"] == {"greeting": "hi", "limit": 3}
+    assert await hook_log(server) == [
+        {
+            "what": "beforeSaveConfig",
+            "changed": ["greeting", "limit"],
+            "new": {"greeting": "  hi  ", "limit": 3},
+            "master": True,  # and no original: the config was empty
+        },
+        {"what": "afterSaveConfig", "new": {"greeting": "hi", "limit": 3}},
+    ]
+
+    await clear_log(server)
+    refused = await api.put("/config", {"params": {"maintenance": "forever", "limit": 4}}, master=True)
+    assert (refused.status_code, refused.json()) == (400, {"code": 142, "error": "maintenance cannot last forever"})
+    assert (await api.get("/config")).json()["params"] == {"greeting": "hi", "limit": 3}  # nothing written
+    assert [row["what"] for row in await hook_log(server)] == ["beforeSaveConfig"]
+
+    # An operation other than unset is refused: config parameters hold values.
+    bad = await api.put("/config", {"params": {"bad": "op"}}, master=True)
+    assert bad.json()["code"] == 141 and "operations are not stored" in bad.json()["error"]
+
+    # GraphQL's updateCloudConfig runs the same triggers, and a removal is seen as the parameter going away.
+    await clear_log(server)
+    updated = await server.gql.post(
+        'mutation { updateCloudConfig(input: {paramName: "greeting", value: " hey "}) { cloudConfig { value } } }',
+        master=True,
+    )
+    assert "errors" not in updated.json(), updated.json()
+    assert (await api.get("/config")).json()["params"]["greeting"] == "hey"
+    removed = await api.put("/config", {"params": {"limit": {"__op": "Delete"}}}, master=True)
+    assert removed.json() == {"result": True}
+    log = await hook_log(server)
+    assert [row["what"] for row in log] == ["beforeSaveConfig", "afterSaveConfig"] * 2
+    assert log[2]["changed"] == ["limit"] and log[2]["new"] == {"greeting": "hey"}
+    assert log[3] == {"what": "afterSaveConfig", "new": {"greeting": "hey"}, "old": {"greeting": "hey", "limit": 3}}
+
+    # A failing after_save is logged; the update stands.
+    crashed = await api.put("/config", {"params": {"greeting": "crash after"}}, master=True)
+    assert crashed.json() == {"result": True}
+    assert (await api.get("/config")).json()["params"] == {"greeting": "crash after"}
