@@ -226,6 +226,10 @@ def check_upload(request: FileRequest) -> None:
     if request.file.name.startswith("forbidden"):
         raise CloudError("no forbidden files")
     request.file.metadata["checked"] = "yes"
+    if request.file.name.startswith("filed"):
+        request.file.directory = f"by-hook/{request.file.directory or 'none'}"
+    if request.file.name.startswith("misfiled"):
+        request.file.directory = "../up"
     if "x-marker" in request.headers:
         request.file.metadata["marker"] = request.headers["x-marker"]
 

@@ -401,6 +401,21 @@ async def test_file_hooks_can_refuse_an_upload_or_a_delete_and_see_what_was_stor
     assert (await hook_log(server))[-1] == {"what": "afterDeleteFile"}
 
 
+async def test_a_file_hook_may_choose_the_directory_and_sees_the_one_asked_for(server: Server) -> None:
+    headers = {"X-Parse-Application-Id": "app", "Content-Type": "text/plain"}
+    filed = await server.api.client.post("/parse/files/filed.txt", content=b"x", headers=headers)
+    assert filed.status_code == 201 and filed.json()["name"].startswith("by-hook/none/")  # no master key needed
+    streamed = {**headers, "X-Parse-Master-Key": "master", "X-Parse-Upload-Mode": "stream"}
+    asked = await server.api.client.post(
+        "/parse/files/filed.txt", content=b"x", headers={**streamed, "X-Parse-File-Directory": "mine"}
+    )
+    assert asked.json()["name"].startswith("by-hook/mine/")
+    assert (await server.api.client.get(asked.json()["url"].removeprefix("http://" + server.address))).text == "x"
+    # Parse stores a hook's directory unchecked; here it is checked as a client's is.
+    climbing = await server.api.client.post("/parse/files/misfiled.txt", content=b"x", headers=headers)
+    assert (climbing.status_code, climbing.json()) == (400, {"code": 122, "error": 'Directory must not contain "..".'})
+
+
 async def test_an_object_a_hook_sets_in_a_field_is_stored_as_a_pointer(server: Server) -> None:
     user = (await server.api.post("/users", {"username": "nia", "password": "pw"})).json()
     note = await server.api.post("/classes/Note", {"text": "mine"}, token=user["sessionToken"])

@@ -163,13 +163,15 @@ class ObjectRequest(Request):
 
 @dataclass(slots=True)
 class FileInfo:
-    """A file as its hooks see it: `metadata` may be changed by `before_save("@File")`."""
+    """A file as its hooks see it: `before_save("@File")` may change `metadata` and `directory`."""
 
     name: str
     content_type: str | None
     metadata: dict[str, Any]
     size: int | None = None
     """Known after the upload (in `after_save`); a streamed upload has no size before."""
+    directory: str | None = None
+    """Where the file is stored (Parse 9's `directory`: `photos/2026`), as the upload asked or the hook chose."""
 
 
 @dataclass(slots=True)
