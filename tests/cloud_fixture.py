@@ -258,8 +258,8 @@ async def check_config(request: ObjectRequest) -> None:
         "beforeSaveConfig",
         changed=sorted(config.dirty_keys()),
         new=config.to_dict(),
-        old=original.to_dict() if original is not None else None,
         master=request.master,
+        **({"old": original.to_dict()} if original is not None else {}),
     )
     if config.get("maintenance") == "forever":
         raise CloudError("maintenance cannot last forever", code=142)
@@ -276,7 +276,7 @@ async def log_config(request: ObjectRequest) -> None:
         request,
         "afterSaveConfig",
         new=request.object.to_dict(),
-        old=original.to_dict() if original is not None else None,
+        **({"old": original.to_dict()} if original is not None else {}),
     )
     if request.object.get("greeting") == "crash after":
         raise RuntimeError("after save broke")

@@ -129,7 +129,7 @@ class AccountMail:
             raise AppError(f"Email {email} is already verified.", code=-1)
         await self._resend(found[0], auth or Auth())
 
-    async def resend_verification(self, username: Any, token: Any, auth: Auth | None = None) -> bool:
+    async def resend_verification(self, username: Any, token: Any, origin: Origin | None = None) -> bool:
         """The pages' resend form: by username or by the old token; whether a link went out (or would have)."""
         where: dict[str, Any] = {}
         if isinstance(username, str) and username:
@@ -141,7 +141,7 @@ class AccountMail:
         found = await self.objects.storage.find(await self._users(), Find(where, limit=2))
         if len(found) != 1 or found[0].get("emailVerified"):
             return False
-        await self._resend(found[0], auth or Auth())
+        await self._resend(found[0], Auth(origin=origin or Origin()))
         return True
 
     async def _resend(self, user: Record, auth: Auth) -> None:

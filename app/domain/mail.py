@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import smtplib
 import ssl
@@ -106,7 +107,10 @@ class Outbox:
         """Queue a message and return at once; a full outbox drops it (logged)."""
         if self._queue is None:
             self._queue = asyncio.Queue(self.capacity)
-            self._tasks = [asyncio.create_task(self._work(self._queue)) for _ in range(self.workers)]
+            # Started by whichever request mails first: a fresh context, so nothing of that request's lives on.
+            self._tasks = [
+                asyncio.create_task(self._work(self._queue), context=contextvars.Context()) for _ in range(self.workers)
+            ]
         try:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
