@@ -105,3 +105,11 @@ async def test_a_password_is_verified_without_a_session_and_the_master_key_logs_
     assert seen["wrong"] == {"code": 101, "message": "Invalid username/password."}
     assert seen["actingAs"] == {"id": seen["verified"]["id"], "hasSession": True, "current": seen["verified"]["id"]}
     assert seen["me"] == "turing"
+
+
+async def test_a_file_saved_in_a_directory_with_the_master_key(address: str) -> None:
+    seen = await run_client("sdk_file_directory.js", address, MASTER_KEY)
+    assert seen["name"].startswith("books/2026/") and seen["name"].endswith("_cover.txt")
+    assert seen["url"] == f"http://{address}/parse/files/app/{seen['name']}"
+    assert (seen["status"], seen["text"]) == (200, "in a folder")
+    assert seen["refused"] == {"code": 119, "message": "Directory can only be set using the Master Key."}
