@@ -367,6 +367,19 @@ async def test_an_expired_reset_link_cannot_be_used(
         assert "The password reset link has expired" in expired.text
         assert (await api.post("/login", {"username": "jo", "password": "pw"})).status_code == 200
 
+        # Parse 9: the expired link's token asks for a new link, without the address.
+        again = await api.post("/requestPasswordReset", {"token": token})
+        assert (again.status_code, again.json()) == (200, {})
+        fresh = link_in(await inbox.next())
+        assert fresh != link and "Choose a new password" in (await open_link(api, fresh)).text
+        unknown = await api.post("/requestPasswordReset", {"token": "no-such-token"})
+        assert (unknown.status_code, unknown.json()) == (
+            400,
+            {"code": 125, "error": "you must provide a valid email string"},
+        )
+        number = await api.post("/requestPasswordReset", {"token": 5})
+        assert (number.status_code, number.json()) == (400, {"code": 162, "error": "token must be a string"})
+
 
 @pytest.mark.parametrize("unlock", [True, False])
 async def test_a_reset_unlocks_a_locked_account_when_configured(

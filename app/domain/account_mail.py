@@ -177,15 +177,23 @@ class AccountMail:
 
     # Password reset -----------------------------------------------------------------------------------------
 
-    async def request_password_reset(self, email: Any, origin: Origin) -> None:
+    async def request_password_reset(self, email: Any, origin: Origin, token: Any = None) -> None:
         """`POST /requestPasswordReset`: mail a reset link to the user with this email (or, lacking an email,
-        this username); an unknown address succeeds too unless `reset_password_success_on_invalid_email` is off."""
+        this username); an unknown address succeeds too unless `reset_password_success_on_invalid_email` is off.
+        Parse 9's `token` instead of an email: the token of an expired link, whose user gets a new one."""
         self.require_configured()
-        if not email:
+        if not email and not token:
             raise AppError("you must provide an email", code=204)
+        if token and not isinstance(token, str):
+            raise AppError("token must be a string", code=162)
+        schema = await self._users()
+        if token:
+            where_expired = {"_perishable_token": token, "_perishable_token_expires_at": {"$lt": utc_now()}}
+            expired = await self.objects.storage.find(schema, Find(where_expired, limit=1))
+            if expired and expired[0].get("email"):
+                email = expired[0]["email"]
         if not isinstance(email, str):
             raise AppError("you must provide a valid email string", code=125)
-        schema = await self._users()
         where = {"$or": [{"email": email}, {"username": email, "email": {"$exists": False}}]}
         found = await self.objects.storage.find(schema, Find(where, limit=1))
         if not found:
