@@ -27,6 +27,7 @@ from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.cloud_data import CloudData
 from app.domain.cloud_requests import CloudObject
 from app.domain.config import ConfigService
+from app.domain.email_policy import EmailPolicy
 from app.domain.encoding import Encoder
 from app.domain.events import EventBus, InProcessBus, Subscribers, WriteEvent
 from app.domain.files import DownloadRules, FileService, FileStore, UploadRules, uri_component
@@ -34,7 +35,7 @@ from app.domain.hooks import HookRegistry, Hooks
 from app.domain.jobs import JobRunner
 from app.domain.limits import RequestLimits
 from app.domain.live import LiveHub
-from app.domain.mail import LogMailer, Mailer, SmtpMailer
+from app.domain.mail import LogMailer, Mailer, Outbox, SmtpMailer
 from app.domain.object_settings import InstallationSettings, ObjectSettings
 from app.domain.objects import ObjectService
 from app.domain.schema_admin import SchemaAdmin
@@ -92,6 +93,7 @@ def build_services(settings: Settings) -> Services:
     except AuthConfigError as error:
         raise StartupError(str(error)) from None
     events = Subscribers([authenticator])
+    email_policy = EmailPolicy(settings.verify_user_emails, settings.prevent_login_with_unverified_email)
     objects = ObjectService(
         storage,
         schemas,
@@ -103,7 +105,7 @@ def build_services(settings: Settings) -> Services:
             allow_custom_object_id=settings.allow_custom_object_id,
             enforce_private_users=settings.enforce_private_users,
             session_length=session_length,
-            verify_user_emails=settings.verify_user_emails,
+            email_policy=email_policy,
             email_verify_token_validity=settings.email_verify_token_validity_duration,
             revoke_session_on_password_reset=settings.revoke_session_on_password_reset,
             installations=installation_settings(settings),
@@ -134,13 +136,9 @@ def build_services(settings: Settings) -> Services:
         hasher=objects.hasher,
         lockout=lockout,
         providers=providers,
-        email_gate=EmailGate(
-            settings.verify_user_emails,
-            settings.prevent_login_with_unverified_email,
-            settings.prevent_signup_with_unverified_email,
-        ),
+        email_gate=EmailGate(email_policy, settings.prevent_signup_with_unverified_email),
     )
-    mail = AccountMail(objects, mailer(settings), email_settings(settings))
+    mail = AccountMail(objects, Outbox(mailer(settings)), email_settings(settings), email_policy)
     events.sinks.append(mail)
     live = LiveHub(objects, authenticator.auth_for)
     events.sinks.append(live)
@@ -172,6 +170,10 @@ def build_services(settings: Settings) -> Services:
         key=settings.webhook_key,
         ttl=settings.webhook_cache_ttl,
     )
+    email_policy.verify_function = registry.policies.get("verify_user_emails")
+    email_policy.prevent_function = registry.policies.get("prevent_login_with_unverified_email")
+    if email_policy.verify_function is not None and not settings.app_name:
+        raise StartupError("cloud code's verify_user_emails needs app_name (the name emails and pages show)")
     services = Services(
         settings,
         storage,
@@ -196,7 +198,7 @@ def build_services(settings: Settings) -> Services:
             return None
 
     # Always: without cloud code, webhooks declared later still run.
-    objects.hooks = services.hooks = services.files.hooks = Hooks(
+    objects.hooks = services.hooks = services.files.hooks = services.config.hooks = Hooks(
         registry, load_user, lambda auth: CloudData(objects, auth), webhooks
     )
     return services
@@ -338,7 +340,6 @@ def email_settings(settings: Settings) -> EmailSettings:
         app_id=settings.app_id,
         public_url=settings.public_url,
         app_name=settings.app_name,
-        verify_user_emails=settings.verify_user_emails,
         verify_token_validity=settings.email_verify_token_validity_duration,
         verify_token_reuse=settings.email_verify_token_reuse_if_valid,
         verify_success_on_invalid_email=settings.email_verify_success_on_invalid_email,
@@ -503,6 +504,7 @@ def create_app(settings: Settings) -> Starlette:
             await services.live.close()
             await services.webhooks.webhooks.client.close()
             await services.files.close()
+            await services.mail.outbox.close()  # before the storage: nothing it sends reads the database
             await services.storage.close()
 
     graphql = Executor(services)  # HTTP and websockets share its schema and documents

@@ -163,13 +163,15 @@ class ObjectRequest(Request):
 
 @dataclass(slots=True)
 class FileInfo:
-    """A file as its hooks see it: `metadata` may be changed by `before_save("@File")`."""
+    """A file as its hooks see it: `before_save("@File")` may change `metadata` and `directory`."""
 
     name: str
     content_type: str | None
     metadata: dict[str, Any]
     size: int | None = None
     """Known after the upload (in `after_save`); a streamed upload has no size before."""
+    directory: str | None = None
+    """Where the file is stored (Parse 9's `directory`: `photos/2026`), as the upload asked or the hook chose."""
 
 
 @dataclass(slots=True)
@@ -217,6 +219,22 @@ class LiveQueryRequest(Request):
     object: CloudObject | None = None
     original: CloudObject | None = None
     send_event: bool = True
+
+
+@dataclass(slots=True)
+class EmailRequest:
+    """What `verify_user_emails` and `prevent_login_with_unverified_email` functions are asked about, as Parse
+    passes it: the user (`original` too when an update changes the email), who asks and from where, and
+    `created_with`, Parse's `createdWith`: `{"action": "signup" | "login", "authProvider": "password" | provider}`,
+    None for an email change and for a resent link (then `resend_request` is True)."""
+
+    object: CloudObject
+    master: bool = False
+    ip: str | None = None
+    installation_id: str | None = None
+    created_with: dict[str, str] | None = None
+    original: CloudObject | None = None
+    resend_request: bool = False
 
 
 # Validators ----------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from app.domain.acl import Auth, Origin
 from app.domain.config import ConfigService
 from app.domain.encoding import Encoder
 from app.domain.events import EventBus
-from app.domain.files import FileService, uri_component
+from app.domain.files import FileService, url_path
 from app.domain.hooks import Hooks
 from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
@@ -136,4 +136,4 @@ async def authenticate(
 @functools.lru_cache(maxsize=32)
 def file_encoder(mount: str, app_id: str) -> Encoder:
     """Encode values with file URLs under this server's address, as Parse's files controller does."""
-    return Encoder(lambda name: f"{mount}/files/{app_id}/{uri_component(name)}")
+    return Encoder(lambda name: f"{mount}/files/{app_id}/{url_path(name)}")

@@ -134,7 +134,8 @@ class PagesEndpoint(HttpEndpoint):
         username, token = form.get("username"), form.get("token")
         if not username and not token:
             return self._redirect("email_verification_link_invalid.html", {})
-        sent = await self.services.mail.resend_verification(username, token)
+        origin = Origin(request.headers, request.client.host if request.client else None)
+        sent = await self.services.mail.resend_verification(username, token, origin)
         quiet = self.services.mail.settings.verify_success_on_invalid_email
         return self._redirect(
             "email_verification_send_success.html" if sent or quiet else "email_verification_send_fail.html", {}

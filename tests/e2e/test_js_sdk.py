@@ -119,3 +119,11 @@ async def test_the_current_installation_is_saved_found_again_and_carried_by_the_
     assert seen["endedSignUp"] == {"code": 209, "message": "Invalid session token"}
     assert seen["clientFind"] == {"code": 119, "message": "Permission denied"}
     assert seen["inNews"] == [installation_id]
+
+
+async def test_a_file_saved_in_a_directory_with_the_master_key(address: str) -> None:
+    seen = await run_client("sdk_file_directory.js", address, MASTER_KEY)
+    assert seen["name"].startswith("books/2026/") and seen["name"].endswith("_cover.txt")
+    assert seen["url"] == f"http://{address}/parse/files/app/{seen['name']}"
+    assert (seen["status"], seen["text"]) == (200, "in a folder")
+    assert seen["refused"] == {"code": 119, "message": "Directory can only be set using the Master Key."}
