@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,6 +39,7 @@ from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
 from app.domain.object_settings import ObjectSettings
 from app.domain.objects import ObjectService
+from app.domain.recent_logs import RecentLogs
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
@@ -54,6 +58,7 @@ from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
 from app.transport.graphql.view import GraphQLEndpoint
 from app.transport.graphql.ws import GraphQLSockets
+from app.transport.http import route_not_found
 from app.transport.livequery import LiveQueryEndpoint
 from app.transport.pages import PagesEndpoint
 from app.transport.playground import playground_app
@@ -173,6 +178,7 @@ def build_services(settings: Settings) -> Services:
         bus,
         SchemaAdmin(schemas, authenticator),
         JobRunner(registry, objects),
+        logs=RecentLogs(settings.log_store_records, settings.log_store_size, log_level(settings.log_level)),
     )
     if registry.triggers or registry.functions or registry.jobs:
 
@@ -182,10 +188,16 @@ def build_services(settings: Settings) -> Services:
             except AppError:
                 return None
 
-        objects.hooks = services.hooks = services.files.hooks = Hooks(
+        objects.hooks = services.hooks = services.files.hooks = services.analytics.hooks = Hooks(
             registry, load_user, lambda auth: CloudData(objects, auth)
         )
     return services
+
+
+def log_level(name: str) -> int:
+    """The `logging` level a `log_level` setting names (info when it names none)."""
+    level = logging.getLevelName(name.upper())
+    return level if isinstance(level, int) else logging.INFO
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -431,6 +443,16 @@ class App(Starlette):
         return None
 
 
+async def _no_route(request: Request, error: Exception) -> Response:
+    """What Starlette's router answers no route with (a path outside `/parse` and `/graphql`, a method a route does
+    not take, a file the playground does not have): Parse's statuses, in JSON rather than plain text."""
+    status = error.status_code if isinstance(error, HTTPException) else 500
+    response = route_not_found(request.method, request.url.path, status)
+    if isinstance(error, HTTPException) and error.headers:
+        response.headers.update(error.headers)  # a 405's Allow
+    return response
+
+
 def _startup_failure_in_words(send: Send) -> Send:
     """The lifespan's `send`, telling the server a StartupError's own words (uvicorn prints them) instead of the
     traceback Starlette sends for any failed start-up: the message is the whole story."""
@@ -451,6 +473,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services.logs.attach()
         try:
             await prepare_database(services, Path(settings.schema_dir))
             await services.bus.start()
@@ -468,6 +491,7 @@ def create_app(settings: Settings) -> Starlette:
             await services.live.close()
             await services.files.close()
             await services.storage.close()
+            services.logs.detach()
 
     graphql = Executor(services)  # HTTP and websockets share its schema and documents
     live_query = LiveQueryEndpoint(services, services.live)
@@ -488,6 +512,7 @@ def create_app(settings: Settings) -> Starlette:
             *([Mount("/playground", app=playground_app(settings))] if settings.playground else []),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: _no_route},
     )
     app.state.services = services
     return app

@@ -11,6 +11,7 @@ def test_the_public_cloud_api_is_pinned() -> None:
         "CloudError",
         "CloudObject",
         "CloudQuery",
+        "EventRequest",
         "Field",
         "FileInfo",
         "FileRequest",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.transport.rest import aggregate, batch, classes, config, functions, schemas, server, users
+from app.transport.rest import aggregate, batch, classes, config, events, functions, logs, schemas, server, users
 from app.transport.rest.router import Handler, RestCall, RestResponse, Route, Router
 
 
@@ -69,6 +69,8 @@ def build_router() -> Router:
             Route("POST", "/cloud_code/jobs", functions.create_job_schedule),
             Route("PUT", "/cloud_code/jobs/:object_id", functions.edit_job_schedule),
             Route("DELETE", "/cloud_code/jobs/:object_id", functions.delete_job_schedule),
+            Route("GET", "/scriptlog", logs.script_log),
+            Route("POST", "/events/:event_name", events.track_event),
             Route("GET", "/health", server.health),
             Route("GET", "/serverInfo", server.server_info),
             Route("POST", "/batch", batch.make_batch(lambda: router)),
