@@ -1,6 +1,6 @@
 """Parse Dashboard (npm `parse-dashboard`, unchanged) pointed at a running ParseQL, in headless Chromium:
-the class list with its counts, the rows of a class, an edited cell and a new class, as someone managing
-the app sees them."""
+the class list with its counts, the rows of a class, an edited cell and a new class, and the Logs page, as someone
+managing the app sees them."""
 
 from __future__ import annotations
 
@@ -21,6 +21,19 @@ from tests.e2e.conftest import E2E_DIR, require_node_clients
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 SCORES = {"Ada": 1500, "Grace": 900, "Linus": 300}
+CLOUD = """
+from app.cloud import Cloud, CloudError
+
+cloud = Cloud()
+
+
+@cloud.define("congratulate")
+def congratulate(request):
+    request.log.info("congratulated %s on a high score", request.params["name"])
+    if request.params.get("fail"):
+        raise CloudError("no trophies left")
+    return "done"
+"""
 WAIT = 15_000  # ms a retrying assertion waits, as long as the page fixture waits for a selector
 
 
@@ -54,7 +67,9 @@ class Dashboard:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def dashboard(database_server: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Dashboard]:
     require_node_clients()
-    settings = make_settings(database_server, "e2e_dashboard", tmp_path_factory.mktemp("data"))
+    data = tmp_path_factory.mktemp("data")
+    (data / "cloud.py").write_text(CLOUD)
+    settings = make_settings(database_server, "e2e_dashboard", data, cloud=str(data / "cloud.py"))
     async with serving(settings) as (_, client, address):
         api = Api(client)
         fields = {"playerName": {"type": "String"}, "score": {"type": "Number"}}
@@ -124,3 +139,22 @@ async def test_an_edited_cell_and_a_new_class_reach_parseql(dashboard: Dashboard
     await page.locator('a[title="Trophy"]').wait_for()
     schema = await dashboard.api.get("/schemas/Trophy", master=True)
     assert (schema.status_code, schema.json()["className"]) == (200, "Trophy")
+
+
+async def test_the_logs_page_shows_what_cloud_code_logged_and_its_failures(dashboard: Dashboard, page: Any) -> None:
+    await dashboard.api.post("/functions/congratulate", {"name": "Ada"})
+    await dashboard.api.post("/functions/congratulate", {"name": "Linus", "fail": True})
+    dashboard.follow(page)
+    await page.goto(f"{dashboard.url}/browser/GameScore")
+    await page.get_by_role("link", name="Logs").click()  # offered by serverInfo, as Parse offers it
+    await page.get_by_text("congratulated Ada on a high score", exact=True).wait_for()
+    await expect(page.get_by_text("Ran cloud function congratulate", exact=False).first).to_be_visible(timeout=WAIT)
+
+    await page.goto(f"{dashboard.url}/logs/error")
+    await expect(page.get_by_text("Failed running cloud function congratulate", exact=False)).to_be_visible(
+        timeout=WAIT
+    )
+    await expect(page.get_by_text("no trophies left", exact=False)).to_be_visible(timeout=WAIT)
+    assert await page.get_by_text("congratulated Ada on a high score", exact=True).count() == 0
+    assert [call for call in dashboard.requests if call[0] >= 400] == []
+    assert "GET /scriptlog" in {call for _, call in dashboard.requests}
