@@ -434,7 +434,7 @@ class App(Starlette):
 
     def _http_endpoint(self, path: str, method: str) -> ASGIApp | None:
         """The endpoint the router would choose, for the two that answer most requests (see the routes)."""
-        if path.startswith("/parse/"):
+        if path.startswith("/parse/") or path == "/parse":  # `/parse` alone: the REST endpoint's 404, not a redirect
             if path.startswith(("/parse/apps/", "/parse/files/")) or path == "/parse/files":
                 return None
             return self.rest

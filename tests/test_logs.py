@@ -283,6 +283,7 @@ async def test_events_need_the_application_id_and_only_post(api: Api) -> None:
         ("POST", "/parse/classes"),
         ("PATCH", "/parse/classes/Thing/abc"),
         ("DELETE", "/parse/"),
+        ("GET", "/parse"),
         ("GET", "/parse/apps/no_such_page.html"),
         ("PUT", "/parse/files/app/name.txt"),
         ("GET", "/"),

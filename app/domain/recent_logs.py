@@ -141,15 +141,23 @@ class RecentLogs(logging.Handler):
     def attach(self) -> None:
         """Start keeping the records of `LOGGERS`; a logger that would drop records of this store's level before
         any handler sees them is opened to that level (its handlers still choose what they print)."""
+        # With no log configured, Python prints warnings through its last resort, used only when a record finds no
+        # handler at all: this one would silence it, so it is kept explicitly.
+        keep_last_resort = not logging.getLogger().handlers and logging.lastResort is not None
         for name in LOGGERS:
             logger = logging.getLogger(name)
             logger.addHandler(self)
+            if keep_last_resort and logging.lastResort is not None:
+                logger.addHandler(logging.lastResort)
             if logger.getEffectiveLevel() > self.level:
                 logger.setLevel(self.level)
 
     def detach(self) -> None:
         for name in LOGGERS:
-            logging.getLogger(name).removeHandler(self)
+            logger = logging.getLogger(name)
+            logger.removeHandler(self)
+            if logging.lastResort is not None and not any(isinstance(h, RecentLogs) for h in logger.handlers):
+                logger.removeHandler(logging.lastResort)
 
     def emit(self, record: logging.LogRecord) -> None:
         if getattr(record, "off_the_record", False) or self.max_records <= 0:

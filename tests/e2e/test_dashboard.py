@@ -158,3 +158,20 @@ async def test_the_logs_page_shows_what_cloud_code_logged_and_its_failures(dashb
     assert await page.get_by_text("congratulated Ada on a high score", exact=True).count() == 0
     assert [call for call in dashboard.requests if call[0] >= 400] == []
     assert "GET /scriptlog" in {call for _, call in dashboard.requests}
+
+
+async def test_delete_all_rows_purges_the_class(dashboard: Dashboard, page: Any) -> None:
+    """Offered by serverInfo's `clearAllDataFromClass`; the Dashboard then calls `/purge/<class>`."""
+    for word in ("scratch one", "scratch two"):
+        await dashboard.api.post("/classes/Scratch", {"text": word}, master=True)
+    dashboard.follow(page)
+    await page.goto(f"{dashboard.url}/browser/Scratch")
+    await page.get_by_text("scratch one", exact=True).wait_for()
+    await page.get_by_text("Edit", exact=True).click()
+    await page.get_by_text("Delete all rows", exact=True).click()
+    await page.get_by_placeholder("delete all").fill("delete all")
+    await page.get_by_role("button", name="Delete", exact=True).click()
+    await expect(page.get_by_text("scratch one", exact=True)).to_have_count(0, timeout=WAIT)
+    left = await dashboard.api.get("/classes/Scratch", master=True)
+    assert left.json()["results"] == []
+    assert (200, "DELETE /purge/Scratch") in dashboard.requests
