@@ -288,6 +288,7 @@ async def test_events_need_the_application_id_and_only_post(api: Api) -> None:
         ("PUT", "/parse/files/app/name.txt"),
         ("GET", "/"),
         ("GET", "/elsewhere/on/the/port"),
+        ("GET", "/graphql/nested"),
         ("GET", "/playground/missing.js"),
     ],
 )
