@@ -30,8 +30,8 @@ _ENCODER = Encoder(lambda name: name)
 
 
 def before(request: Request) -> str | None:
-    """What a hook was given, as the line will show it, taken before the hook can change it; None when no line
-    about this run would be kept."""
+    """What a hook was given, as its line will show it, taken before the hook can change it; None for the hooks
+    whose runs Parse does not log (a failure of theirs is logged without it), or when errors are not logged."""
     if not log.isEnabledFor(logging.ERROR):
         return None
     if isinstance(request, FunctionRequest):
