@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,6 +41,7 @@ from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, Outbox, SmtpMailer
 from app.domain.object_settings import InstallationSettings, ObjectSettings
 from app.domain.objects import ObjectService
+from app.domain.recent_logs import RecentLogs
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
@@ -60,6 +64,7 @@ from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
 from app.transport.graphql.view import GraphQLEndpoint
 from app.transport.graphql.ws import GraphQLSockets
+from app.transport.http import route_not_found
 from app.transport.livequery import LiveQueryEndpoint
 from app.transport.pages import PagesEndpoint
 from app.transport.playground import playground_app
@@ -189,6 +194,7 @@ def build_services(settings: Settings) -> Services:
         SchemaAdmin(schemas, authenticator),
         JobRunner(registry, objects),
         WebhookAdmin(webhooks),
+        logs=RecentLogs(settings.log_store_records, settings.log_store_size, log_level(settings.log_level)),
     )
 
     async def load_user(auth: Auth) -> CloudObject | None:
@@ -198,7 +204,7 @@ def build_services(settings: Settings) -> Services:
             return None
 
     # Always: without cloud code, webhooks declared later still run.
-    objects.hooks = services.hooks = services.files.hooks = services.config.hooks = Hooks(
+    objects.hooks = services.hooks = services.files.hooks = services.config.hooks = services.analytics.hooks = Hooks(
         registry, load_user, lambda auth: CloudData(objects, auth), webhooks
     )
     return services
@@ -210,6 +216,12 @@ def hook_store(storage: Storage) -> HookStore:
         return PostgresHooks(storage.db, storage.tables)
     assert isinstance(storage, MongoStorage)
     return MongoHooks(storage.connection)
+
+
+def log_level(name: str) -> int:
+    """The `logging` level a `log_level` setting names (info when it names none)."""
+    level = logging.getLevelName(name.upper())
+    return level if isinstance(level, int) else logging.INFO
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -458,13 +470,23 @@ class App(Starlette):
 
     def _http_endpoint(self, path: str, method: str) -> ASGIApp | None:
         """The endpoint the router would choose, for the two that answer most requests (see the routes)."""
-        if path.startswith("/parse/"):
+        if path.startswith("/parse/") or path == "/parse":  # `/parse` alone: the REST endpoint's 404, not a redirect
             if path.startswith(("/parse/apps/", "/parse/files/")) or path == "/parse/files":
                 return None
             return self.rest
         if path == "/graphql" and method in self.graphql_methods:
             return self.graphql
         return None
+
+
+async def _no_route(request: Request, error: Exception) -> Response:
+    """What Starlette's router answers no route with (a path outside `/parse` and `/graphql`, a method a route does
+    not take, a file the playground does not have): Parse's statuses, in JSON rather than plain text."""
+    status = error.status_code if isinstance(error, HTTPException) else 500
+    response = route_not_found(request.method, request.url.path, status)
+    if isinstance(error, HTTPException) and error.headers:
+        response.headers.update(error.headers)  # a 405's Allow
+    return response
 
 
 def _startup_failure_in_words(send: Send) -> Send:
@@ -487,6 +509,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services.logs.attach()
         try:
             await prepare_database(services, Path(settings.schema_dir))
             await services.bus.start()
@@ -506,6 +529,7 @@ def create_app(settings: Settings) -> Starlette:
             await services.files.close()
             await services.mail.outbox.close()  # before the storage: nothing it sends reads the database
             await services.storage.close()
+            services.logs.detach()
 
     graphql = Executor(services)  # HTTP and websockets share its schema and documents
     live_query = LiveQueryEndpoint(services, services.live)
@@ -526,6 +550,7 @@ def create_app(settings: Settings) -> Starlette:
             *([Mount("/playground", app=playground_app(settings))] if settings.playground else []),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: _no_route},
     )
     app.state.services = services
     return app

@@ -15,6 +15,8 @@
 
 File hooks register on the class `"@File"` (`@cloud.before_save("@File")`), as Parse's `Parse.File` ones, and
 Parse Config's on `"@Config"` (`@cloud.before_save("@Config")`, `@cloud.after_save("@Config")`).
+Analytics events (`/parse/events/<name>`) reach `@cloud.app_opened()` and `@cloud.track_event("<name>")`, and a
+handler's `request.log` writes to the server's log, which Parse Dashboard's Logs page shows.
 Handlers may be `async def` or plain functions (those run in a worker thread). The server loads the
 file named by `--cloud` (default `cloud/main.py`) at start and uses every `Cloud` it defines.
 """
@@ -24,11 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from app.domain.analytics import ANY_EVENT, EVENTS_CLASS
 from app.domain.cloud_requests import (
     CloudError,
     CloudObject,
     CloudQuery,
     EmailRequest,
+    EventRequest,
     Field,
     FileInfo,
     FileRequest,
@@ -49,6 +53,7 @@ __all__ = [
     "CloudObject",
     "CloudQuery",
     "EmailRequest",
+    "EventRequest",
     "Field",
     "FileInfo",
     "FileRequest",
@@ -159,6 +164,27 @@ class Cloud:
 
     def after_event(self, class_name: str, *, validator: Validator | None = None, **rules: Any) -> Callable[[F], F]:
         return self._trigger("after_event", class_name, validator, rules)
+
+    # Analytics ------------------------------------------------------------------------------------------
+
+    def app_opened(self) -> Callable[[F], F]:
+        """`POST /parse/events/AppOpened`, which the SDKs send when the app opens (Parse's analytics adapter's
+        `appOpened`): the handler gets an `EventRequest`; the client is answered `{}` whatever it does."""
+        return self._event("app_opened", EVENTS_CLASS)
+
+    def track_event(self, name: str | None = None) -> Callable[[F], F]:
+        """A custom event, `POST /parse/events/<name>` (`Parse.Analytics.track(name, dimensions)`; the adapter's
+        `trackEvent`); without a name, every custom event that has no handler of its own."""
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError("track_event needs an event name, or none for every event")
+        return self._event("track_event", f"{EVENTS_CLASS}:{name or ANY_EVENT}")
+
+    def _event(self, trigger: str, key: str) -> Callable[[F], F]:
+        def register(handler: F) -> F:
+            self.registry.triggers[(trigger, key)] = _registration(handler, None, {}, None)
+            return handler
+
+        return register
 
     def _trigger(
         self, trigger: str, class_name: str, validator: Validator | None, rules: Mapping[str, Any]

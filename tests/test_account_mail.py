@@ -545,7 +545,10 @@ async def test_the_pages_resend_a_verification_link_and_serve_their_result_pages
         chooser = await api.client.get("/parse/apps/choose_password", params={"appId": APP_ID, "token": "<t>"})
         assert chooser.status_code == 200 and 'name="token" value="&lt;t&gt;"' in chooser.text
         missing = await api.client.get("/parse/apps/no_such_page.html")
-        assert (missing.status_code, missing.text) == (404, "Not found.")
+        assert (missing.status_code, missing.json()) == (
+            404,
+            {"code": 107, "error": "Cannot GET /parse/apps/no_such_page.html"},
+        )
 
 
 # Requests that mail do not wait for the mail server -----------------------------------------------------------

@@ -12,6 +12,7 @@ def test_the_public_cloud_api_is_pinned() -> None:
         "CloudObject",
         "CloudQuery",
         "EmailRequest",
+        "EventRequest",
         "Field",
         "FileInfo",
         "FileRequest",

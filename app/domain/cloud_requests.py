@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -14,6 +15,10 @@ from typing import Any
 from app.domain.operations import OPERATIONS, Add, AddUnique, Delete, Increment, Remove, apply, value_on_create
 from app.domain.values import Pointer, Record
 from app.errors import AppError, ValidationError
+
+CLOUD_LOG = logging.getLogger("cloud")
+"""The logger cloud code writes to (`request.log`, or `logging.getLogger("cloud")` and its children): its lines
+show on Parse Dashboard's Logs page."""
 
 
 class CloudError(AppError):
@@ -151,6 +156,9 @@ class Request:
     data: Any = None
     """Finds and writes as this caller (`await request.data.find("Class", {...})`), or with
     `request.data.master()` as the master key: a `CloudData`."""
+    log: logging.Logger = field(default=CLOUD_LOG, repr=False)
+    """Parse's `request.log`: `request.log.info("…")` and `request.log.error("…")` reach the server's log and
+    `/parse/scriptlog`."""
 
 
 @dataclass(slots=True)
@@ -235,6 +243,17 @@ class EmailRequest:
     created_with: dict[str, str] | None = None
     original: CloudObject | None = None
     resend_request: bool = False
+
+
+@dataclass(slots=True)
+class EventRequest(Request):
+    """`app_opened` and `track_event`: an analytics event a client sent to `/parse/events/<name>`
+    (`Parse.Analytics.track(name, dimensions)`), as Parse's analytics adapter is given it."""
+
+    event_name: str = ""
+    dimensions: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    """The whole body the client sent: `dimensions`, and `at` (a date) from the mobile SDKs."""
 
 
 # Validators ----------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.domain import cloud_log
 from app.domain.acl import Auth
 from app.domain.cloud_requests import (
     CloudError,
@@ -133,19 +134,25 @@ async def run(
     set_value: Callable[[str, Any], None] | None = None,
     **kwargs: Any,
 ) -> Any:
-    """Check the validator, then run the handler; every failure as an AppError."""
-    if registration.validator is not None:
-        validator = registration.validator
-        if request.master and validator.skip_with_master_key:
-            return None
-        validator.check(request, values or {}, set_value or (lambda key, value: None))
-    if registration.limiter is not None and not request.master:
-        caller = request.user.id if request.user is not None and request.user.id else (request.ip or "unknown")
-        registration.limiter.check(str(caller))
+    """Check the validator, then run the handler; every failure as an AppError. The run, or its failure, is
+    logged as Parse logs it (`cloud_log.py`)."""
+    given = cloud_log.before(request)
     try:
-        return await call_handler(registration, request, **kwargs)
+        if registration.validator is not None:
+            validator = registration.validator
+            if request.master and validator.skip_with_master_key:
+                return None
+            validator.check(request, values or {}, set_value or (lambda key, value: None))
+        if registration.limiter is not None and not request.master:
+            caller = request.user.id if request.user is not None and request.user.id else (request.ip or "unknown")
+            registration.limiter.check(str(caller))
+        result = await call_handler(registration, request, **kwargs)
     except Exception as error:
-        raise as_app_error(error, where) from None
+        failure = as_app_error(error, where)
+        cloud_log.failed(request, where, given, failure)
+        raise failure from None
+    cloud_log.ran(request, given, result)
+    return result
 
 
 def request_fields(trigger_name: str, auth: Auth, user: CloudObject | None, data: Any = None) -> dict[str, Any]:

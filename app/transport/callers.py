@@ -13,6 +13,7 @@ from typing import Any
 from app.domain.account_mail import AccountMail
 from app.domain.accounts import AccountService
 from app.domain.acl import Auth, Origin
+from app.domain.analytics import Analytics
 from app.domain.config import ConfigService
 from app.domain.encoding import Encoder
 from app.domain.events import EventBus
@@ -21,6 +22,7 @@ from app.domain.hooks import Hooks
 from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
+from app.domain.recent_logs import RecentLogs
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
@@ -54,6 +56,10 @@ class Services:
     """The webhooks declared in `_Hooks`, as the master key changes them."""
     hooks: Hooks | None = None
     """Cloud code and webhooks (always there: a webhook may be declared at any time)."""
+    logs: RecentLogs = field(default_factory=RecentLogs)
+    """This process's recent log lines, for `/scriptlog`."""
+    analytics: Analytics = field(default_factory=Analytics)
+    """Where `/events` sends analytics events: cloud code's hooks for them."""
     started: bool = False
 
 

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from app.domain.account_mail import ResetLinkError
 from app.domain.acl import Origin
 from app.transport.callers import Services
-from app.transport.http import CORS_HEADERS, HttpEndpoint
+from app.transport.http import CORS_HEADERS, HttpEndpoint, route_not_found
 
 _PASSWORDS_DIFFER = "The two passwords are not the same."
 
@@ -112,7 +112,7 @@ class PagesEndpoint(HttpEndpoint):
                 return await self._reset(request)
         if len(parts) == 1 and parts[0] in _PAGES and method == "GET":
             return self._page(parts[0], {}) if self._configured else _not_found()
-        return _not_found()
+        return route_not_found(method, request.url.path)
 
     @property
     def _configured(self) -> bool:

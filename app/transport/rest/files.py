@@ -25,6 +25,7 @@ from app.transport.http import (
     header_credentials,
     json_response,
     parse_mount_url,
+    route_not_found,
 )
 from app.transport.wire import parse_json
 
@@ -124,7 +125,7 @@ class FilesEndpoint(HttpEndpoint):
         except Exception:
             log.exception("unexpected error on %s %s", request.method, request.url.path)
             return json_response({"code": 1, "message": "Internal server error."}, 500)
-        return Response(f"Cannot {request.method} {request.url.path}", 404, CORS_HEADERS, "text/plain; charset=utf-8")
+        return route_not_found(request.method, request.url.path)
 
     async def upload(self, request: Request, name: str) -> Response:
         settings = self.services.settings
