@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,6 +30,7 @@ from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.cloud_data import CloudData
 from app.domain.cloud_requests import CloudObject
 from app.domain.config import ConfigService
+from app.domain.email_policy import EmailPolicy
 from app.domain.encoding import Encoder
 from app.domain.events import EventBus, InProcessBus, Subscribers, WriteEvent
 from app.domain.files import DownloadRules, FileService, FileStore, UploadRules, uri_component
@@ -34,10 +38,11 @@ from app.domain.hooks import HookRegistry, Hooks
 from app.domain.jobs import JobRunner
 from app.domain.limits import RequestLimits
 from app.domain.live import LiveHub
-from app.domain.mail import LogMailer, Mailer, SmtpMailer
+from app.domain.mail import LogMailer, Mailer, Outbox, SmtpMailer
 from app.domain.object_settings import InstallationSettings, ObjectSettings
 from app.domain.objects import ObjectService
 from app.domain.rate_limits import CloudLimit, InProcessCounter, RateCounter, RateLimiter, cloud_rule, parse_rules
+from app.domain.recent_logs import RecentLogs
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
@@ -61,6 +66,7 @@ from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
 from app.transport.graphql.view import GraphQLEndpoint
 from app.transport.graphql.ws import GraphQLSockets
+from app.transport.http import route_not_found
 from app.transport.livequery import LiveQueryEndpoint
 from app.transport.pages import PagesEndpoint
 from app.transport.playground import playground_app
@@ -94,6 +100,7 @@ def build_services(settings: Settings) -> Services:
     except AuthConfigError as error:
         raise StartupError(str(error)) from None
     events = Subscribers([authenticator])
+    email_policy = EmailPolicy(settings.verify_user_emails, settings.prevent_login_with_unverified_email)
     objects = ObjectService(
         storage,
         schemas,
@@ -105,7 +112,7 @@ def build_services(settings: Settings) -> Services:
             allow_custom_object_id=settings.allow_custom_object_id,
             enforce_private_users=settings.enforce_private_users,
             session_length=session_length,
-            verify_user_emails=settings.verify_user_emails,
+            email_policy=email_policy,
             email_verify_token_validity=settings.email_verify_token_validity_duration,
             revoke_session_on_password_reset=settings.revoke_session_on_password_reset,
             installations=installation_settings(settings),
@@ -136,13 +143,9 @@ def build_services(settings: Settings) -> Services:
         hasher=objects.hasher,
         lockout=lockout,
         providers=providers,
-        email_gate=EmailGate(
-            settings.verify_user_emails,
-            settings.prevent_login_with_unverified_email,
-            settings.prevent_signup_with_unverified_email,
-        ),
+        email_gate=EmailGate(email_policy, settings.prevent_signup_with_unverified_email),
     )
-    mail = AccountMail(objects, mailer(settings), email_settings(settings))
+    mail = AccountMail(objects, Outbox(mailer(settings)), email_settings(settings), email_policy)
     events.sinks.append(mail)
     live = LiveHub(objects, authenticator.auth_for)
     events.sinks.append(live)
@@ -174,6 +177,10 @@ def build_services(settings: Settings) -> Services:
         key=settings.webhook_key,
         ttl=settings.webhook_cache_ttl,
     )
+    email_policy.verify_function = registry.policies.get("verify_user_emails")
+    email_policy.prevent_function = registry.policies.get("prevent_login_with_unverified_email")
+    if email_policy.verify_function is not None and not settings.app_name:
+        raise StartupError("cloud code's verify_user_emails needs app_name (the name emails and pages show)")
     services = Services(
         settings,
         storage,
@@ -189,7 +196,8 @@ def build_services(settings: Settings) -> Services:
         SchemaAdmin(schemas, authenticator),
         JobRunner(registry, objects),
         WebhookAdmin(webhooks),
-        rate_limiter(settings),
+        logs=RecentLogs(settings.log_store_records, settings.log_store_size, log_level(settings.log_level)),
+        rate_limits=rate_limiter(settings),
     )
     limit_cloud_code(registry, services.rate_limits, settings.redis_url)
 
@@ -200,7 +208,7 @@ def build_services(settings: Settings) -> Services:
             return None
 
     # Always: without cloud code, webhooks declared later still run.
-    objects.hooks = services.hooks = services.files.hooks = Hooks(
+    objects.hooks = services.hooks = services.files.hooks = services.config.hooks = services.analytics.hooks = Hooks(
         registry, load_user, lambda auth: CloudData(objects, auth), webhooks
     )
     return services
@@ -212,6 +220,12 @@ def hook_store(storage: Storage) -> HookStore:
         return PostgresHooks(storage.db, storage.tables)
     assert isinstance(storage, MongoStorage)
     return MongoHooks(storage.connection)
+
+
+def log_level(name: str) -> int:
+    """The `logging` level a `log_level` setting names (info when it names none)."""
+    level = logging.getLevelName(name.upper())
+    return level if isinstance(level, int) else logging.INFO
 
 
 def rate_limiter(settings: Settings) -> RateLimiter:
@@ -367,7 +381,6 @@ def email_settings(settings: Settings) -> EmailSettings:
         app_id=settings.app_id,
         public_url=settings.public_url,
         app_name=settings.app_name,
-        verify_user_emails=settings.verify_user_emails,
         verify_token_validity=settings.email_verify_token_validity_duration,
         verify_token_reuse=settings.email_verify_token_reuse_if_valid,
         verify_success_on_invalid_email=settings.email_verify_success_on_invalid_email,
@@ -486,13 +499,23 @@ class App(Starlette):
 
     def _http_endpoint(self, path: str, method: str) -> ASGIApp | None:
         """The endpoint the router would choose, for the two that answer most requests (see the routes)."""
-        if path.startswith("/parse/"):
+        if path.startswith("/parse/") or path == "/parse":  # `/parse` alone: the REST endpoint's 404, not a redirect
             if path.startswith(("/parse/apps/", "/parse/files/")) or path == "/parse/files":
                 return None
             return self.rest
         if path == "/graphql" and method in self.graphql_methods:
             return self.graphql
         return None
+
+
+async def _no_route(request: Request, error: Exception) -> Response:
+    """What Starlette's router answers no route with (a path outside `/parse` and `/graphql`, a method a route does
+    not take, a file the playground does not have): Parse's statuses, in JSON rather than plain text."""
+    status = error.status_code if isinstance(error, HTTPException) else 500
+    response = route_not_found(request.method, request.url.path, status)
+    if isinstance(error, HTTPException) and error.headers:
+        response.headers.update(error.headers)  # a 405's Allow
+    return response
 
 
 def _startup_failure_in_words(send: Send) -> Send:
@@ -515,6 +538,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services.logs.attach()
         try:
             await prepare_database(services, Path(settings.schema_dir))
             await services.bus.start()
@@ -533,7 +557,9 @@ def create_app(settings: Settings) -> Starlette:
             await services.live.close()
             await services.webhooks.webhooks.client.close()
             await services.files.close()
+            await services.mail.outbox.close()  # before the storage: nothing it sends reads the database
             await services.storage.close()
+            services.logs.detach()
 
     graphql = Executor(services)  # HTTP and websockets share its schema and documents
     live_query = LiveQueryEndpoint(services, services.live)
@@ -554,6 +580,7 @@ def create_app(settings: Settings) -> Starlette:
             *([Mount("/playground", app=playground_app(settings))] if settings.playground else []),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: _no_route},
     )
     app.state.services = services
     return app

@@ -430,6 +430,12 @@ class Settings:
     )
     workers: int = setting(1, int, "server processes")
     log_level: str = setting("info", str, "debug, info, warning or error")
+    log_store_records: int = setting(
+        1000, _in_range(int, -1, 10_000_000), "recent log lines kept in memory for /parse/scriptlog (0: none)"
+    )
+    log_store_size: int = setting(
+        1024 * 1024, _size, "bytes of recent log lines kept in memory for /parse/scriptlog (`1mb`, `512kb`)"
+    )
 
     def __post_init__(self) -> None:
         if self.maintenance_key is not None and self.maintenance_key == self.master_key:

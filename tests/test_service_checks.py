@@ -61,6 +61,8 @@ CHECKS: dict[str, tuple[Call, tuple[str, str, str, str]]] = {
     "objects.distinct": (lambda s, a: s.objects.distinct(a, "_User", "username", {}), ONLY_WRITING_MASTER),
     "files.delete": (lambda s, a: s.files.delete(a, "missing.txt"), ONLY_WRITING_MASTER),
     "server_info": (lambda s, a: _server_info(a), ONLY_MASTER),
+    "logs.query": (lambda s, a: _logs(s, a), ONLY_MASTER),
+    "analytics.track": (lambda s, a: s.analytics.track(a, "AppOpened", {}), ("ok", "ok", "ok", "ok")),
     "accounts.current_user": (lambda s, a: s.accounts.current_user(a), ("session", "ok", "session", "session")),
     "accounts.current_session": (lambda s, a: s.accounts.current_session(a), ("session", "ok", "session", "session")),
     "objects.delete _User": (lambda s, a: s.objects.delete(a, "_User", "missing"), ("user", "ok", "writer", "ok")),
@@ -74,6 +76,12 @@ CHECKS: dict[str, tuple[Call, tuple[str, str, str, str]]] = {
         ("ok", "ok", "ok", "ok"),
     ),
 }
+
+
+async def _logs(services: Services, auth: Auth) -> Any:
+    from app.domain.recent_logs import LogQuery
+
+    return services.logs.query(auth, LogQuery())
 
 
 async def _server_info(auth: Auth) -> Any:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from app.domain.acl import ACL, MASTER, Auth
 from app.domain.auth_providers import AuthProviders
 from app.domain.classes import ClassSchema
+from app.domain.email_policy import email_request
 from app.domain.object_settings import ObjectSettings
 from app.domain.operations import Delete
 from app.domain.queries import parse_where
@@ -124,8 +125,10 @@ class UserRules(ClassRules):
             values, creating=True, auth=auth, hasher=writes.hasher, policy=writes.password_policy
         )
         await self._require_unused(schema, None, values)
-        if self.settings.verify_user_emails and needs_email_verification(values):
-            values.update(email_verify_fields(self.settings.email_verify_token_validity))
+        if needs_email_verification(values):
+            request = email_request(auth, values, action="signup", provider=_providers_of(values.get("authData")))
+            if await self.settings.email_policy.verifies(request):
+                values.update(email_verify_fields(self.settings.email_verify_token_validity))
         return values
 
     def created_acl(self, object_id: str, acl: ACL | None) -> ACL:
@@ -155,9 +158,20 @@ class UserRules(ClassRules):
         if "_hashed_password" in values or "email" in values:
             # A reset link stops working once the password or the address it went to changes.
             values["_perishable_token"] = values["_perishable_token_expires_at"] = Delete()
-        if self.settings.verify_user_emails and needs_email_verification(values):
+        if needs_email_verification(values) and await self._verifies_change(auth, schema, object_id, values):
             values.update(email_verify_fields(self.settings.email_verify_token_validity))
         return values
+
+    async def _verifies_change(
+        self, auth: Auth, schema: ClassSchema, object_id: str, values: Mapping[str, Any]
+    ) -> bool:
+        """Whether a new email must be verified; cloud code's function sees the user before and after."""
+        policy = self.settings.email_policy
+        if policy.verify_function is None:
+            return policy.verify_setting
+        stored = await self.writes.storage.find(schema, Find({"objectId": object_id}, limit=1))
+        original = stored[0] if stored else {}
+        return await policy.verifies(email_request(auth, original, original=original, changes=values))
 
     def updated_acl(self, auth: Auth, object_id: str, acl: ACL) -> ACL:
         if auth.master:
@@ -215,6 +229,11 @@ class UserRules(ClassRules):
             )
             if await self.writes.storage.find(schema, Find(where, limit=1, keys=frozenset({"objectId"}))):
                 raise AppError("this auth is already used", code=208)
+
+
+def _providers_of(auth_data: Any) -> str | None:
+    """Parse's `authProvider` of a sign-up with `authData`: every provider named, joined by commas."""
+    return ",".join(auth_data) if isinstance(auth_data, Mapping) and auth_data else None
 
 
 # Keys of a session that only the server sets (a client's values for them are dropped or refused).

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.domain import cloud_log
 from app.domain.acl import Auth
 from app.domain.cloud_requests import (
     CloudError,
@@ -35,6 +36,7 @@ from app.domain.cloud_requests import (
     Request,
     Validator,
 )
+from app.domain.operations import OPERATIONS, Delete
 from app.domain.rate_limits import CloudLimit
 from app.domain.values import ParseObject, Record
 from app.domain.webhooks import Webhook, Webhooks, saved_fields
@@ -64,6 +66,9 @@ TRIGGERS = (
 FILE_CLASS = "@File"
 """The class name file hooks register under, as Parse's `Parse.File` triggers do."""
 
+CONFIG_CLASS = "@Config"
+"""The class name Parse Config's `before_save` and `after_save` register under, as Parse's `Parse.Config` ones."""
+
 _TRIGGER_NAMES = {
     "before_login": "beforeLogin",
     "after_login": "afterLogin",
@@ -91,6 +96,8 @@ class HookRegistry:
     triggers: dict[tuple[str, str], Registration] = field(default_factory=dict)
     functions: dict[str, Registration] = field(default_factory=dict)
     jobs: dict[str, Registration] = field(default_factory=dict)
+    policies: dict[str, Registration] = field(default_factory=dict)
+    """Options given as functions: `verify_user_emails`, `prevent_login_with_unverified_email`."""
 
     def trigger(self, name: str, class_name: str) -> Registration | None:
         return self.triggers.get((name, class_name))
@@ -128,19 +135,25 @@ async def run(
     set_value: Callable[[str, Any], None] | None = None,
     **kwargs: Any,
 ) -> Any:
-    """Check the validator, then run the handler; every failure as an AppError."""
-    if registration.validator is not None:
-        validator = registration.validator
-        if request.master and validator.skip_with_master_key:
-            return None
-        validator.check(request, values or {}, set_value or (lambda key, value: None))
-    if registration.limiter is not None:
-        user_id = request.user.id if request.user is not None else None
-        await registration.limiter.require_allowed(master=request.master, ip=request.ip, user_id=user_id)
+    """Check the validator, then run the handler; every failure as an AppError. The run, or its failure, is
+    logged as Parse logs it (`cloud_log.py`)."""
+    given = cloud_log.before(request)
     try:
-        return await call_handler(registration, request, **kwargs)
+        if registration.validator is not None:
+            validator = registration.validator
+            if request.master and validator.skip_with_master_key:
+                return None
+            validator.check(request, values or {}, set_value or (lambda key, value: None))
+        if registration.limiter is not None:
+            user_id = request.user.id if request.user is not None else None
+            await registration.limiter.require_allowed(master=request.master, ip=request.ip, user_id=user_id)
+        result = await call_handler(registration, request, **kwargs)
     except Exception as error:
-        raise as_app_error(error, where) from None
+        failure = as_app_error(error, where)
+        cloud_log.failed(request, where, given, failure)
+        raise failure from None
+    cloud_log.ran(request, given, result)
+    return result
 
 
 def request_fields(trigger_name: str, auth: Auth, user: CloudObject | None, data: Any = None) -> dict[str, Any]:
@@ -376,6 +389,47 @@ class Hooks:
                 raise AppError(error.message, code=130 if trigger == "before_save" else 153) from None
             raise as_app_error(error, f"{trigger} file", 130 if trigger == "before_save" else 153) from None
         return request.file
+
+    # Parse Config -------------------------------------------------------------------------------------
+
+    async def before_save_config(
+        self, auth: Auth, params: Mapping[str, Any], original: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """`before_save("@Config")` on a config update: `object` is the config as it will be (its `dirty_keys()` the
+        parameters this update sets), `original` as stored (None before the first). The hook refuses by raising
+        (141 unless it gives a code); beyond Parse, whose `Parse.Config` cannot be changed, its `set` and `unset`
+        change what is stored. The parameters to write, `Delete()` for one removed."""
+        registration = self.registry.trigger("before_save", CONFIG_CLASS)
+        if registration is None:
+            return dict(params)
+        obj = CloudObject(CONFIG_CLASS, dict(original or {}), params, existed=original is not None)
+        request = ObjectRequest(
+            **await self.request_fields_for("beforeSave", auth),
+            object=obj,
+            original=CloudObject(CONFIG_CLASS, dict(original), existed=True) if original is not None else None,
+        )
+        await run(registration, request, "beforeSave @Config", obj.to_dict(), obj.set)
+        for key, value in obj.changes.items():
+            if isinstance(value, OPERATIONS) and not isinstance(value, Delete):
+                raise ScriptFailedError(f"config parameter {key}: set a value or unset it, operations are not stored")
+        return obj.changes
+
+    async def after_save_config(
+        self, auth: Auth, config: Mapping[str, Any], original: Mapping[str, Any] | None
+    ) -> None:
+        """`after_save("@Config")`: the config as stored now, and before; a failure is logged (the update stands)."""
+        registration = self.registry.trigger("after_save", CONFIG_CLASS)
+        if registration is None:
+            return
+        request = ObjectRequest(
+            **await self.request_fields_for("afterSave", auth),
+            object=CloudObject(CONFIG_CLASS, dict(config), existed=True),
+            original=CloudObject(CONFIG_CLASS, dict(original), existed=True) if original is not None else None,
+        )
+        try:
+            await run(registration, request, "afterSave @Config")
+        except AppError as error:
+            log.warning("afterSave @Config failed: %s", error.message)
 
     # Functions ------------------------------------------------------------------------------------------
 

@@ -3,9 +3,10 @@ installations' duplicate tokens."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from app.domain.email_policy import EmailPolicy
 from app.domain.limits import RequestLimits
 
 
@@ -31,7 +32,8 @@ class ObjectSettings:
     enforce_private_users: bool = True
     session_length: float | None = 31536000.0
     """Seconds a new session lasts; None: forever."""
-    verify_user_emails: bool = False
+    email_policy: EmailPolicy = field(default_factory=EmailPolicy)
+    """Whether an email must be verified: the setting, or cloud code's function (shared with the accounts)."""
     email_verify_token_validity: float | None = None
     """Seconds an email verification link works; None: until it is used."""
     revoke_session_on_password_reset: bool = True

@@ -20,7 +20,7 @@ def server_info(auth: Auth) -> tuple[dict[str, Any], str]:
         "globalConfig": {"create": True, "read": True, "update": True, "delete": True},
         "hooks": {"create": True, "read": True, "update": True, "delete": True},
         "cloudCode": {"jobs": True},
-        "logs": {"level": False, "size": False, "order": False, "until": False, "from": False},
+        "logs": {"level": True, "size": True, "order": True, "until": True, "from": True},
         "push": {
             "immediatePush": False,
             "scheduledPush": False,
@@ -33,7 +33,7 @@ def server_info(auth: Auth) -> tuple[dict[str, Any], str]:
             "removeField": True,
             "addClass": True,
             "removeClass": True,
-            "clearAllDataFromClass": False,
+            "clearAllDataFromClass": True,
             "exportClass": False,
             "editClassLevelPermissions": True,
             "editPointerPermissions": True,

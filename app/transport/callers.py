@@ -14,15 +14,17 @@ from typing import Any
 from app.domain.account_mail import AccountMail
 from app.domain.accounts import AccountService
 from app.domain.acl import Auth, Origin
+from app.domain.analytics import Analytics
 from app.domain.config import ConfigService
 from app.domain.encoding import Encoder
 from app.domain.events import EventBus
-from app.domain.files import FileService, uri_component
+from app.domain.files import FileService, url_path
 from app.domain.hooks import Hooks
 from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
 from app.domain.rate_limits import LimitedRequest, Quota, RateLimiter
+from app.domain.recent_logs import RecentLogs
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
@@ -60,6 +62,10 @@ class Services:
     """Parse's `rateLimit` rules and their counters (no rules: nothing counted)."""
     hooks: Hooks | None = None
     """Cloud code and webhooks (always there: a webhook may be declared at any time)."""
+    logs: RecentLogs = field(default_factory=RecentLogs)
+    """This process's recent log lines, for `/scriptlog`."""
+    analytics: Analytics = field(default_factory=Analytics)
+    """Where `/events` sends analytics events: cloud code's hooks for them."""
     started: bool = False
 
 
@@ -211,4 +217,4 @@ async def authenticate(
 @functools.lru_cache(maxsize=32)
 def file_encoder(mount: str, app_id: str) -> Encoder:
     """Encode values with file URLs under this server's address, as Parse's files controller does."""
-    return Encoder(lambda name: f"{mount}/files/{app_id}/{uri_component(name)}")
+    return Encoder(lambda name: f"{mount}/files/{app_id}/{url_path(name)}")

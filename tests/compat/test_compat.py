@@ -103,7 +103,11 @@ DELIBERATE: dict[str, dict[int, tuple[int, str]]] = {
             200,
             "serverInfo lists only the features ParseQL has today, so Parse "
             "Dashboard hides the pages it could not serve",
-        )
+        ),
+        **dict.fromkeys(
+            (8, 10, 11, 12),
+            (404, "an unknown route answers JSON with Parse's code 107 (`Cannot GET /parse/nowhere`), not HTML"),
+        ),
     },
 }
 

@@ -1,6 +1,6 @@
 """Parse Dashboard (npm `parse-dashboard`, unchanged) pointed at a running ParseQL, in headless Chromium:
 the class list with its counts, the rows of a class, an edited cell and a new class, a job run, a config
-parameter, the REST and GraphQL consoles, a webhook, as someone managing the app sees them."""
+parameter, the REST and GraphQL consoles, a webhook and the Logs page, as someone managing the app sees them."""
 
 from __future__ import annotations
 
@@ -23,9 +23,17 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 SCORES = {"Ada": 1500, "Grace": 900, "Linus": 300}
 WAIT = 15_000  # ms a retrying assertion waits, as long as the page fixture waits for a selector
 CLOUD = """
-from app.cloud import Cloud
+from app.cloud import Cloud, CloudError
 
 cloud = Cloud()
+
+
+@cloud.define("congratulate")
+def congratulate(request):
+    request.log.info("congratulated %s on a high score", request.params["name"])
+    if request.params.get("fail"):
+        raise CloudError("no trophies left")
+    return "done"
 
 
 @cloud.job("cleanup")
@@ -203,3 +211,39 @@ async def test_a_function_webhook_created_on_the_webhooks_page_is_listed(dashboa
     assert stored.json() == {"functionName": "shipQuote", "url": "https://hooks.example.com/ship-quote"}
     assert [call for call in dashboard.requests if call[0] >= 400] == []
     assert "POST /hooks/functions" in {call for _, call in dashboard.requests}
+
+
+async def test_the_logs_page_shows_what_cloud_code_logged_and_its_failures(dashboard: Dashboard, page: Any) -> None:
+    await dashboard.api.post("/functions/congratulate", {"name": "Ada"})
+    await dashboard.api.post("/functions/congratulate", {"name": "Linus", "fail": True})
+    dashboard.follow(page)
+    await page.goto(f"{dashboard.url}/browser/GameScore")
+    await page.get_by_role("link", name="Logs").click()  # offered by serverInfo, as Parse offers it
+    await page.get_by_text("congratulated Ada on a high score", exact=True).wait_for()
+    await expect(page.get_by_text("Ran cloud function congratulate", exact=False).first).to_be_visible(timeout=WAIT)
+
+    await page.goto(f"{dashboard.url}/logs/error")
+    await expect(page.get_by_text("Failed running cloud function congratulate", exact=False)).to_be_visible(
+        timeout=WAIT
+    )
+    await expect(page.get_by_text("no trophies left", exact=False)).to_be_visible(timeout=WAIT)
+    assert await page.get_by_text("congratulated Ada on a high score", exact=True).count() == 0
+    assert [call for call in dashboard.requests if call[0] >= 400] == []
+    assert "GET /scriptlog" in {call for _, call in dashboard.requests}
+
+
+async def test_delete_all_rows_purges_the_class(dashboard: Dashboard, page: Any) -> None:
+    """Offered by serverInfo's `clearAllDataFromClass`; the Dashboard then calls `/purge/<class>`."""
+    for word in ("scratch one", "scratch two"):
+        await dashboard.api.post("/classes/Scratch", {"text": word}, master=True)
+    dashboard.follow(page)
+    await page.goto(f"{dashboard.url}/browser/Scratch")
+    await page.get_by_text("scratch one", exact=True).wait_for()
+    await page.get_by_text("Edit", exact=True).click()
+    await page.get_by_text("Delete all rows", exact=True).click()
+    await page.get_by_placeholder("delete all").fill("delete all")
+    await page.get_by_role("button", name="Delete", exact=True).click()
+    await expect(page.get_by_text("scratch one", exact=True)).to_have_count(0, timeout=WAIT)
+    left = await dashboard.api.get("/classes/Scratch", master=True)
+    assert left.json()["results"] == []
+    assert (200, "DELETE /purge/Scratch") in dashboard.requests

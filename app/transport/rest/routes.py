@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from app.transport.rest import aggregate, batch, classes, config, functions, hooks, schemas, server, users
+from app.transport.rest import (
+    aggregate,
+    batch,
+    classes,
+    config,
+    events,
+    functions,
+    hooks,
+    logs,
+    schemas,
+    server,
+    users,
+)
 from app.transport.rest.router import Handler, RestCall, RestResponse, Route, Router
 
 
@@ -84,6 +96,8 @@ def build_router() -> Router:
             Route("GET", "/hooks/triggers/:class_name/:trigger_name", hooks.get_trigger),
             Route("PUT", "/hooks/triggers/:class_name/:trigger_name", hooks.change_hook),
             Route("DELETE", "/hooks/triggers/:class_name/:trigger_name", hooks.delete_hook),
+            Route("GET", "/scriptlog", logs.script_log),
+            Route("POST", "/events/:event_name", events.track_event),
             Route("GET", "/health", server.health),
             Route("GET", "/serverInfo", server.server_info),
             Route("POST", "/batch", batch.make_batch(lambda: router)),
