@@ -28,8 +28,8 @@ MASTER_ONLY_CLASSES = frozenset(
         "_Idempotency",
     }
 )
-# A user's internal fields that only the maintenance key may read and write, and the master key query (never the
-# password's hash), as in Parse.
+# A user's internal fields that only the maintenance key may read, write and query (never the password's hash), as
+# in Parse (where the master key may query them too: here it may not, so that nothing can probe for a token).
 MAINTAINED_FIELDS = frozenset(
     {
         "_email_verify_token",
