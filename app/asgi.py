@@ -41,6 +41,7 @@ from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, Outbox, SmtpMailer
 from app.domain.object_settings import InstallationSettings, ObjectSettings
 from app.domain.objects import ObjectService
+from app.domain.rate_limits import CloudLimit, InProcessCounter, RateCounter, RateLimiter, cloud_rule, parse_rules
 from app.domain.recent_logs import RecentLogs
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
@@ -59,6 +60,7 @@ from app.storage.postgres.engine import PostgresStorage
 from app.storage.postgres.hooks import PostgresHooks
 from app.storage.postgres_bus import PostgresBus
 from app.storage.redis_bus import RedisBus
+from app.storage.redis_rates import RedisCounter
 from app.storage.webhook_client import HttpWebhookClient
 from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
@@ -195,7 +197,9 @@ def build_services(settings: Settings) -> Services:
         JobRunner(registry, objects),
         WebhookAdmin(webhooks),
         logs=RecentLogs(settings.log_store_records, settings.log_store_size, log_level(settings.log_level)),
+        rate_limits=rate_limiter(settings),
     )
+    limit_cloud_code(registry, services.rate_limits, settings.redis_url)
 
     async def load_user(auth: Auth) -> CloudObject | None:
         try:
@@ -222,6 +226,31 @@ def log_level(name: str) -> int:
     """The `logging` level a `log_level` setting names (info when it names none)."""
     level = logging.getLevelName(name.upper())
     return level if isinstance(level, int) else logging.INFO
+
+
+def rate_limiter(settings: Settings) -> RateLimiter:
+    """Parse's `rateLimit` rules, each counted where it says: in the Redis its rule names, else in the server's
+    `redis_url` (so instances share the counts), else in this process."""
+    rules = parse_rules(settings.rate_limit, settings.redis_url)
+    counters: dict[str | None, RateCounter] = {None: InProcessCounter()}
+    for rule in rules:
+        if rule.redis_url is not None and rule.redis_url not in counters:
+            counters[rule.redis_url] = RedisCounter(rule.redis_url, settings.app_id)
+    return RateLimiter(settings.app_id, rules, counters)
+
+
+def limit_cloud_code(registry: HookRegistry, limiter: RateLimiter, redis_url: str | None) -> None:
+    """Bind each cloud validator's `rate_limit` to the server's counters (in Redis with the server's `redis_url`)."""
+    registrations = [(f"functions/{name}", r) for name, r in registry.functions.items()]
+    registrations += [(f"{trigger}/{class_name}", r) for (trigger, class_name), r in registry.triggers.items()]
+    for name, registration in registrations:
+        limit = registration.validator.rate_limit if registration.validator is not None else None
+        if limit is None:
+            continue
+        rule = cloud_rule(limit, name, redis_url)
+        if rule.redis_url not in limiter.counters:
+            limiter.counters[rule.redis_url] = RedisCounter(rule.redis_url or "", limiter.app_id)
+        registration.limiter = CloudLimit(limiter, rule)
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -524,6 +553,7 @@ def create_app(settings: Settings) -> Starlette:
             services.started = False
             await close_all_sockets()
             await services.bus.close()
+            await services.rate_limits.close()
             await services.live.close()
             await services.webhooks.webhooks.client.close()
             await services.files.close()

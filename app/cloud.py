@@ -41,11 +41,11 @@ from app.domain.cloud_requests import (
     JobRequest,
     LiveQueryRequest,
     ObjectRequest,
-    RateLimiter,
     Request,
     Validator,
 )
 from app.domain.hooks import HookRegistry, Registration
+from app.domain.rate_limits import cloud_rule
 
 __all__ = [
     "Cloud",
@@ -218,11 +218,9 @@ def _registration(
         elif isinstance(fields, list | tuple):
             fields = tuple(fields)
         validator = Validator(**{**rules, "fields": fields})
-    limiter = None
     if validator is not None and validator.rate_limit is not None:
-        count, window = validator.rate_limit
-        limiter = RateLimiter(count, window)
-    return Registration(handler, validator, limiter, graphql)
+        cloud_rule(validator.rate_limit, getattr(handler, "__name__", "handler"))  # a bad limit fails the import
+    return Registration(handler, validator, None, graphql)
 
 
 def merge(clouds: list[Cloud]) -> HookRegistry:

@@ -2,6 +2,7 @@
 
     AppError                          (code, status) as class attributes
      ├── InternalError                    1  500  unexpected; the message never reaches a client
+     ├── RateLimitedError               100  429  a rate limit's message, with Retry-After and X-RateLimit-* headers
      ├── DatabaseUnavailableError         1  503  the database cannot be reached; worth retrying shortly
      │    └── DatabaseRefusedError        1  503  it answers but refuses this server (TLS, certificate, login)
      ├── ObjectNotFoundError            101  404  missing, or hidden by an ACL (the two look alike)
@@ -61,6 +62,17 @@ class AppError(Exception):
 
 class InternalError(AppError):
     code, status = 1, 500
+
+
+class RateLimitedError(AppError):
+    """A rate limit refused the request (Parse's CONNECTION_FAILED code, with HTTP's 429); `headers` tell the client
+    when to come back."""
+
+    code, status = 100, 429
+
+    def __init__(self, message: str, headers: dict[str, str]) -> None:
+        super().__init__(message)
+        self.headers = headers
 
 
 class DatabaseUnavailableError(AppError):

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from app.domain.files import DEFAULT_FILE_EXTENSIONS
 from app.domain.limits import RequestLimits
+from app.domain.rate_limits import parse_rules
 
 ENV_PREFIX = "PARSEQL_"
 CONFIG_FILE = "parseql.toml"
@@ -61,6 +62,21 @@ def _networks(value: Any) -> list[str]:
     for entry in entries:
         ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
     return entries
+
+
+def _rate_limits(value: Any) -> list[dict[str, Any]]:
+    """Parse's `rateLimit`: a list of rules (or one), each checked now; kept as given, JSON from a flag or the
+    environment, an array of tables (`[[rate_limit]]`) in parseql.toml."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as error:
+            raise ValueError(f"not JSON: {error}") from None
+    parse_rules(value)
+    rules = [value] if isinstance(value, dict) else value
+    return [dict(rule) for rule in rules]
 
 
 def _in_range(convert: Any, low: float, high: float) -> Any:
@@ -199,6 +215,21 @@ class Settings:
     read_only_master_key: str | None = setting(None, _optional_str, "a master key that may only read")
     master_key_ips: list[str] = setting(
         None, _networks, "addresses allowed to use the master key", factory=lambda: ["127.0.0.1", "::1"]
+    )
+    read_only_master_key_ips: list[str] = setting(
+        None, _networks, "addresses allowed to use the read-only master key", factory=lambda: ["0.0.0.0/0", "::0"]
+    )
+    maintenance_key: str | None = setting(
+        None, _optional_str, "a key for out-of-band data fixes: internal fields and createdAt/updatedAt (Parse's)"
+    )
+    maintenance_key_ips: list[str] = setting(
+        None, _networks, "addresses allowed to use the maintenance key", factory=lambda: ["127.0.0.1", "::1"]
+    )
+    rate_limit: list[dict[str, Any]] = setting(
+        None,
+        _rate_limits,
+        'Parse\'s rateLimit rules, e.g. [{"requestPath": "/login", "requestTimeWindow": 60000, "requestCount": 5}]',
+        factory=list,
     )
     database_uri: str | None = setting(
         None, _optional_str, "mongodb://… or postgres://…; without it the embedded database runs"
@@ -405,6 +436,10 @@ class Settings:
     log_store_size: int = setting(
         1024 * 1024, _size, "bytes of recent log lines kept in memory for /parse/scriptlog (`1mb`, `512kb`)"
     )
+
+    def __post_init__(self) -> None:
+        if self.maintenance_key is not None and self.maintenance_key == self.master_key:
+            raise SettingsError("maintenance_key must differ from master_key")
 
     @classmethod
     def names(cls) -> list[str]:

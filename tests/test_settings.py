@@ -125,3 +125,46 @@ def test_a_limit_is_a_positive_number_or_minus_one_for_none() -> None:
     assert Settings.load({"graphql_cost": "50"}, env={}).graphql_cost == 50
     with pytest.raises(SettingsError, match="PARSEQL_INCLUDE_COUNT: must be a positive integer, or -1 for no limit"):
         Settings.load({}, env={"PARSEQL_INCLUDE_COUNT": "0"})
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ('{"requestTimeWindow": 1000, "requestCount": 1}', "rule 1: requestPath must be defined"),
+        ('[{"requestPath": 5, "requestTimeWindow": 1000, "requestCount": 1}]', "requestPath must be a string"),
+        ('[{"requestPath": "/a/:", "requestTimeWindow": 1000, "requestCount": 1}]', ": needs a name at 4"),
+        ('[{"requestPath": "/a(b)", "requestTimeWindow": 1000, "requestCount": 1}]', "( at 2 is reserved"),
+        ('[{"requestPath": "/a", "requestCount": 1}]', "requestTimeWindow must be defined"),
+        ('[{"requestPath": "/a", "requestTimeWindow": "1s", "requestCount": 1}]', "requestTimeWindow must be a number"),
+        ('[{"requestPath": "/a", "requestTimeWindow": 1000}]', "requestCount must be defined"),
+        ('[{"requestPath": "/a", "requestTimeWindow": 1, "requestCount": 1, "zone": "city"}]', "zone must be one of"),
+        ('[{"requestPath": "/a", "requestTimeWindow": 1, "requestCount": 1, "path": "/b"}]', "unknown option 'path'"),
+        (
+            '[{"requestPath": "/a", "requestTimeWindow": 1, "requestCount": 1, "includeMasterKey": "yes"}]',
+            "includeMasterKey must be a boolean",
+        ),
+        ('[{"requestPath": "/a", "requestTimeWindow": 1, "requestCount": 1, "redisUrl": "x"}]', "redisUrl must be"),
+        ("[1]", "rule 1: expected a table"),
+        ("{not json", "not JSON"),
+    ],
+)
+def test_rules_are_checked_when_the_settings_load(rules: str, message: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.load({"rate_limit": rules}, env={})
+    assert str(raised.value).startswith("--rate-limit: ")
+    assert message in str(raised.value)
+
+
+def test_rules_come_from_the_environment_or_the_file_in_either_spelling(tmp_path: Path) -> None:
+    rule = '{"requestPath": "/login", "requestTimeWindow": 60000, "requestCount": 5}'
+    assert Settings.load({}, env={"PARSEQL_RATE_LIMIT": rule}).rate_limit == [
+        {"requestPath": "/login", "requestTimeWindow": 60000, "requestCount": 5}
+    ]
+    config = tmp_path / "parseql.toml"
+    config.write_text('[[rate_limit]]\nrequest_path = "/login"\nrequest_time_window = 60000\nrequest_count = 5\n')
+    assert Settings.load({}, env={}, config_file=config).rate_limit[0]["request_path"] == "/login"
+
+
+def test_the_maintenance_key_must_differ_from_the_master_key() -> None:
+    with pytest.raises(SettingsError, match="maintenance_key must differ from master_key"):
+        Settings.load({"master_key": "same", "maintenance_key": "same"}, env={})

@@ -17,8 +17,9 @@ MASTER_KEY_REQUIRED = "unauthorized: master key is required"
 
 
 def require_master(auth: Auth, detail: str = MASTER_KEY_REQUIRED) -> None:
-    """Refuse anyone but the master key (read-only or not); `detail` is only logged."""
-    if not auth.master:
+    """Refuse anyone but the master key (read-only or not), the maintenance key included, as Parse does; `detail` is
+    only logged."""
+    if not auth.master or auth.maintenance:
         raise denied(MasterKeyRequiredError, detail)
 
 
@@ -39,3 +40,9 @@ def exempt_from_limits(auth: Auth) -> bool:
     """Whether the request limits (`limits.py`, GraphQL's complexity) spare this caller: the master key, read-only
     or not, as in Parse Server."""
     return auth.master
+
+
+def spared_by_rate_limits(auth: Auth) -> bool:
+    """Whether rate limits spare this caller unless a rule says `includeMasterKey`: the master key, read-only or not,
+    as in Parse Server (the maintenance key is counted)."""
+    return auth.master and not auth.maintenance

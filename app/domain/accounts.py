@@ -179,7 +179,7 @@ class AccountService:
     async def log_in_as(self, auth: Auth, user_id: Any) -> SignedIn:
         """`POST /loginAs`, for the master key only (support acting as a user): a session for any user, made "with
         the master key" (`createdWith.authProvider`), no password asked."""
-        if not auth.master:
+        if not auth.master or auth.maintenance:
             raise denied(OperationForbiddenError, "loginAs without the master key")  # Parse's 119, not a 403
         if auth.read_only:
             raise OperationForbiddenError("read-only masterKey isn't allowed to log in as a user.")

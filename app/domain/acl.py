@@ -29,6 +29,8 @@ class Auth:
 
     master: bool = False
     read_only: bool = False
+    maintenance: bool = False
+    """Parse's maintenance key: the master key's reach over objects (with `master`), none of its other powers."""
     user_id: str | None = None
     roles: frozenset[str] = frozenset()
     session_token: str | None = None

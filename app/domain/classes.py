@@ -28,6 +28,20 @@ MASTER_ONLY_CLASSES = frozenset(
         "_Idempotency",
     }
 )
+# A user's internal fields that only the maintenance key may read, write and query (never the password's hash), as
+# in Parse (where the master key may query them too: here it may not, so that nothing can probe for a token).
+MAINTAINED_FIELDS = frozenset(
+    {
+        "_email_verify_token",
+        "_email_verify_token_expires_at",
+        "_perishable_token",
+        "_perishable_token_expires_at",
+        "_failed_login_count",
+        "_account_lockout_expires_at",
+        "_password_changed_at",
+        "_password_history",
+    }
+)
 SYSTEM_CLASSES = (
     "_User",
     "_Installation",

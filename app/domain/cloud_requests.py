@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -289,8 +287,8 @@ class Validator:
     skip_with_master_key: bool = False
     fields: Mapping[str, Field] | tuple[str, ...] = ()
     require_user_keys: tuple[str, ...] = ()
-    rate_limit: tuple[int, float] | None = None
-    """At most N calls per window of seconds, per caller (user, else address)."""
+    rate_limit: tuple[int, float] | Mapping[str, Any] | None = None
+    """At most N calls per window of seconds, per caller (user, else address); or Parse's `rateLimit` options."""
 
     def check(self, request: Request, values: Mapping[str, Any], set_value: Callable[[str, Any], None]) -> None:
         if request.master and not self.validate_master_key:
@@ -325,20 +323,3 @@ class Validator:
                     raise ValidationError(
                         spec.error or f"Validation failed. Invalid option for {name}. Expected{expected}"
                     )
-
-
-class RateLimiter:
-    """Calls per caller in a sliding window, in this process (each instance counts its own)."""
-
-    def __init__(self, count: int, window: float) -> None:
-        self.count, self.window = count, window
-        self.calls: dict[str, deque[float]] = {}
-
-    def check(self, caller: str) -> None:
-        now = time.monotonic()
-        calls = self.calls.setdefault(caller, deque())
-        while calls and now - calls[0] > self.window:
-            calls.popleft()
-        if len(calls) >= self.count:
-            raise AppError("Too many requests.", code=155)
-        calls.append(now)

@@ -33,7 +33,7 @@ class ConfigService:
         if stored is None:
             return {}, {}
         params, master_key_only = stored
-        if not auth.master:
+        if not auth.master or auth.maintenance:
             params = {key: value for key, value in params.items() if not master_key_only.get(key)}
             master_key_only = {key: flag for key, flag in master_key_only.items() if not flag}
         return params, master_key_only

@@ -33,11 +33,11 @@ from app.domain.cloud_requests import (
     FunctionRequest,
     LiveQueryRequest,
     ObjectRequest,
-    RateLimiter,
     Request,
     Validator,
 )
 from app.domain.operations import OPERATIONS, Delete
+from app.domain.rate_limits import CloudLimit
 from app.domain.values import ParseObject, Record
 from app.domain.webhooks import Webhook, Webhooks, saved_fields
 from app.errors import AppError, ScriptFailedError
@@ -83,7 +83,8 @@ _TRIGGER_NAMES = {
 class Registration:
     handler: Handler
     validator: Validator | None = None
-    limiter: RateLimiter | None = None
+    limiter: CloudLimit | None = None
+    """The validator's rate limit, bound to the server's counters when the app is built."""
     graphql: str | None = None
     """For typed functions: "query" or "mutation", the GraphQL field the function also is."""
 
@@ -143,9 +144,9 @@ async def run(
             if request.master and validator.skip_with_master_key:
                 return None
             validator.check(request, values or {}, set_value or (lambda key, value: None))
-        if registration.limiter is not None and not request.master:
-            caller = request.user.id if request.user is not None and request.user.id else (request.ip or "unknown")
-            registration.limiter.check(str(caller))
+        if registration.limiter is not None:
+            user_id = request.user.id if request.user is not None else None
+            await registration.limiter.require_allowed(master=request.master, ip=request.ip, user_id=user_id)
         result = await call_handler(registration, request, **kwargs)
     except Exception as error:
         failure = as_app_error(error, where)
@@ -161,7 +162,7 @@ def request_fields(trigger_name: str, auth: Auth, user: CloudObject | None, data
     return {
         "data": data,
         "trigger_name": trigger_name,
-        "master": auth.master,
+        "master": auth.master and not auth.maintenance,
         "user": user,
         "installation_id": auth.installation_id,
         "headers": origin.headers,

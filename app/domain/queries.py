@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain.acl import Auth
-from app.domain.classes import ClassSchema
+from app.domain.classes import MAINTAINED_FIELDS, ClassSchema
 from app.domain.encoding import (
     MAX_NESTING,
     TOO_DEEP,
@@ -66,12 +66,14 @@ def read_preference(value: Any) -> str | None:
     return value.upper()
 
 
-def parse_where(where: Any, schema: ClassSchema | None = None, *, master: bool = False) -> dict[str, Any]:
+def parse_where(
+    where: Any, schema: ClassSchema | None = None, *, master: bool = False, internal: bool = False
+) -> dict[str, Any]:
     """Validate a `where` object and decode its values; sub-queries stay for the object service."""
     if not is_flat(where) and nests_deeper_than(where, MAX_NESTING):
         # Before any recursion over it (here, in storage, in the matcher), for every caller.
         raise InvalidJSONError(f"Queries cannot be {TOO_DEEP}.")
-    return _where(where, schema, master)
+    return _where(where, schema, master, internal)
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -83,7 +85,7 @@ def is_flat(where: Any) -> bool:
     return isinstance(where, dict) and all(type(value) in _SCALARS for value in where.values())
 
 
-def _where(where: Any, schema: ClassSchema | None, master: bool) -> dict[str, Any]:
+def _where(where: Any, schema: ClassSchema | None, master: bool, internal: bool = False) -> dict[str, Any]:
     if where is None:
         return {}
     if isinstance(where, list):
@@ -98,12 +100,12 @@ def _where(where: Any, schema: ClassSchema | None, master: bool) -> dict[str, An
                 raise denied(InvalidQueryError, f"{key} must be an array")
             if not constraint:
                 raise InvalidQueryError(f"Bad {key} format - use an array of at least 1 value.")
-            result[key] = [_where(sub, schema, master) for sub in constraint]
+            result[key] = [_where(sub, schema, master, internal) for sub in constraint]
         elif key == "$relatedTo":
             result[key] = _related_to(constraint)
         elif key == "ACL":
             raise InvalidQueryError("Cannot query on ACL.")
-        elif not _KEY.match(key) and key not in ("_rperm", "_wperm"):
+        elif not _KEY.match(key) and key not in ("_rperm", "_wperm") and not (internal and key in MAINTAINED_FIELDS):
             raise InvalidKeyNameError(f"Invalid key name: {key}")
         else:
             result[key] = _constraint(key, constraint, schema)

@@ -96,7 +96,7 @@ class ObjectReads:
                 permissions.require_class_access("find", class_name, auth)
         own_sessions = permissions.session_constraint(class_name, auth)
         schema = await self._schema_for(auth, class_name)
-        parsed = and_(parse_where(where, schema, master=auth.master), own_sessions)
+        parsed = and_(parse_where(where, schema, master=auth.master, internal=auth.maintenance), own_sessions)
         if not auth.master and not is_flat(parsed):
             await self._require_bounded_patterns(auth, parsed)
         if schema is None:
@@ -223,7 +223,7 @@ class ObjectReads:
         self.require_aggregation(auth)
         permissions.require_class_access("find", class_name, auth)
         schema = await self._schema_for(auth, class_name)
-        parsed = parse_where(where, schema, master=auth.master)
+        parsed = parse_where(where, schema, master=auth.master, internal=auth.maintenance)
         if not auth.master and not is_flat(parsed):
             await self._require_bounded_patterns(auth, parsed)
         if schema is None:

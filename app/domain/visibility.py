@@ -10,7 +10,7 @@ from typing import Any
 
 from app.domain import permissions
 from app.domain.acl import ACL, Auth
-from app.domain.classes import SYSTEM_CLASSES, ClassSchema
+from app.domain.classes import MAINTAINED_FIELDS, SYSTEM_CLASSES, ClassSchema
 from app.domain.limits import RequestLimits
 from app.domain.queries import QueryOptions, constrained_keys, parse_order, parse_where, require_within_limits
 from app.domain.schemas import SchemaRegistry
@@ -48,7 +48,8 @@ def visible(schema: ClassSchema, auth: Auth, record: Record) -> Record:
         for name in permissions.protected_fields(schema, auth, record):
             record.pop(name, None)
     for key in [key for key in record if key.startswith("_")]:
-        del record[key]
+        if not (auth.maintenance and key in MAINTAINED_FIELDS):
+            del record[key]
     if is_user:
         record.pop("password", None)
         record.pop("sessionToken", None)

@@ -9,13 +9,14 @@ import secrets
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from app.domain import permissions
 from app.domain.acl import ACL, MASTER, Auth
 from app.domain.auth_providers import AuthProviders
 from app.domain.class_rules import NO_RULES, ClassRules, SessionRules, UserRules
-from app.domain.classes import REQUIRED_ON_WRITE, ClassSchema, is_valid_class_name
+from app.domain.classes import MAINTAINED_FIELDS, REQUIRED_ON_WRITE, ClassSchema, is_valid_class_name
 from app.domain.events import EventSink, WriteEvent
 from app.domain.hooks import Hooks
 from app.domain.installations import InstallationRules
@@ -121,9 +122,9 @@ class ObjectWrites:
             data, changed_by_hook = await self.hooks.before_save(auth, class_name, data, None)
         values = {k: v for k, v in data.items() if k not in ("objectId", "id") or self.settings.allow_custom_object_id}
         values.pop("objectId", None)
+        internal = _maintained(auth, class_name, values)
         schema = await self._ensure_fields(auth, class_name, schema, values, updating=False)
-        values.pop("createdAt", None)
-        values.pop("updatedAt", None)
+        given_times = values.pop("createdAt", None), values.pop("updatedAt", None)
         _require_columns(class_name, values, creating=True)
         values = await rules.prepare_create(auth, schema, values)
         record: Record = {}
@@ -139,6 +140,7 @@ class ObjectWrites:
                 record[name] = echoed[name] = value_on_create(value)
             elif name != "ACL":
                 record[name] = value
+        record.update({name: value for name, value in internal.items() if not isinstance(value, Delete)})
         for name, type_ in schema.fields.items():
             missing = name not in record or record[name] is None or record[name] == ""
             if not missing:
@@ -161,7 +163,7 @@ class ObjectWrites:
         acl = rules.created_acl(stored["objectId"], acl)
         if acl is not None:
             stored["ACL"] = acl
-        stored["createdAt"] = stored["updatedAt"] = now
+        stored["createdAt"], stored["updatedAt"] = _creation_times(auth, *given_times, now)
         try:
             await self.storage.insert(schema, stored)
         except DuplicateValueError as error:
@@ -214,6 +216,7 @@ class ObjectWrites:
         for name in values:
             if name.startswith("authData."):
                 raise InvalidKeyNameError(f"Invalid field name for update: {name}")
+        internal = _maintained(auth, class_name, values)
         schema, add_constraint = await self._ensure_fields_for_update(auth, class_name, schema, values)
         # Timestamps are the server's: checked for type like any field, then ignored.
         values.pop("createdAt", None)
@@ -225,7 +228,7 @@ class ObjectWrites:
             if type_ and type_.required and (value is None or value == "" or isinstance(value, Delete)):
                 raise ValidationError(f"{name} is required")
         relations = {k: v for k, v in values.items() if isinstance(v, RelationChange)}
-        changes: dict[str, Any] = {k: v for k, v in values.items() if k not in relations}
+        changes: dict[str, Any] = {k: v for k, v in values.items() if k not in relations} | internal
         if isinstance(changes.get("ACL"), ACL):
             changes["ACL"] = rules.updated_acl(auth, object_id, changes["ACL"])
         now = utc_now()
@@ -379,3 +382,23 @@ def _expand_path(target: dict[str, Any], path: list[str], value: Any) -> None:
             child = target[part] = {}
         target = child
     target[path[-1]] = value
+
+
+def _maintained(auth: Auth, class_name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The user's internal fields the maintenance key writes, taken out of `values` (where anyone else's are refused
+    as invalid field names), as Parse lets it correct them."""
+    if not auth.maintenance or class_name != "_User":
+        return {}
+    return {name: values.pop(name) for name in list(values) if name in MAINTAINED_FIELDS}
+
+
+def _creation_times(auth: Auth, created: Any, updated: Any, now: datetime) -> tuple[datetime, datetime]:
+    """A new object's createdAt and updatedAt: now, or, for the maintenance key, the dates it gives (an updatedAt
+    defaulting to the createdAt), as Parse lets it restore objects with their history."""
+    if not auth.maintenance or not isinstance(created, datetime):
+        return now, now
+    if not isinstance(updated, datetime):
+        return created, created
+    if updated < created:
+        raise ValidationError("updatedAt cannot occur before createdAt")
+    return created, updated

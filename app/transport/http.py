@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from app.errors import AppError, InvalidJSONError, PayloadTooLargeError
+from app.errors import AppError, InvalidJSONError, PayloadTooLargeError, RateLimitedError
 from app.settings import Settings
 from app.transport.callers import Credentials
 from app.transport.wire import dump_json, parse_json
@@ -54,8 +54,10 @@ def error_response(error: AppError) -> Response:
         log.info("refused: %s", error.detail)
     if error.code is None:
         return json_response({"error": error.message}, error.status)
-    # A 503 is temporary: say when to come back.
+    # A 503 is temporary, and a rate limit ends: say when to come back.
     headers = {"Retry-After": "1"} if error.status == 503 else None
+    if isinstance(error, RateLimitedError):
+        headers = error.headers
     return json_response({"code": error.code, "error": error.message}, error.status, headers)
 
 
@@ -76,6 +78,7 @@ def header_credentials(headers: Headers) -> Credentials:
     credentials = Credentials(
         app_id=headers.get("x-parse-application-id"),
         master_key=headers.get("x-parse-master-key"),
+        maintenance_key=headers.get("x-parse-maintenance-key"),
         session_token=headers.get("x-parse-session-token"),
         installation_id=headers.get("x-parse-installation-id"),
         client_version=headers.get("x-parse-client-version"),

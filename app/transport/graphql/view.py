@@ -17,8 +17,9 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from app.domain.access import exempt_from_limits, reveals_schema
+from app.domain.rate_limits import LimitedRequest
 from app.errors import AppError, DatabaseUnavailableError, InvalidJSONError, PayloadTooLargeError
-from app.transport.callers import authenticate, file_encoder
+from app.transport.callers import RateCheck, authenticate, file_encoder
 from app.transport.graphql.execution import Executor, Operation, RequestError, operation_from
 from app.transport.graphql.request import Resolving
 from app.transport.graphql.uploads import Upload
@@ -37,6 +38,9 @@ from app.transport.wire import parse_json
 
 log = logging.getLogger("app.graphql")
 
+# Rate limits read GraphQL's path as Parse documents it; Parse 9.10 itself compares `/` (its middleware sees the
+# path under the GraphQL mount), so a rule for either applies.
+GRAPHQL_PATHS = ("/graphql", "/")
 _BAD_BODY = "POST body missing, invalid Content-Type, or JSON object has no keys."
 
 
@@ -64,7 +68,9 @@ class GraphQLEndpoint:
         try:
             credentials = header_credentials(request.headers)
             client = request.client.host if request.client else None
-            auth = await authenticate(self.services, credentials, client)
+            limited = LimitedRequest(GRAPHQL_PATHS, request.method, client, credentials.session_token)
+            rate_check = RateCheck(limited)
+            auth = await authenticate(self.services, credentials, client, rate_check=rate_check)
         except DatabaseUnavailableError as error:
             return _app_error_response(error)
         except AppError as error:
@@ -83,7 +89,7 @@ class GraphQLEndpoint:
             return json_response({"errors": error.errors}, error.status)
         except AppError as error:  # a body too large, not JSON, or no database to load the schema from
             return _app_error_response(error)
-        return json_response(result)
+        return json_response(result, headers=rate_check.quota.headers() if rate_check.quota else None)
 
     async def _operation(self, request: Request, stack: AsyncExitStack) -> Operation:
         if request.method == "GET":

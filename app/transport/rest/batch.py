@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import posixpath
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from app.domain.rate_limits import LimitedRequest
 from app.errors import AppError, DatabaseUnavailableError, InvalidJSONError
 from app.transport.rest.router import Handler, RestCall, RestResponse, RouteNotFound, Router
 
@@ -37,6 +38,10 @@ def make_batch(router_of: Callable[[], Router]) -> Handler:
             method = method.upper() if isinstance(method, str) else "undefined"
             if method == "POST" and routable == "/batch":
                 raise InvalidJSONError("nested batch requests are not allowed")
+            # Each sub-request counts toward the rate limits of its own path, as Parse counts them.
+            token = None if routable.rstrip("/") == "/login" else call.credentials.session_token
+            limited = LimitedRequest((routable,), method, call.auth.origin.ip, token, in_batch=True)
+            await call.services.rate_limits.require_allowed(call.auth, limited, _user_id(call))
             # Every sub-request must route before any runs: Parse fails the whole batch otherwise.
             try:
                 handler, params = router.match(method, routable.rstrip("/") or "/")
@@ -51,6 +56,13 @@ def make_batch(router_of: Callable[[], Router]) -> Handler:
         return RestResponse(list(results))
 
     return batch
+
+
+def _user_id(call: RestCall) -> Callable[[], Awaitable[str | None]]:
+    async def user_id() -> str | None:
+        return call.auth.user_id
+
+    return user_id
 
 
 class _RolledBack(Exception):

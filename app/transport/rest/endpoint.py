@@ -8,8 +8,9 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from app.domain.rate_limits import LimitedRequest
 from app.errors import AppError, DatabaseUnavailableError, InvalidJSONError
-from app.transport.callers import Credentials, Services, authenticate, file_encoder
+from app.transport.callers import Credentials, RateCheck, Services, authenticate, file_encoder
 from app.transport.http import (
     CLIENT_GONE_STATUS,
     CORS_HEADERS,
@@ -121,12 +122,16 @@ class RestEndpoint(HttpEndpoint):
             credentials = _credentials(request, body)
             client = request.client.host if request.client else None
             route = path.rstrip("/")
+            use_session = route not in _TOKENLESS
+            token = credentials.session_token if use_session else None
+            rate_check = RateCheck(LimitedRequest((path,), method, client, token))
             auth = await authenticate(
                 self.services,
                 credentials,
                 client,
-                use_session=route not in _TOKENLESS,
+                use_session=use_session,
                 legacy_session=route == "/upgradeToRevocableSession",
+                rate_check=rate_check,
             )
             try:
                 handler, params = self.router.match(method, path.rstrip("/") or "/")
@@ -142,7 +147,8 @@ class RestEndpoint(HttpEndpoint):
                     result = await handler(call)
             else:
                 result = await handler(call)
-            return json_response(result.body, result.status, result.headers)
+            headers = {**result.headers, **rate_check.quota.headers()} if rate_check.quota else result.headers
+            return json_response(result.body, result.status, headers)
         except ClientGone:
             log.info("%s %s cancelled: its client went away", method, path)
             return Response(status_code=CLIENT_GONE_STATUS)

@@ -16,8 +16,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from app.domain.files import NO_DIRECTORY, limited_error, served_type
+from app.domain.rate_limits import LimitedRequest
 from app.errors import AppError, InvalidFileNameError, InvalidJSONError, PayloadTooLargeError, UnauthorizedError
-from app.transport.callers import Credentials, Services, authenticate, file_encoder
+from app.transport.callers import Credentials, RateCheck, Services, authenticate, file_encoder
 from app.transport.http import (
     CORS_HEADERS,
     HttpEndpoint,
@@ -153,12 +154,14 @@ class FilesEndpoint(HttpEndpoint):
         # Parse builds a Parse.File from the upload, and a Parse.File without a type is text/plain.
         content_type = content_type or "text/plain"
         client = request.client.host if request.client else None
-        auth = await authenticate(self.services, credentials, client)
+        rate_check = RateCheck(LimitedRequest((f"/files/{name}",), "POST", client, credentials.session_token))
+        auth = await authenticate(self.services, credentials, client, rate_check=rate_check)
         stored = await self.services.files.create(
             auth, name, content_type, chunks, metadata, too_large=too_large, directory=directory
         )
         url = file_encoder(parse_mount_url(request, settings), settings.app_id).file_url(stored)
-        return json_response({"url": url, "name": stored}, 201, {"Location": url})
+        quota = rate_check.quota.headers() if rate_check.quota else {}
+        return json_response({"url": url, "name": stored}, 201, {"Location": url, **quota})
 
     async def _json_upload(self, request: Request, limit: int) -> tuple[Credentials, str | None, dict[str, Any], bytes]:
         parts, size = [], 0
@@ -235,6 +238,8 @@ class FilesEndpoint(HttpEndpoint):
 
     async def delete(self, request: Request, name: str) -> Response:
         client = request.client.host if request.client else None
-        auth = await authenticate(self.services, header_credentials(request.headers), client)
+        credentials = header_credentials(request.headers)
+        rate_check = RateCheck(LimitedRequest((f"/files/{name}",), "DELETE", client, credentials.session_token))
+        auth = await authenticate(self.services, credentials, client, rate_check=rate_check)
         await self.services.files.delete(auth, name)
         return Response(b"", 200, CORS_HEADERS)
