@@ -66,7 +66,7 @@ from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
 from app.transport.graphql.view import GraphQLEndpoint
 from app.transport.graphql.ws import GraphQLSockets
-from app.transport.http import route_not_found
+from app.transport.http import CorsPolicy, route_not_found
 from app.transport.livequery import LiveQueryEndpoint
 from app.transport.pages import PagesEndpoint
 from app.transport.playground import playground_app
@@ -481,10 +481,15 @@ class App(Starlette):
         self.websockets = websockets
         self.rest, self.graphql, self.graphql_methods = rest, graphql, graphql_methods
 
+    cors: CorsPolicy | None = None
+    """Origins and headers other than Parse's defaults, when the settings name some."""
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint: ASGIApp | None
         if scope["type"] == "http":
             endpoint = self._http_endpoint(scope["path"], scope["method"])
+            if self.cors is not None:
+                send = self.cors.wrap(scope, send)
         elif scope["type"] == "websocket":
             endpoint = self.websockets.get(scope["path"])
         else:
@@ -582,5 +587,6 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
         exception_handlers={HTTPException: _no_route},
     )
+    app.cors = CorsPolicy.of(settings)
     app.state.services = services
     return app

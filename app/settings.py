@@ -243,6 +243,15 @@ class Settings:
     server_url: str | None = setting(
         None, _optional_str, "public URL of /parse, for file URLs and emailed links (default http://host:port/parse)"
     )
+    allow_origin: list[str] = setting(
+        None,
+        _list,
+        "origins browsers may call from (CORS); a request's Origin in the list is echoed, else the first is sent",
+        factory=lambda: ["*"],
+    )
+    allow_headers: list[str] = setting(
+        None, _list, "request headers browsers may send (CORS), in addition to the X-Parse-* headers", factory=list
+    )
     allow_client_class_creation: bool = setting(False, _bool, "let clients create classes by writing to them")
     allow_custom_object_id: bool = setting(False, _bool, "let clients choose objectIds")
     enforce_private_users: bool = setting(True, _bool, "new users are not publicly readable")

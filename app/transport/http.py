@@ -12,7 +12,7 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.errors import AppError, InvalidJSONError, PayloadTooLargeError, RateLimitedError
 from app.settings import Settings
@@ -33,6 +33,44 @@ CORS_HEADERS = {
     "Access-Control-Expose-Headers": "X-Parse-Job-Status-Id, X-Parse-Push-Status-Id",
 }
 JSON_TYPE = "application/json; charset=utf-8"
+
+
+class CorsPolicy:
+    """Parse's `allowOrigin` and `allowHeaders`: the CORS headers every response carries, rewritten for the request
+    (its `Origin` echoed when listed) on the way out, so each endpoint keeps sending the defaults above."""
+
+    def __init__(self, origins: list[str], headers: list[str]) -> None:
+        self.origins = [origin.encode("latin-1") for origin in origins] or [b"*"]
+        allowed = CORS_HEADERS["Access-Control-Allow-Headers"] + "".join(f", {header}" for header in headers)
+        self.allowed_headers = allowed.encode("latin-1")
+
+    @classmethod
+    def of(cls, settings: Settings) -> CorsPolicy | None:
+        """The policy the settings ask for; None for Parse's defaults (any origin, the default headers), which
+        every response already carries."""
+        if settings.allow_origin == ["*"] and not settings.allow_headers:
+            return None
+        return cls(settings.allow_origin, settings.allow_headers)
+
+    def wrap(self, scope: Scope, send: Send) -> Send:
+        origin = next((value for name, value in scope["headers"] if name == b"origin"), None)
+        allowed_origin = origin if origin is not None and origin in self.origins else self.origins[0]
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", ())
+                    if name.lower() not in (b"access-control-allow-origin", b"access-control-allow-headers")
+                ]
+                headers.append((b"access-control-allow-origin", allowed_origin))
+                headers.append((b"access-control-allow-headers", self.allowed_headers))
+                if origin is not None and self.origins != [b"*"]:
+                    headers.append((b"vary", b"Origin"))  # caches must not serve one origin's answer to another
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return sending
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
