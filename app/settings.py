@@ -254,6 +254,8 @@ class Settings:
     )
     allow_client_class_creation: bool = setting(False, _bool, "let clients create classes by writing to them")
     allow_custom_object_id: bool = setting(False, _bool, "let clients choose objectIds")
+    convert_email_to_lowercase: bool = setting(False, _bool, "store users' email addresses lower-cased")
+    convert_username_to_lowercase: bool = setting(False, _bool, "store usernames lower-cased")
     enforce_private_users: bool = setting(True, _bool, "new users are not publicly readable")
     default_limit: int = setting(100, int, "results per query when no limit is given")
     max_limit: int | None = setting(None, _optional_int, "the largest limit a query may ask for")

@@ -273,3 +273,19 @@ async def test_verify_password_answers_the_user_and_opens_no_session(api: Api) -
     for body, status, code, message in cases:
         answer = await api.post("/verifyPassword", body)
         assert (answer.status_code, answer.json()) == (status, {"code": code, "error": message}), body
+
+
+async def test_emails_and_usernames_are_stored_lower_cased_when_asked(database_server: str, tmp_path: Path) -> None:
+    settings = make_settings(
+        database_server, "users_lower", tmp_path, convert_email_to_lowercase=True, convert_username_to_lowercase=True
+    )
+    async with running(settings) as (_, client):
+        api = Api(client)
+        grace = await api.post("/users", {"username": "Grace.Hopper", "password": "pw", "email": "Grace@Navy.MIL"})
+        assert grace.status_code == 201, grace.text
+        user_id, token = grace.json()["objectId"], grace.json()["sessionToken"]
+        assert (await api.put(f"/users/{user_id}", {"email": "Admiral@Navy.MIL"}, token=token)).status_code == 200
+        stored = (await api.get(f"/users/{user_id}", master=True)).json()
+        assert (stored["username"], stored["email"]) == ("grace.hopper", "admiral@navy.mil")
+        # As on Parse Server, log-in matches the stored name: the lower-cased one.
+        assert (await api.post("/login", {"username": "grace.hopper", "password": "pw"})).status_code == 200

@@ -121,6 +121,7 @@ class UserRules(ClassRules):
 
     async def prepare_create(self, auth: Auth, schema: ClassSchema, values: dict[str, Any]) -> dict[str, Any]:
         writes = self.writes
+        self._lowercase(values)
         values = await prepare_user_write(
             values, creating=True, auth=auth, hasher=writes.hasher, policy=writes.password_policy
         )
@@ -130,6 +131,12 @@ class UserRules(ClassRules):
             if await self.settings.email_policy.verifies(request):
                 values.update(email_verify_fields(self.settings.email_verify_token_validity))
         return values
+
+    def _lowercase(self, values: dict[str, Any]) -> None:
+        """Parse's convertEmailToLowercase / convertUsernameToLowercase, before uniqueness is checked."""
+        for name in self.settings.lowercase_user_fields:
+            if isinstance(values.get(name), str):
+                values[name] = values[name].lower()
 
     def created_acl(self, object_id: str, acl: ACL | None) -> ACL:
         # A user always keeps read and write on itself; others read it only if users are public.
@@ -145,6 +152,7 @@ class UserRules(ClassRules):
         if not auth.master and not auth.is_authenticated:
             raise denied(AppError, f"Cannot modify user {object_id}.", code=206)
         writes = self.writes
+        self._lowercase(values)
         await self._link_auth_data(schema, object_id, values.get("authData"))
         current = None
         policy = writes.password_policy

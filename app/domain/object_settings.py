@@ -37,5 +37,8 @@ class ObjectSettings:
     email_verify_token_validity: float | None = None
     """Seconds an email verification link works; None: until it is used."""
     revoke_session_on_password_reset: bool = True
+    lowercase_user_fields: tuple[str, ...] = ()
+    """`_User` fields stored lower-cased (`email`, `username`): Parse's convertEmailToLowercase and
+    convertUsernameToLowercase."""
     limits: RequestLimits = RequestLimits()
     installations: InstallationSettings = InstallationSettings()
