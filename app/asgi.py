@@ -36,6 +36,8 @@ from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, SmtpMailer
 from app.domain.object_settings import ObjectSettings
 from app.domain.objects import ObjectService
+from app.domain.push import PushService
+from app.domain.push_delivery import PushSender
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
@@ -49,6 +51,7 @@ from app.storage.mongo.engine import MongoStorage
 from app.storage.mongo.gridfs import GridFSStore
 from app.storage.postgres.engine import PostgresStorage
 from app.storage.postgres_bus import PostgresBus
+from app.storage.push_providers import PushConfigError, push_senders
 from app.storage.redis_bus import RedisBus
 from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
@@ -173,6 +176,7 @@ def build_services(settings: Settings) -> Services:
         bus,
         SchemaAdmin(schemas, authenticator),
         JobRunner(registry, objects),
+        PushService(objects, senders(settings)),
     )
     if registry.triggers or registry.functions or registry.jobs:
 
@@ -186,6 +190,14 @@ def build_services(settings: Settings) -> Services:
             registry, load_user, lambda auth: CloudData(objects, auth)
         )
     return services
+
+
+def senders(settings: Settings) -> list[PushSender]:
+    """The push providers of the push option (none: push is not configured)."""
+    try:
+        return push_senders(settings.push, fcm_url=settings.push_fcm_url)
+    except PushConfigError as error:
+        raise StartupError(str(error)) from None
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -454,6 +466,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             await prepare_database(services, Path(settings.schema_dir))
             await services.bus.start()
+            services.push.start()
             services.started = True
             # What start-up built (modules, schemas, pools) lives as long as the server: frozen, the collector's
             # full passes no longer walk it. They took 40-50 ms each, a few times a second under load: the p99.
@@ -464,6 +477,7 @@ def create_app(settings: Settings) -> Starlette:
             gc.unfreeze()
             services.started = False
             await close_all_sockets()
+            await services.push.close()
             await services.bus.close()
             await services.live.close()
             await services.files.close()

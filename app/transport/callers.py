@@ -21,6 +21,7 @@ from app.domain.hooks import Hooks
 from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
+from app.domain.push import PushService
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
@@ -49,6 +50,8 @@ class Services:
     """The class schemas as the master key changes them; `schemas` is the registry every service reads."""
     jobs: JobRunner
     """Cloud code's jobs and their schedules (none defined without cloud code)."""
+    push: PushService
+    """Push notifications through the providers the push option configures, and push audiences."""
     hooks: Hooks | None = None
     """Cloud code, when there is any."""
     started: bool = False

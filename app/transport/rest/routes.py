@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.transport.rest import aggregate, batch, classes, config, functions, schemas, server, users
+from app.transport.rest import aggregate, batch, classes, config, functions, push, schemas, server, users
 from app.transport.rest.router import Handler, RestCall, RestResponse, Route, Router
 
 
@@ -69,6 +69,12 @@ def build_router() -> Router:
             Route("POST", "/cloud_code/jobs", functions.create_job_schedule),
             Route("PUT", "/cloud_code/jobs/:object_id", functions.edit_job_schedule),
             Route("DELETE", "/cloud_code/jobs/:object_id", functions.delete_job_schedule),
+            Route("POST", "/push", push.send_push),
+            Route("GET", "/push_audiences", push.find_audiences),
+            Route("GET", "/push_audiences/:object_id", push.get_audience),
+            Route("POST", "/push_audiences", push.create_audience),
+            Route("PUT", "/push_audiences/:object_id", push.update_audience),
+            Route("DELETE", "/push_audiences/:object_id", push.delete_audience),
             Route("GET", "/health", server.health),
             Route("GET", "/serverInfo", server.server_info),
             Route("POST", "/batch", batch.make_batch(lambda: router)),

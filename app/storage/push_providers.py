@@ -1,0 +1,50 @@
+"""The push senders Parse's `push` option describes: one per provider it configures, each serving its device types.
+
+Parse's option names device types as keys (`android`, `fcm`, `ios`, `osx`, `tvos`, `watchos`, `web`, `expo`), each
+holding that provider's settings; a key Parse does not know is refused, as Parse refuses it at start. Android (and
+`fcm`) goes to Firebase Cloud Messaging with `firebaseServiceAccount`; the Apple types go to APNs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.domain.push_delivery import PushSender
+from app.storage.push_fcm import FcmConfigError, FcmSender
+
+PUSH_TYPES = ("ios", "osx", "tvos", "watchos", "android", "fcm", "web", "expo")
+"""The device types Parse's push adapter knows (`ParsePushAdapter.validPushTypes`)."""
+APPLE_TYPES = ("ios", "osx", "tvos", "watchos")
+FCM_TYPES = ("android", "fcm")
+
+
+class PushConfigError(ValueError):
+    """The push option cannot be used; the message names the part and why."""
+
+
+def push_senders(config: Mapping[str, Any], *, fcm_url: str | None = None) -> list[PushSender]:
+    """The senders for `config` (Parse's push option); none for an empty one. `fcm_url` replaces FCM's address
+    (a proxy, or a local server in tests)."""
+    for key in config:
+        if key not in PUSH_TYPES:
+            raise PushConfigError(f"push: push to {key} is not supported")
+        if not isinstance(config[key], Mapping):
+            raise PushConfigError(f"push: {key} must be an object of that provider's settings")
+    senders: list[PushSender] = []
+    fcm = [key for key in FCM_TYPES if key in config]
+    if fcm:
+        settings = config[fcm[0]]
+        if "firebaseServiceAccount" not in settings:
+            raise PushConfigError(f"push: {fcm[0]} needs firebaseServiceAccount (Firebase Cloud Messaging)")
+        try:
+            senders.append(FcmSender(settings, frozenset(fcm), base_url=fcm_url))
+        except FcmConfigError as error:
+            raise PushConfigError(f"push: {fcm[0]}: {error}") from None
+    apple = [key for key in APPLE_TYPES if key in config]
+    if apple:
+        # APNs (app/storage/push_apns.py, `ApnsSender(config)`) is built here, for the Apple types the option
+        # names, once it lands; until then they have no sender and each such device counts as failed, as Parse
+        # counts a device type its adapter has no sender for.
+        pass
+    return senders

@@ -1,0 +1,282 @@
+"""Push notifications through the real server to a local Firebase Cloud Messaging server (`tests/push_servers.py`):
+who receives a push and what, what `_PushStatus` records, scheduled pushes, refused tokens, bad requests, and push
+audiences."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.conftest import Api, make_settings, running
+from tests.push_servers import FcmServer, fcm_server
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def fcm() -> AsyncIterator[FcmServer]:
+    async with fcm_server() as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def api(fcm: FcmServer, database_server: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
+    """A server whose push option sends Android pushes through the local FCM server."""
+    settings = make_settings(
+        database_server,
+        "push",
+        tmp_path_factory.mktemp("data"),
+        push={"android": {"firebaseServiceAccount": fcm.service_account()}},
+        push_fcm_url=fcm.url,
+    )
+    async with running(settings) as (_, client):
+        yield Api(client)
+
+
+@pytest.fixture(autouse=True)
+def fresh_fcm(fcm: FcmServer) -> None:
+    fcm.messages.clear()
+    fcm.refused.clear()
+    fcm.unregistered.clear()
+    fcm.invalid.clear()
+    fcm.refuse_grants = False
+
+
+async def install(api: Api, token: str | None, device_type: str = "android", **fields: Any) -> str:
+    body = {"installationId": f"id-{token or time.time_ns()}", "deviceType": device_type, **fields}
+    if token is not None:
+        body["deviceToken"] = token
+    created = await api.post("/classes/_Installation", body, master=True)
+    assert created.status_code == 201, created.text
+    return str(created.json()["objectId"])
+
+
+async def push(api: Api, body: dict[str, Any]) -> str:
+    sent = await api.post("/push", body, master=True)
+    assert (sent.status_code, sent.json()) == (200, {"result": True}), sent.text
+    return sent.headers["X-Parse-Push-Status-Id"]
+
+
+async def settled(api: Api, status_id: str) -> dict[str, Any]:
+    """The push's status once it is no longer waiting or being sent (or after 15 seconds)."""
+    deadline = time.monotonic() + 15.0
+    while True:
+        status = (await api.get(f"/classes/_PushStatus/{status_id}", master=True)).json()
+        if status["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            return status
+        await asyncio.sleep(0.05)
+
+
+def delivered(fcm: FcmServer) -> dict[str, dict[str, Any]]:
+    """What each device received, by token: the push data the Parse Android SDK reads, and the message."""
+    return {message["token"]: json.loads(message["android"]["data"]["data"]) for message in fcm.messages}
+
+
+async def test_a_push_to_a_channel_reaches_its_devices_localized_with_their_badges_incremented(
+    api: Api, fcm: FcmServer
+) -> None:
+    french = await install(api, "tok-fr", channels=["news"], localeIdentifier="fr_FR", badge=3)
+    english = await install(api, "tok-en", channels=["news"], localeIdentifier="en_US")
+    await install(api, "tok-sports", channels=["sports"])
+    await install(api, None, channels=["news"])  # no token: nothing to send to
+    iphone = await install(api, "tok-ios", "ios", channels=["news"], badge=7)  # no APNs sender here
+    data = {"alert": "Hello", "alert-fr": "Bonjour", "badge": "Increment", "sound": "ding.caf", "custom": {"a": 1}}
+
+    status_id = await push(api, {"channels": ["news"], "data": data})
+    status = await settled(api, status_id)
+
+    assert delivered(fcm) == {
+        "tok-fr": {"alert": "Bonjour", "sound": "ding.caf", "custom": {"a": 1}},
+        "tok-en": {"alert": "Hello", "sound": "ding.caf", "custom": {"a": 1}},
+    }
+    message = fcm.messages[0]["android"]
+    assert message["priority"] == "high" and set(message["data"]) == {"push_id", "time", "data"}
+    badges = {
+        object_id: (await api.get(f"/classes/_Installation/{object_id}", master=True)).json()["badge"]
+        for object_id in (french, english, iphone)
+    }
+    assert badges == {french: 4, english: 1, iphone: 8}
+    assert {key: status[key] for key in ("status", "numSent", "numFailed", "sentPerType", "failedPerType")} == {
+        "status": "succeeded",
+        "numSent": 2,
+        "numFailed": 1,
+        "sentPerType": {"android": 2},
+        "failedPerType": {"ios": 1},
+    }
+    assert status["source"] == "rest" and status["ACL"] == {} and "count" not in status
+    assert json.loads(status["query"]) == {"channels": {"$in": ["news"]}}
+    assert json.loads(status["payload"]) == data
+    assert status["pushHash"] == hashlib.md5(b"Hello").hexdigest()
+    assert datetime.fromisoformat(status["pushTime"]) <= datetime.now(UTC)
+
+
+async def test_a_push_to_a_query_reaches_the_devices_it_matches(api: Api, fcm: FcmServer) -> None:
+    await install(api, "tok-v2-a", appVersion="2.0")
+    await install(api, "tok-v2-b", appVersion="2.0")
+    await install(api, "tok-v1", appVersion="1.0")
+
+    status = await settled(api, await push(api, {"where": {"appVersion": "2.0"}, "data": {"alert": "New!"}}))
+
+    assert sorted(delivered(fcm)) == ["tok-v2-a", "tok-v2-b"]
+    assert (status["status"], status["numSent"], json.loads(status["query"])) == (
+        "succeeded",
+        2,
+        {"appVersion": "2.0"},
+    )
+
+
+async def test_a_token_fcm_refuses_counts_as_failed_and_an_unregistered_one_is_cleared(
+    api: Api, fcm: FcmServer
+) -> None:
+    kept = await install(api, "tok-good", channels=["refusals"])
+    gone = await install(api, "tok-gone", channels=["refusals"])
+    garbled = await install(api, "tok-garbled", channels=["refusals"])
+    fcm.unregistered.add("tok-gone")
+    fcm.invalid.add("tok-garbled")
+
+    status = await settled(api, await push(api, {"channels": ["refusals"], "data": {"alert": "x"}}))
+
+    assert (status["status"], status["numSent"], status["numFailed"]) == ("succeeded", 1, 2)
+    assert status["failedPerType"] == {"android": 2}
+    tokens = {
+        object_id: (await api.get(f"/classes/_Installation/{object_id}", master=True)).json().get("deviceToken")
+        for object_id in (kept, gone, garbled)
+    }
+    assert tokens == {kept: "tok-good", gone: None, garbled: None}
+
+
+async def test_a_scheduled_push_waits_for_its_time_then_is_sent(api: Api, fcm: FcmServer) -> None:
+    await install(api, "tok-later", channels=["later"])
+    at = datetime.now(UTC) + timedelta(seconds=2)
+    push_time = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    status_id = await push(api, {"channels": ["later"], "data": {"alert": "Later"}, "push_time": push_time})
+    waiting = (await api.get(f"/classes/_PushStatus/{status_id}", master=True)).json()
+    assert (waiting["status"], waiting["pushTime"], waiting["numSent"]) == ("scheduled", push_time, 0)
+    assert fcm.messages == []
+
+    await fcm.wait_for(1)
+    assert datetime.now(UTC) >= at
+    assert delivered(fcm) == {"tok-later": {"alert": "Later"}}
+    assert (await settled(api, status_id))["status"] == "succeeded"
+
+
+async def test_a_push_time_without_a_time_zone_is_kept_without_one_as_parse_keeps_it(api: Api) -> None:
+    status_id = await push(
+        api,
+        {"channels": ["nobody"], "data": {"alert": "x"}, "push_time": "2099-01-01T10:00:00", "expiration_interval": 60},
+    )
+    status = (await api.get(f"/classes/_PushStatus/{status_id}", master=True)).json()
+    assert (status["status"], status["pushTime"], status["expiration_interval"]) == (
+        "scheduled",
+        "2099-01-01T10:00:00.000",
+        60,
+    )
+    assert "expiry" not in status  # a scheduled push's interval counts from when it is sent
+
+
+async def test_an_expiration_becomes_the_messages_time_to_live(api: Api, fcm: FcmServer) -> None:
+    await install(api, "tok-ttl", channels=["ttl"])
+    status_id = await push(api, {"channels": ["ttl"], "data": {"alert": "soon"}, "expiration_interval": 600})
+    status = await settled(api, status_id)
+
+    ttl = int(fcm.messages[0]["android"]["ttl"].removesuffix("s"))
+    assert 590 <= ttl <= 600
+    assert status["expiration_interval"] == 600 and isinstance(status["expiry"], int)
+
+
+async def test_a_provider_that_refuses_the_service_account_fails_the_push_with_its_reason(
+    api: Api, fcm: FcmServer
+) -> None:
+    await install(api, "tok-denied", channels=["denied"])
+    fcm.refuse_grants = True
+    fcm.forget_tokens()
+
+    status = await settled(api, await push(api, {"channels": ["denied"], "data": {"alert": "x"}}))
+
+    assert (status["status"], status["numFailed"]) == ("failed", 1)
+    assert "refused the service account" in status["errorMessage"]["message"]
+    assert (await api.get("/health")).json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"data": {"alert": "x"}}, 'Sending a push requires either "channels" or a "where" query.'),
+        ({"channels": ["a"], "where": {}, "data": {}}, "Channels and query can not be set at the same time."),
+        ({"channels": ["a"], "push_time": "nope"}, "nope is not valid time."),
+        ({"channels": ["a"], "push_time": True}, "true is not valid time."),
+        ({"channels": ["a"], "expiration_time": {}}, "[object Object] is not valid time."),
+        ({"channels": ["a"], "expiration_interval": 0}, "expiration_interval must be a number greater than 0"),
+        ({"channels": ["a"], "expiration_interval": "5"}, "expiration_interval must be a number greater than 0"),
+        (
+            {"channels": ["a"], "expiration_interval": 5, "expiration_time": 1900000000},
+            "Both expiration_time and expiration_interval cannot be set",
+        ),
+        # Parse Server throws this one bare and answers code 1, "Internal server error."; it is the caller's error.
+        (
+            {"channels": ["a"], "data": {"badge": "bogus"}},
+            "Invalid value for badge, expected number or 'Increment' or {increment: number}",
+        ),
+    ],
+)
+async def test_bad_push_requests_are_refused_with_parses_errors(api: Api, body: dict[str, Any], message: str) -> None:
+    refused = await api.post("/push", body, master=True)
+    assert (refused.status_code, refused.json()) == (400, {"code": 115, "error": message})
+
+
+async def test_only_the_master_key_sends_pushes(api: Api) -> None:
+    refused = await api.post("/push", {"channels": ["a"], "data": {"alert": "x"}})
+    assert (refused.status_code, refused.json()) == (403, {"error": "Permission denied"})
+
+
+async def test_dashboard_is_offered_push_when_it_is_configured(api: Api) -> None:
+    features = (await api.get("/serverInfo", master=True)).json()["features"]
+    assert features["push"] == {
+        "immediatePush": True,
+        "scheduledPush": True,
+        "storedPushData": True,
+        "pushAudiences": True,
+        "localization": True,
+    }
+
+
+async def test_without_push_configuration_a_push_is_refused_and_dashboard_offers_none(
+    database_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    settings = make_settings(database_server, "no_push", tmp_path_factory.mktemp("data"))
+    async with running(settings) as (_, client):
+        api = Api(client)
+        refused = await api.post("/push", {"channels": ["a"], "data": {"alert": "x"}}, master=True)
+        assert (refused.status_code, refused.json()) == (400, {"code": 115, "error": "Missing push configuration"})
+        features = (await api.get("/serverInfo", master=True)).json()["features"]
+        assert not any(features["push"].values())
+
+
+async def test_push_audiences_are_saved_queries_the_master_key_manages(api: Api) -> None:
+    query = {"localeIdentifier": "fr_FR"}
+    created = await api.post("/push_audiences", {"name": "French", "query": json.dumps(query)}, master=True)
+    assert created.status_code == 201 and set(created.json()) == {"objectId", "createdAt"}
+    audience_id = created.json()["objectId"]
+
+    listed = (await api.get("/push_audiences", master=True)).json()["results"]
+    assert [(a["objectId"], a["name"], a["query"]) for a in listed] == [(audience_id, "French", query)]
+    assert (await api.put(f"/push_audiences/{audience_id}", {"name": "Français"}, master=True)).status_code == 200
+
+    await push(api, {"where": query, "audience_id": audience_id, "data": {"alert": "Salut"}})
+    used = (await api.get(f"/push_audiences/{audience_id}", master=True)).json()
+    assert (used["name"], used["query"], used["timesUsed"]) == ("Français", query, 1)
+    assert used["lastUsed"]["__type"] == "Date"
+
+    assert (await api.get("/push_audiences")).status_code == 403
+    assert (await api.delete(f"/push_audiences/{audience_id}", master=True)).json() == {}
+    missing = await api.get(f"/push_audiences/{audience_id}", master=True)
+    assert missing.json() == {"code": 101, "error": "Object not found."}
