@@ -69,7 +69,7 @@ async def settled(api: Api, status_id: str) -> dict[str, Any]:
     """The push's status once it is no longer waiting or being sent (or after 15 seconds)."""
     deadline = time.monotonic() + 15.0
     while True:
-        status = (await api.get(f"/classes/_PushStatus/{status_id}", master=True)).json()
+        status: dict[str, Any] = (await api.get(f"/classes/_PushStatus/{status_id}", master=True)).json()
         if status["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
             return status
         await asyncio.sleep(0.05)
