@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.conftest import Api, make_settings, running
+from tests.conftest import Api, fresh_uri, make_settings, running
 from tests.push_servers import FcmServer, fcm_server
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -167,6 +167,32 @@ async def test_a_scheduled_push_waits_for_its_time_then_is_sent(api: Api, fcm: F
     assert datetime.now(UTC) >= at
     assert delivered(fcm) == {"tok-later": {"alert": "Later"}}
     assert (await settled(api, status_id))["status"] == "succeeded"
+
+
+async def test_a_scheduled_push_is_sent_once_by_one_of_several_instances_after_its_own_stopped(
+    fcm: FcmServer, database_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    uri = fresh_uri(database_server, "push_instances")
+    settings = make_settings(
+        database_server,
+        "push_instances",
+        tmp_path_factory.mktemp("data"),
+        database_uri=uri,
+        push={"android": {"firebaseServiceAccount": fcm.service_account()}},
+        push_fcm_url=fcm.url,
+    )
+    async with running(settings) as (_, client):
+        first = Api(client)
+        await install(first, "tok-once", channels=["once"])
+        due = (datetime.now(UTC) + timedelta(seconds=1.5)).isoformat()
+        status_id = await push(first, {"channels": ["once"], "data": {"alert": "Once"}, "push_time": due})
+    assert fcm.messages == []  # the instance that took it stopped before it was due
+
+    async with running(settings) as (_, one), running(settings) as (_, other):
+        status = await settled(Api(one), status_id)
+        assert (status["status"], status["numSent"]) == ("succeeded", 1)
+        assert (await Api(other).get(f"/classes/_PushStatus/{status_id}", master=True)).json() == status
+    assert delivered(fcm) == {"tok-once": {"alert": "Once"}} and len(fcm.messages) == 1
 
 
 async def test_a_push_time_without_a_time_zone_is_kept_without_one_as_parse_keeps_it(api: Api) -> None:

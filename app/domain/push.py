@@ -50,6 +50,8 @@ sender serves counts as failed."""
 LOCALIZABLE = ("alert", "title")
 EMPTY_HASH = hashlib.md5(b"").hexdigest()
 BADGE_ERROR = "Invalid value for badge, expected number or 'Increment' or {increment: number}"
+SHUTDOWN_GRACE = 5.0
+"""Seconds a stopping server waits for the pushes it is sending."""
 ORPHAN_AFTER = 60.0
 """Seconds after which a `pending` push nobody claimed is taken as one whose instance stopped before sending."""
 _OFFSET = re.compile(r"(.+)([+-])\d\d:\d\d$")
@@ -236,6 +238,7 @@ class PushService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._scheduler: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._closing = False
 
     @property
     def configured(self) -> bool:
@@ -333,34 +336,43 @@ class PushService:
             self._scheduler = asyncio.get_running_loop().create_task(self._schedule(), name="push scheduler")
 
     async def close(self) -> None:
-        """Stop sending (a push being sent stays `running`) and close the senders' connections."""
+        """Stop looking for scheduled pushes, give the pushes being sent `SHUTDOWN_GRACE` seconds to finish (one
+        stopped then stays `running`), and close the senders' connections."""
+        self._closing = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_GRACE)
         tasks = [*self._tasks, *([self._scheduler] if self._scheduler else [])]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            # A database driver may swallow a cancellation mid-call; `_closing` ends the loops then, and a task
+            # that still does not end is left behind rather than holding the shutdown.
+            await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE)
         self._scheduler = None
         for sender in self.senders:
             with contextlib.suppress(Exception):
                 await sender.close()
 
-    async def wait(self) -> None:
-        """Let the pushes being sent finish."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
     def _spawn(self, status_id: str, expected: str) -> None:
+        if self._closing:
+            return
         task = asyncio.get_running_loop().create_task(self._deliver(status_id, expected), name=f"push {status_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _schedule(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 delay = await self._start_due()
             except Exception:
+                if self._closing:
+                    return
                 log.exception("looking for scheduled pushes failed; trying again shortly")
                 delay = self.limits.poll_interval
             self._wake.clear()
+            if self._closing:
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.05))
 
@@ -407,6 +419,9 @@ class PushService:
         except asyncio.CancelledError:
             raise
         except Exception as error:
+            if self._closing:
+                log.warning("_PushStatus %s: stopped by the server's shutdown", status_id)
+                return
             message = error.message if isinstance(error, AppError) else str(error) or type(error).__name__
             log.exception("_PushStatus %s: sending failed", status_id)
             await self._finish(status_id, {"status": "failed", "errorMessage": {"message": message}})
