@@ -259,6 +259,23 @@ async def test_bad_push_requests_are_refused_with_parses_errors(api: Api, body: 
     assert (refused.status_code, refused.json()) == (400, {"code": 115, "error": message})
 
 
+async def test_a_query_that_cannot_run_is_refused_before_anything_is_recorded(api: Api) -> None:
+    # Parse Server answers `true` here, then fails the push in the background with an empty errorMessage.
+    before = (await api.get("/classes/_PushStatus", master=True, params={"count": 1, "limit": 0})).json()["count"]
+    refused = await api.post("/push", {"where": {"channels": {"$in": "news"}}, "data": {"alert": "x"}}, master=True)
+    assert (refused.status_code, refused.json()) == (400, {"code": 107, "error": "bad $in value"})
+    after = (await api.get("/classes/_PushStatus", master=True, params={"count": 1, "limit": 0})).json()["count"]
+    assert after == before
+
+
+async def test_the_access_token_is_kept_until_it_expires(api: Api, fcm: FcmServer) -> None:
+    await install(api, "tok-token", channels=["token"])
+    await settled(api, await push(api, {"channels": ["token"], "data": {"alert": "one"}}))
+    issued = fcm.tokens_issued
+    await settled(api, await push(api, {"channels": ["token"], "data": {"alert": "two"}}))
+    assert fcm.tokens_issued == issued and len(fcm.messages) == 2
+
+
 async def test_only_the_master_key_sends_pushes(api: Api) -> None:
     refused = await api.post("/push", {"channels": ["a"], "data": {"alert": "x"}})
     assert (refused.status_code, refused.json()) == (403, {"error": "Permission denied"})
