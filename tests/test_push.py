@@ -29,12 +29,13 @@ async def fcm() -> AsyncIterator[FcmServer]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def api(fcm: FcmServer, database_server: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
-    """A server whose push option sends Android pushes through the local FCM server."""
+    """A server whose push option sends Android pushes, and macOS ones (as Parse can), through the local FCM server."""
+    account = fcm.service_account()
     settings = make_settings(
         database_server,
         "push",
         tmp_path_factory.mktemp("data"),
-        push={"android": {"firebaseServiceAccount": fcm.service_account()}},
+        push={"android": {"firebaseServiceAccount": account}, "osx": {"firebaseServiceAccount": account}},
         push_fcm_url=fcm.url,
     )
     async with running(settings) as (_, client):
@@ -116,6 +117,22 @@ async def test_a_push_to_a_channel_reaches_its_devices_localized_with_their_badg
     assert json.loads(status["payload"]) == data
     assert status["pushHash"] == hashlib.md5(b"Hello").hexdigest()
     assert datetime.fromisoformat(status["pushTime"]) <= datetime.now(UTC)
+
+
+async def test_an_apple_device_sent_through_fcm_gets_an_apns_payload(api: Api, fcm: FcmServer) -> None:
+    await install(api, "tok-mac", "osx", channels=["mac"], badge=1)
+    data = {"title": "Hi", "alert": "Hello", "badge": "Increment", "sound": "a.caf", "content-available": 1, "x": 2}
+
+    status = await settled(api, await push(api, {"channels": ["mac"], "data": data, "expiration_interval": 60}))
+
+    assert (status["numSent"], status["sentPerType"]) == (1, {"osx": 1})
+    [message] = fcm.messages
+    assert message["apns"]["payload"] == {
+        "aps": {"alert": {"title": "Hi", "body": "Hello"}, "badge": 2, "sound": "a.caf", "content-available": 1},
+        "x": 2,
+    }
+    headers = message["apns"]["headers"]
+    assert headers["apns-push-type"] == "alert" and 0 < int(headers["apns-expiration"]) - time.time() <= 60
 
 
 async def test_a_push_to_a_query_reaches_the_devices_it_matches(api: Api, fcm: FcmServer) -> None:

@@ -5,7 +5,8 @@ file) signs a JWT (RS256, its private key) that its `token_uri` trades for an OA
 grant); the token is kept until a minute before it expires. Each device is then one
 `POST {base_url}/v1/projects/{project_id}/messages:send`, a few at a time. The message is the one Parse's FCM
 adapter (@parse/push-adapter) builds for Android, which the Parse Android SDK reads: `android.data` holds `push_id`,
-`time` and the whole push `data` as a JSON string, at high priority, with a time to live from `expiration_time`.
+`time` and the whole push `data` as a JSON string, at high priority, with a time to live from `expiration_time`;
+for Apple devices sent through FCM, an `apns` payload (`aps` and the custom keys) with APNs headers.
 
 FCM's UNREGISTERED, and its INVALID_ARGUMENT when it says the token itself is not valid, mark a device
 unregistered; an INVALID_ARGUMENT about the message would be the same for every device, so it does not.
@@ -63,19 +64,22 @@ def service_account(value: Any) -> dict[str, Any]:
 
 
 class FcmSender:
-    """Sends Parse pushes to the devices FCM serves (`android`, and `fcm`, as Parse's adapter does)."""
+    """Sends Parse pushes to the devices FCM serves: `android` and `fcm` as Parse's adapter does, and Apple devices
+    when the push option gives them a service account too (`apple`: the message carries an APNs payload)."""
 
     def __init__(
         self,
         config: Mapping[str, Any],
         device_types: frozenset[str] = frozenset({"android"}),
         *,
+        apple: bool = False,
         base_url: str | None = None,
         concurrency: int = 16,
         timeout: float = 30.0,
     ) -> None:
         account = service_account(config.get("firebaseServiceAccount"))
         self.device_types = device_types
+        self.apple = apple
         self.project_id = str(account["project_id"])
         self._email = str(account["client_email"])
         self._key = str(account["private_key"])
@@ -91,7 +95,7 @@ class FcmSender:
     async def send(self, message: PushMessage) -> list[PushOutcome]:
         """One request per device; raises only when no access token can be had (then nothing was tried)."""
         await self._access_token()
-        payload = android_message(message)
+        payload = apple_message(message) if self.apple else android_message(message)
         return list(await asyncio.gather(*(self._send_one(device, payload) for device in message.devices)))
 
     async def close(self) -> None:
@@ -158,6 +162,47 @@ def android_message(message: PushMessage, now: float | None = None) -> dict[str,
         ttl = min(max(int(message.expiration_time - now), 0), MAX_TTL)
         android["ttl"] = f"{ttl}s"
     return {"android": android}
+
+
+APS_KEYS = {
+    "badge": "badge",
+    "sound": "sound",
+    "content-available": "content-available",
+    "mutable-content": "mutable-content",
+    "category": "category",
+    "targetContentIdentifier": "target-content-id",
+    "interruptionLevel": "interruption-level",
+    "threadId": "thread-id",
+}
+"""Push keys that go into `aps` for an Apple device (by the name APNs gives them)."""
+HEADER_KEYS = ("expiration_time", "collapse_id", "push_type", "priority")
+
+
+def apple_message(message: PushMessage) -> dict[str, Any]:
+    """The FCM message fields (beside `token`) for an Apple device, as Parse's FCM adapter maps a push: `aps`
+    from Parse's keys, every other key beside it, and APNs headers (as text, which FCM requires)."""
+    data = message.data
+    headers = {"apns-push-type": str(data.get("push_type") or "alert")}
+    if message.expiration_time is not None:
+        headers["apns-expiration"] = str(round(message.expiration_time))
+    if data.get("collapse_id"):
+        headers["apns-collapse-id"] = str(data["collapse_id"])
+    if data.get("priority"):
+        headers["apns-priority"] = str(data["priority"])
+    aps: dict[str, Any] = dict(data["aps"]) if isinstance(data.get("aps"), Mapping) else {}
+    payload: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "alert":
+            # Merged, where Parse replaces a title seen before the alert.
+            alert = dict(value) if isinstance(value, Mapping) else {"body": value}
+            aps["alert"] = {**aps.get("alert", {}), **alert}
+        elif key == "title":
+            aps["alert"] = {**aps.get("alert", {}), "title": value}
+        elif key in APS_KEYS:
+            aps[APS_KEYS[key]] = value
+        elif key not in ("aps", *HEADER_KEYS):
+            payload[key] = value
+    return {"apns": {"headers": headers, "payload": {"aps": aps, **payload}}}
 
 
 def fcm_error(response: httpx.Response) -> tuple[str, str]:

@@ -2,7 +2,8 @@
 
 Parse's option names device types as keys (`android`, `fcm`, `ios`, `osx`, `tvos`, `watchos`, `web`, `expo`), each
 holding that provider's settings; a key Parse does not know is refused, as Parse refuses it at start. Android (and
-`fcm`) goes to Firebase Cloud Messaging with `firebaseServiceAccount`; the Apple types go to APNs.
+`fcm`) goes to Firebase Cloud Messaging with `firebaseServiceAccount`; the Apple types go to APNs, or to FCM when
+their part names a `firebaseServiceAccount` too, as in Parse.
 """
 
 from __future__ import annotations
@@ -41,10 +42,17 @@ def push_senders(config: Mapping[str, Any], *, fcm_url: str | None = None) -> li
             senders.append(FcmSender(settings, frozenset(fcm), base_url=fcm_url))
         except FcmConfigError as error:
             raise PushConfigError(f"push: {fcm[0]}: {error}") from None
-    apple = [key for key in APPLE_TYPES if key in config]
-    if apple:
-        # APNs (app/storage/push_apns.py, `ApnsSender(config)`) is built here, for the Apple types the option
-        # names, once it lands; until then they have no sender and each such device counts as failed, as Parse
-        # counts a device type its adapter has no sender for.
-        pass
+    for key in APPLE_TYPES:
+        if key not in config:
+            continue
+        if "firebaseServiceAccount" in config[key]:
+            # Parse sends Apple devices through FCM when their part names a service account.
+            try:
+                senders.append(FcmSender(config[key], frozenset({key}), apple=True, base_url=fcm_url))
+            except FcmConfigError as error:
+                raise PushConfigError(f"push: {key}: {error}") from None
+            continue
+        # Otherwise APNs: `ApnsSender(config[key])` from app/storage/push_apns.py is built here, serving `key`.
+        # Until it is, such devices have no sender and count as failed, as Parse counts a device type its
+        # adapter has no sender for.
     return senders
