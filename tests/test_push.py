@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from app.asgi import create_app
+from app.domain.push import PushLimits
 from tests.conftest import Api, fresh_uri, make_settings, running
 from tests.push_servers import FcmServer, fcm_server
 
@@ -210,6 +212,34 @@ async def test_a_scheduled_push_is_sent_once_by_one_of_several_instances_after_i
         assert (status["status"], status["numSent"]) == ("succeeded", 1)
         assert (await Api(other).get(f"/classes/_PushStatus/{status_id}", master=True)).json() == status
     assert delivered(fcm) == {"tok-once": {"alert": "Once"}} and len(fcm.messages) == 1
+
+
+async def test_a_push_whose_instance_stopped_before_sending_it_is_sent_by_another(
+    api: Api, fcm: FcmServer, database_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    uri = fresh_uri(database_server, "push_orphans")
+    settings = make_settings(
+        database_server,
+        "push_orphans",
+        tmp_path_factory.mktemp("data"),
+        database_uri=uri,
+        push={"android": {"firebaseServiceAccount": fcm.service_account()}},
+        push_fcm_url=fcm.url,
+    )
+    async with running(settings) as (_, client):
+        crashed = Api(client)
+        await install(crashed, "tok-orphan", channels=["orphan"])
+        # What an instance leaves when it stops between recording a push and starting to send it.
+        orphan = {"status": "pending", "query": '{"channels":{"$in":["orphan"]}}', "payload": '{"alert":"Still"}'}
+        status_id = (await crashed.post("/classes/_PushStatus", orphan, master=True)).json()["objectId"]
+
+    app = create_app(settings)
+    app.state.services.push.limits = PushLimits(poll_interval=0.1, orphan_after=0.5)
+    async with app.router.lifespan_context(app):
+        await fcm.wait_for(1)
+    assert delivered(fcm) == {"tok-orphan": {"alert": "Still"}}
+    async with running(settings) as (_, client):
+        assert (await settled(Api(client), status_id))["status"] == "succeeded"
 
 
 async def test_a_push_time_without_a_time_zone_is_kept_without_one_as_parse_keeps_it(api: Api) -> None:

@@ -52,8 +52,6 @@ EMPTY_HASH = hashlib.md5(b"").hexdigest()
 BADGE_ERROR = "Invalid value for badge, expected number or 'Increment' or {increment: number}"
 SHUTDOWN_GRACE = 5.0
 """Seconds a stopping server waits for the pushes it is sending."""
-ORPHAN_AFTER = 60.0
-"""Seconds after which a `pending` push nobody claimed is taken as one whose instance stopped before sending."""
 _OFFSET = re.compile(r"(.+)([+-])\d\d:\d\d$")
 
 
@@ -68,6 +66,9 @@ class PushLimits:
     poll_interval: float = 30.0
     """Seconds between looks for scheduled pushes this instance did not create (another instance's, or its own
     before a restart)."""
+    orphan_after: float = 60.0
+    """Seconds after which a `pending` push nobody claimed is taken as one whose instance stopped before sending
+    it (sending starts within milliseconds of the request), and sent."""
 
 
 def _js_text(value: Any) -> str:
@@ -391,7 +392,7 @@ class PushService:
             status_id = str(record["objectId"])
             if record.get("status") == "pending":
                 created = record.get("createdAt")
-                if isinstance(created, datetime) and (now - created).total_seconds() > ORPHAN_AFTER:
+                if isinstance(created, datetime) and (now - created).total_seconds() > self.limits.orphan_after:
                     self._spawn(status_id, "pending")
                 continue
             try:
