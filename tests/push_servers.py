@@ -57,6 +57,8 @@ class FcmServer:
     """Tokens answered 404 UNREGISTERED (an app uninstalled)."""
     invalid: set[str] = field(default_factory=set)
     """Tokens answered 400 INVALID_ARGUMENT (not a registration token at all)."""
+    unavailable: dict[str, int] = field(default_factory=dict)
+    """Tokens answered 503 UNAVAILABLE (with `Retry-After: 0`) this many more times before they are accepted."""
     messages: list[dict[str, Any]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     refuse_grants: bool = False
@@ -132,6 +134,10 @@ class FcmServer:
         if not token or any(not isinstance(value, str) for value in (android.get("data") or {}).values()):
             invalid = _fcm_error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.", "INVALID_ARGUMENT")
             return await self._answer(token, invalid, 400)
+        if self.unavailable.get(token, 0) > 0:
+            self.unavailable[token] -= 1
+            busy = _fcm_error(503, "UNAVAILABLE", "The service is currently unavailable.", "UNAVAILABLE")
+            return JSONResponse(busy, 503, headers={"Retry-After": "0"})
         if token in self.unregistered:
             return await self._answer(
                 token, _fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED"), 404

@@ -50,6 +50,7 @@ def fresh_fcm(fcm: FcmServer) -> None:
     fcm.refused.clear()
     fcm.unregistered.clear()
     fcm.invalid.clear()
+    fcm.unavailable.clear()
     fcm.refuse_grants = False
 
 
@@ -170,6 +171,17 @@ async def test_a_token_fcm_refuses_counts_as_failed_and_an_unregistered_one_is_c
         for object_id in (kept, gone, garbled)
     }
     assert tokens == {kept: "tok-good", gone: None, garbled: None}
+
+
+async def test_a_message_fcm_asks_to_retry_is_sent_again(api: Api, fcm: FcmServer) -> None:
+    await install(api, "tok-busy", channels=["busy"])
+    await install(api, "tok-down", channels=["busy"])
+    fcm.unavailable.update({"tok-busy": 2, "tok-down": 3})  # two retries at most
+
+    status = await settled(api, await push(api, {"channels": ["busy"], "data": {"alert": "x"}}))
+
+    assert sorted(delivered(fcm)) == ["tok-busy"]
+    assert (status["numSent"], status["numFailed"]) == (1, 1)
 
 
 async def test_a_scheduled_push_waits_for_its_time_then_is_sent(api: Api, fcm: FcmServer) -> None:

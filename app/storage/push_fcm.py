@@ -8,7 +8,8 @@ adapter (@parse/push-adapter) builds for Android, which the Parse Android SDK re
 `time` and the whole push `data` as a JSON string, at high priority, with a time to live from `expiration_time`;
 for Apple devices sent through FCM, an `apns` payload (`aps` and the custom keys) with APNs headers.
 
-FCM's UNREGISTERED, and its INVALID_ARGUMENT when it says the token itself is not valid, mark a device
+An answer FCM asks to be tried again (429, 5xx) is, twice at most, after its `Retry-After` (or half a second,
+doubling). FCM's UNREGISTERED, and its INVALID_ARGUMENT when it says the token itself is not valid, mark a device
 unregistered; an INVALID_ARGUMENT about the message would be the same for every device, so it does not.
 """
 
@@ -40,6 +41,10 @@ MAX_TTL = 4 * 7 * 24 * 3600
 """FCM keeps a message four weeks at most."""
 APNS_INTEGER_KEYS = ("badge", "content-available", "mutable-content", "priority", "expiration_time")
 """Keys Parse leaves out of an Android message's data (FCM refused them as numbers in its older API)."""
+TRANSIENT = frozenset({429, 500, 502, 503, 504})
+"""FCM's answers worth trying again (QUOTA_EXCEEDED, INTERNAL, UNAVAILABLE), after a pause."""
+RETRIES = 2
+MAX_RETRY_DELAY = 10.0
 TOKEN_MARGIN = 60.0
 """Seconds before an access token's expiry when a new one is fetched instead."""
 
@@ -110,6 +115,11 @@ class FcmSender:
                 if response.status_code == 401:
                     # The token was revoked or expired early: one more try with a new one.
                     await self._access_token(renew=True)
+                    response = await self._post(url, body)
+                for attempt in range(RETRIES):
+                    if response.status_code not in TRANSIENT:
+                        break
+                    await asyncio.sleep(_retry_delay(response, attempt))
                     response = await self._post(url, body)
             except httpx.HTTPError as error:
                 return PushOutcome(device, sent=False, error=f"FCM unreachable: {error!r}")
@@ -223,6 +233,15 @@ def unregistered(code: str, message: str) -> bool:
     if code == "UNREGISTERED":
         return True
     return code == "INVALID_ARGUMENT" and "registration token" in message.lower()
+
+
+def _retry_delay(response: httpx.Response, attempt: int) -> float:
+    """FCM's `Retry-After` when it gives one, else half a second doubling; never more than MAX_RETRY_DELAY."""
+    try:
+        delay = float(response.headers["retry-after"])
+    except (KeyError, ValueError):
+        delay = 0.5 * 2**attempt
+    return min(max(delay, 0.0), MAX_RETRY_DELAY)
 
 
 def _random_id() -> str:
