@@ -99,6 +99,19 @@ class FcmServer:
         """Revoke every access token issued so far."""
         self._access_tokens.clear()
 
+    async def message_to(self, token: str, seconds: float = 10.0) -> dict[str, Any]:
+        """The first message accepted for `token`, once it has arrived."""
+        assert self._arrived is not None
+
+        def found() -> dict[str, Any] | None:
+            return next((m for m in self.messages if m.get("token") == token), None)
+
+        async with self._arrived:
+            await asyncio.wait_for(self._arrived.wait_for(lambda: found() is not None), seconds)
+        message = found()
+        assert message is not None
+        return message
+
     async def _token(self, request: Request) -> JSONResponse:
         form = await request.form()
         if self.refuse_grants:
