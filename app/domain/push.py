@@ -92,7 +92,7 @@ def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _date(value: Any, name: str) -> tuple[datetime, bool]:
+def _date(value: Any) -> tuple[datetime, bool]:
     """A time as Parse reads `push_time` and `expiration_time`: seconds since the epoch, or an ISO date; and
     whether it names no time zone (Parse keeps such a push time without its `Z`)."""
     invalid = PushMisconfiguredError(f"{_js_text(value)} is not valid time.")
@@ -240,6 +240,7 @@ class PushService:
         self._scheduler: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._closing = False
+        self._in_flight: set[str] = set()
 
     @property
     def configured(self) -> bool:
@@ -253,7 +254,7 @@ class PushService:
         """Check and record a push (master key, not read-only); its `_PushStatus` id. Sent in the background: now,
         or at its `push_time`."""
         self.require_access(auth)
-        where = self._audience_query(body)
+        where = self._where(body)
         if not self.configured:
             raise PushMisconfiguredError("Missing push configuration")
         now = utc_now()
@@ -268,7 +269,8 @@ class PushService:
             self._spawn(status_id, "pending")
         return status_id
 
-    def _audience_query(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    def _where(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The installations a push is for: its `where`, or those subscribed to one of its `channels`."""
         has_where, has_channels = "where" in body, "channels" in body
         if has_where and has_channels:
             raise PushMisconfiguredError("Channels and query can not be set at the same time.")
@@ -287,7 +289,7 @@ class PushService:
     async def _initial_status(self, body: Mapping[str, Any], where: Mapping[str, Any], now: datetime) -> Record:
         expiration_ms: float | None = None
         if "expiration_time" in body:
-            expires, _ = _date(body["expiration_time"], "expiration_time")
+            expires, _ = _date(body["expiration_time"])
             expiration_ms = expires.timestamp() * 1000
         interval = body.get("expiration_interval")
         if "expiration_interval" in body and not (_is_number(interval) and interval > 0):
@@ -299,7 +301,7 @@ class PushService:
             expiration_ms = now.timestamp() * 1000 + interval * 1000
         push_time = iso(now)
         if scheduled:
-            moment, local = _date(body["push_time"], "push_time")
+            moment, local = _date(body["push_time"])
             push_time = _push_time_text(moment, local)
         data = body.get("data") or {}
         if not isinstance(data, dict):
@@ -356,11 +358,13 @@ class PushService:
                 await sender.close()
 
     def _spawn(self, status_id: str, expected: str) -> None:
-        if self._closing:
-            return
+        if self._closing or status_id in self._in_flight:
+            return  # this instance is already on it (the scheduler looked again before it was claimed)
         task = asyncio.get_running_loop().create_task(self._deliver(status_id, expected), name=f"push {status_id}")
         self._tasks.add(task)
+        self._in_flight.add(status_id)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._in_flight.discard(status_id))
 
     async def _schedule(self) -> None:
         while not self._closing:
