@@ -13,9 +13,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,36 +30,44 @@ from app.domain.auth_providers import AuthConfigError, AuthProviders
 from app.domain.cloud_data import CloudData
 from app.domain.cloud_requests import CloudObject
 from app.domain.config import ConfigService
+from app.domain.email_policy import EmailPolicy
+from app.domain.encoding import Encoder
 from app.domain.events import EventBus, InProcessBus, Subscribers, WriteEvent
-from app.domain.files import DownloadRules, FileService, FileStore, UploadRules
+from app.domain.files import DownloadRules, FileService, FileStore, UploadRules, uri_component
 from app.domain.hooks import HookRegistry, Hooks
 from app.domain.jobs import JobRunner
 from app.domain.limits import RequestLimits
 from app.domain.live import LiveHub
-from app.domain.mail import LogMailer, Mailer, SmtpMailer
-from app.domain.object_settings import ObjectSettings
+from app.domain.mail import LogMailer, Mailer, Outbox, SmtpMailer
+from app.domain.object_settings import InstallationSettings, ObjectSettings
 from app.domain.objects import ObjectService
 from app.domain.push import PushService
 from app.domain.push_delivery import PushSender
+from app.domain.recent_logs import RecentLogs
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.store import Storage
 from app.domain.users import PasswordPolicy
+from app.domain.webhooks import HookStore, WebhookAdmin, Webhooks
 from app.errors import AppError, DatabaseRefusedError, DatabaseUnavailableError
 from app.settings import Settings, with_master_key
 from app.storage.file_encryption import FileEncryption
 from app.storage.filesystem import FileSystemStore
 from app.storage.mongo.engine import MongoStorage
 from app.storage.mongo.gridfs import GridFSStore
+from app.storage.mongo.hooks import MongoHooks
 from app.storage.postgres.engine import PostgresStorage
+from app.storage.postgres.hooks import PostgresHooks
 from app.storage.postgres_bus import PostgresBus
 from app.storage.push_providers import PushConfigError, push_senders
 from app.storage.redis_bus import RedisBus
+from app.storage.webhook_client import HttpWebhookClient
 from app.transport.callers import Services
 from app.transport.graphql.execution import Executor
 from app.transport.graphql.view import GraphQLEndpoint
 from app.transport.graphql.ws import GraphQLSockets
+from app.transport.http import route_not_found
 from app.transport.livequery import LiveQueryEndpoint
 from app.transport.pages import PagesEndpoint
 from app.transport.playground import playground_app
@@ -90,6 +101,7 @@ def build_services(settings: Settings) -> Services:
     except AuthConfigError as error:
         raise StartupError(str(error)) from None
     events = Subscribers([authenticator])
+    email_policy = EmailPolicy(settings.verify_user_emails, settings.prevent_login_with_unverified_email)
     objects = ObjectService(
         storage,
         schemas,
@@ -101,9 +113,10 @@ def build_services(settings: Settings) -> Services:
             allow_custom_object_id=settings.allow_custom_object_id,
             enforce_private_users=settings.enforce_private_users,
             session_length=session_length,
-            verify_user_emails=settings.verify_user_emails,
+            email_policy=email_policy,
             email_verify_token_validity=settings.email_verify_token_validity_duration,
             revoke_session_on_password_reset=settings.revoke_session_on_password_reset,
+            installations=installation_settings(settings),
             limits=RequestLimits(
                 query_depth=settings.query_depth,
                 subquery_depth=settings.subquery_depth,
@@ -131,13 +144,9 @@ def build_services(settings: Settings) -> Services:
         hasher=objects.hasher,
         lockout=lockout,
         providers=providers,
-        email_gate=EmailGate(
-            settings.verify_user_emails,
-            settings.prevent_login_with_unverified_email,
-            settings.prevent_signup_with_unverified_email,
-        ),
+        email_gate=EmailGate(email_policy, settings.prevent_signup_with_unverified_email),
     )
-    mail = AccountMail(objects, mailer(settings), email_settings(settings))
+    mail = AccountMail(objects, Outbox(mailer(settings)), email_settings(settings), email_policy)
     events.sinks.append(mail)
     live = LiveHub(objects, authenticator.auth_for)
     events.sinks.append(live)
@@ -162,6 +171,17 @@ def build_services(settings: Settings) -> Services:
     )
     files = FileService(file_store(settings, storage), upload_rules(settings), is_anonymous_user(objects), downloads)
     registry = load_cloud(Path(settings.cloud))
+    webhooks = Webhooks(
+        hook_store(storage),
+        HttpWebhookClient(settings.webhook_timeout),
+        Encoder(lambda name: f"{settings.public_url}/files/{settings.app_id}/{uri_component(name)}"),
+        key=settings.webhook_key,
+        ttl=settings.webhook_cache_ttl,
+    )
+    email_policy.verify_function = registry.policies.get("verify_user_emails")
+    email_policy.prevent_function = registry.policies.get("prevent_login_with_unverified_email")
+    if email_policy.verify_function is not None and not settings.app_name:
+        raise StartupError("cloud code's verify_user_emails needs app_name (the name emails and pages show)")
     services = Services(
         settings,
         storage,
@@ -176,19 +196,21 @@ def build_services(settings: Settings) -> Services:
         bus,
         SchemaAdmin(schemas, authenticator),
         JobRunner(registry, objects),
+        WebhookAdmin(webhooks),
         PushService(objects, senders(settings)),
+        logs=RecentLogs(settings.log_store_records, settings.log_store_size, log_level(settings.log_level)),
     )
-    if registry.triggers or registry.functions or registry.jobs:
 
-        async def load_user(auth: Auth) -> CloudObject | None:
-            try:
-                return CloudObject("_User", await objects.get(MASTER, "_User", auth.user_id or ""), existed=True)
-            except AppError:
-                return None
+    async def load_user(auth: Auth) -> CloudObject | None:
+        try:
+            return CloudObject("_User", await objects.get(MASTER, "_User", auth.user_id or ""), existed=True)
+        except AppError:
+            return None
 
-        objects.hooks = services.hooks = services.files.hooks = Hooks(
-            registry, load_user, lambda auth: CloudData(objects, auth)
-        )
+    # Always: without cloud code, webhooks declared later still run.
+    objects.hooks = services.hooks = services.files.hooks = services.config.hooks = services.analytics.hooks = Hooks(
+        registry, load_user, lambda auth: CloudData(objects, auth), webhooks
+    )
     return services
 
 
@@ -198,6 +220,20 @@ def senders(settings: Settings) -> list[PushSender]:
         return push_senders(settings.push, fcm_url=settings.push_fcm_url)
     except PushConfigError as error:
         raise StartupError(str(error)) from None
+
+
+def hook_store(storage: Storage) -> HookStore:
+    """Where the engine keeps `_Hooks`."""
+    if isinstance(storage, PostgresStorage):
+        return PostgresHooks(storage.db, storage.tables)
+    assert isinstance(storage, MongoStorage)
+    return MongoHooks(storage.connection)
+
+
+def log_level(name: str) -> int:
+    """The `logging` level a `log_level` setting names (info when it names none)."""
+    level = logging.getLevelName(name.upper())
+    return level if isinstance(level, int) else logging.INFO
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -328,7 +364,6 @@ def email_settings(settings: Settings) -> EmailSettings:
         app_id=settings.app_id,
         public_url=settings.public_url,
         app_name=settings.app_name,
-        verify_user_emails=settings.verify_user_emails,
         verify_token_validity=settings.email_verify_token_validity_duration,
         verify_token_reuse=settings.email_verify_token_reuse_if_valid,
         verify_success_on_invalid_email=settings.email_verify_success_on_invalid_email,
@@ -336,6 +371,19 @@ def email_settings(settings: Settings) -> EmailSettings:
         reset_token_reuse=settings.reset_token_reuse_if_valid,
         reset_success_on_invalid_email=settings.reset_password_success_on_invalid_email,
         unlock_on_reset=settings.account_lockout_unlock_on_password_reset,
+    )
+
+
+def installation_settings(settings: Settings) -> InstallationSettings:
+    """Parse's `installation` options (the settings checked their spelling)."""
+    return InstallationSettings(
+        duplicate_device_token_action=cast(
+            Literal["delete", "update"], settings.installation_duplicate_device_token_action
+        ),
+        merge_priority=cast(
+            Literal["deviceToken", "installationId"], settings.installation_duplicate_device_token_merge_priority
+        ),
+        enforce_auth=settings.installation_duplicate_device_token_action_enforce_auth,
     )
 
 
@@ -434,13 +482,23 @@ class App(Starlette):
 
     def _http_endpoint(self, path: str, method: str) -> ASGIApp | None:
         """The endpoint the router would choose, for the two that answer most requests (see the routes)."""
-        if path.startswith("/parse/"):
+        if path.startswith("/parse/") or path == "/parse":  # `/parse` alone: the REST endpoint's 404, not a redirect
             if path.startswith(("/parse/apps/", "/parse/files/")) or path == "/parse/files":
                 return None
             return self.rest
         if path == "/graphql" and method in self.graphql_methods:
             return self.graphql
         return None
+
+
+async def _no_route(request: Request, error: Exception) -> Response:
+    """What Starlette's router answers no route with (a path outside `/parse` and `/graphql`, a method a route does
+    not take, a file the playground does not have): Parse's statuses, in JSON rather than plain text."""
+    status = error.status_code if isinstance(error, HTTPException) else 500
+    response = route_not_found(request.method, request.url.path, status)
+    if isinstance(error, HTTPException) and error.headers:
+        response.headers.update(error.headers)  # a 405's Allow
+    return response
 
 
 def _startup_failure_in_words(send: Send) -> Send:
@@ -463,6 +521,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services.logs.attach()
         try:
             await prepare_database(services, Path(settings.schema_dir))
             await services.bus.start()
@@ -480,8 +539,11 @@ def create_app(settings: Settings) -> Starlette:
             await services.push.close()
             await services.bus.close()
             await services.live.close()
+            await services.webhooks.webhooks.client.close()
             await services.files.close()
+            await services.mail.outbox.close()  # before the storage: nothing it sends reads the database
             await services.storage.close()
+            services.logs.detach()
 
     graphql = Executor(services)  # HTTP and websockets share its schema and documents
     live_query = LiveQueryEndpoint(services, services.live)
@@ -502,6 +564,7 @@ def create_app(settings: Settings) -> Starlette:
             *([Mount("/playground", app=playground_app(settings))] if settings.playground else []),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: _no_route},
     )
     app.state.services = services
     return app

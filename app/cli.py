@@ -98,7 +98,9 @@ def app_from_environment() -> Any:
     from app.asgi import create_app
 
     values = json.loads(os.environ[RESOLVED_ENV])
-    return create_app(Settings(**values))
+    settings = Settings(**values)
+    _configure_logging(settings.log_level)  # a spawned worker starts with no log of its own
+    return create_app(settings)
 
 
 def _with_database(settings: Settings) -> tuple[Settings, Supervisor | None]:

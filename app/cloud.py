@@ -13,7 +13,10 @@
     def hello(request):
         return f"Hello, {request.params.get('name') or 'world'}!"
 
-File hooks register on the class `"@File"` (`@cloud.before_save("@File")`), as Parse's `Parse.File` ones.
+File hooks register on the class `"@File"` (`@cloud.before_save("@File")`), as Parse's `Parse.File` ones, and
+Parse Config's on `"@Config"` (`@cloud.before_save("@Config")`, `@cloud.after_save("@Config")`).
+Analytics events (`/parse/events/<name>`) reach `@cloud.app_opened()` and `@cloud.track_event("<name>")`, and a
+handler's `request.log` writes to the server's log, which Parse Dashboard's Logs page shows.
 Handlers may be `async def` or plain functions (those run in a worker thread). The server loads the
 file named by `--cloud` (default `cloud/main.py`) at start and uses every `Cloud` it defines.
 """
@@ -23,10 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from app.domain.analytics import ANY_EVENT, EVENTS_CLASS
 from app.domain.cloud_requests import (
     CloudError,
     CloudObject,
     CloudQuery,
+    EmailRequest,
+    EventRequest,
     Field,
     FileInfo,
     FileRequest,
@@ -46,6 +52,8 @@ __all__ = [
     "CloudError",
     "CloudObject",
     "CloudQuery",
+    "EmailRequest",
+    "EventRequest",
     "Field",
     "FileInfo",
     "FileRequest",
@@ -130,6 +138,20 @@ class Cloud:
     def before_password_reset_request(self, *, validator: Validator | None = None, **rules: Any) -> Callable[[F], F]:
         return self._trigger("before_password_reset_request", "_User", validator, rules)
 
+    def verify_user_emails(self, handler: F) -> F:
+        """Parse's `verifyUserEmails` as a function: called with an `EmailRequest` when a sign-up or an email change
+        sets an address and when a verification link is asked for again; `True` means the address must be verified
+        (a link is mailed). It replaces the `verify_user_emails` setting. Use it bare: `@cloud.verify_user_emails`."""
+        self.registry.policies["verify_user_emails"] = _registration(handler, None, {}, None)
+        return handler
+
+    def prevent_login_with_unverified_email(self, handler: F) -> F:
+        """Parse's `preventLoginWithUnverifiedEmail` as a function: called with an `EmailRequest` on a sign-up and a
+        password log-in, after `verify_user_emails` said `True`; `True` means no session until the address is
+        verified. It replaces the `prevent_login_with_unverified_email` setting."""
+        self.registry.policies["prevent_login_with_unverified_email"] = _registration(handler, None, {}, None)
+        return handler
+
     # Live queries ---------------------------------------------------------------------------------------
 
     def before_connect(self, *, validator: Validator | None = None, **rules: Any) -> Callable[[F], F]:
@@ -143,6 +165,27 @@ class Cloud:
     def after_event(self, class_name: str, *, validator: Validator | None = None, **rules: Any) -> Callable[[F], F]:
         return self._trigger("after_event", class_name, validator, rules)
 
+    # Analytics ------------------------------------------------------------------------------------------
+
+    def app_opened(self) -> Callable[[F], F]:
+        """`POST /parse/events/AppOpened`, which the SDKs send when the app opens (Parse's analytics adapter's
+        `appOpened`): the handler gets an `EventRequest`; the client is answered `{}` whatever it does."""
+        return self._event("app_opened", EVENTS_CLASS)
+
+    def track_event(self, name: str | None = None) -> Callable[[F], F]:
+        """A custom event, `POST /parse/events/<name>` (`Parse.Analytics.track(name, dimensions)`; the adapter's
+        `trackEvent`); without a name, every custom event that has no handler of its own."""
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError("track_event needs an event name, or none for every event")
+        return self._event("track_event", f"{EVENTS_CLASS}:{name or ANY_EVENT}")
+
+    def _event(self, trigger: str, key: str) -> Callable[[F], F]:
+        def register(handler: F) -> F:
+            self.registry.triggers[(trigger, key)] = _registration(handler, None, {}, None)
+            return handler
+
+        return register
+
     def _trigger(
         self, trigger: str, class_name: str, validator: Validator | None, rules: Mapping[str, Any]
     ) -> Callable[[F], F]:
@@ -151,6 +194,8 @@ class Cloud:
         class_name = _SYSTEM_NAMES.get(class_name, class_name)
         if class_name == "_Session" and trigger != "after_logout":
             raise ValueError("Only the after_logout trigger is allowed for the _Session class.")
+        if class_name == "@Config" and trigger not in ("before_save", "after_save"):
+            raise ValueError("Parse Config has only the before_save and after_save triggers.")
 
         def register(handler: F) -> F:
             self.registry.triggers[(trigger, class_name)] = _registration(handler, validator, rules, None)
@@ -187,4 +232,5 @@ def merge(clouds: list[Cloud]) -> HookRegistry:
         registry.triggers.update(cloud.registry.triggers)
         registry.functions.update(cloud.registry.functions)
         registry.jobs.update(cloud.registry.jobs)
+        registry.policies.update(cloud.registry.policies)
     return registry

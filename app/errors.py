@@ -25,6 +25,7 @@
      ├── DuplicateValueError            137
      ├── ScriptFailedError              141
      ├── ValidationError                142
+ ├── WebhookError                   143  a webhook declaration refused, or naming no webhook
      ├── FileDeleteError                153
      ├── InvalidSessionTokenError       209
      ├── InvalidSchemaOperationError    255
@@ -166,6 +167,10 @@ class ScriptFailedError(AppError):
 
 class ValidationError(AppError):
     code = 142
+
+
+class WebhookError(AppError):
+    code = 143
 
 
 class FileDeleteError(AppError):

@@ -75,6 +75,18 @@ def _in_range(convert: Any, low: float, high: float) -> Any:
     return checked
 
 
+def _one_of(*choices: str) -> Any:
+    """A converter that accepts one of `choices`, spelled as Parse Server spells them."""
+
+    def checked(value: Any) -> str:
+        text = str(value).strip()
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return text
+
+    return checked
+
+
 def _optional_int(value: Any) -> int | None:
     return None if value in (None, "") else int(value)
 
@@ -277,6 +289,19 @@ class Settings:
     extend_session_on_use: bool = setting(
         False, _bool, "a session used after half its length has passed lasts session_length again"
     )
+    installation_duplicate_device_token_action: str = setting(
+        "delete",
+        _one_of("delete", "update"),
+        "an installation whose push token another takes: delete it, or update it (its token or id cleared)",
+    )
+    installation_duplicate_device_token_merge_priority: str = setting(
+        "deviceToken",
+        _one_of("deviceToken", "installationId"),
+        "when an installation's row and a token-only row are one device, the row that survives",
+    )
+    installation_duplicate_device_token_action_enforce_auth: bool = setting(
+        False, _bool, "those clean-ups are the caller's writes (its ACLs apply), not the master key's"
+    )
     app_name: str | None = setting(
         None, _optional_str, "the app's name in emails and pages; email verification and password reset need it"
     )
@@ -387,8 +412,23 @@ class Settings:
     live_query_queue_size: int = setting(
         1000, _in_range(int, 1, 1_000_000), "events queued for a slow websocket client before it is disconnected"
     )
+    webhook_key: str | None = setting(
+        None, _optional_str, "key sent to webhooks in X-Parse-Webhook-Key, so they can tell the calls are this server's"
+    )
+    webhook_timeout: float = setting(
+        30.0, _in_range(float, 0, 3600), "seconds a webhook may take to answer before its request fails (141)"
+    )
+    webhook_cache_ttl: float = setting(
+        5.0, _in_range(float, -1, 3600), "seconds an instance trusts its list of webhooks before it reads _Hooks again"
+    )
     workers: int = setting(1, int, "server processes")
     log_level: str = setting("info", str, "debug, info, warning or error")
+    log_store_records: int = setting(
+        1000, _in_range(int, -1, 10_000_000), "recent log lines kept in memory for /parse/scriptlog (0: none)"
+    )
+    log_store_size: int = setting(
+        1024 * 1024, _size, "bytes of recent log lines kept in memory for /parse/scriptlog (`1mb`, `512kb`)"
+    )
 
     @classmethod
     def names(cls) -> list[str]:

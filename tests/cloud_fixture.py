@@ -226,6 +226,10 @@ def check_upload(request: FileRequest) -> None:
     if request.file.name.startswith("forbidden"):
         raise CloudError("no forbidden files")
     request.file.metadata["checked"] = "yes"
+    if request.file.name.startswith("filed"):
+        request.file.directory = f"by-hook/{request.file.directory or 'none'}"
+    if request.file.name.startswith("misfiled"):
+        request.file.directory = "../up"
     if "x-marker" in request.headers:
         request.file.metadata["marker"] = request.headers["x-marker"]
 
@@ -244,6 +248,38 @@ def keep_kept_files(request: FileRequest) -> None:
 @cloud.after_delete("@File")
 async def log_file_delete(request: FileRequest) -> None:
     await log(request, "afterDeleteFile")
+
+
+@cloud.before_save("@Config")
+async def check_config(request: ObjectRequest) -> None:
+    config, original = request.object, request.original
+    await log(
+        request,
+        "beforeSaveConfig",
+        changed=sorted(config.dirty_keys()),
+        new=config.to_dict(),
+        master=request.master,
+        **({"old": original.to_dict()} if original is not None else {}),
+    )
+    if config.get("maintenance") == "forever":
+        raise CloudError("maintenance cannot last forever", code=142)
+    if config.dirty("greeting"):
+        config.set("greeting", str(config.get("greeting")).strip())
+    if config.get("bad") == "op":
+        config.increment("counter")
+
+
+@cloud.after_save("@Config")
+async def log_config(request: ObjectRequest) -> None:
+    original = request.original
+    await log(
+        request,
+        "afterSaveConfig",
+        new=request.object.to_dict(),
+        **({"old": original.to_dict()} if original is not None else {}),
+    )
+    if request.object.get("greeting") == "crash after":
+        raise RuntimeError("after save broke")
 
 
 @cloud.before_save("Note")

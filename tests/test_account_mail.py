@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import email
+import json
 import re
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -24,7 +26,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from app.asgi import StartupError, create_app
 from app.domain.store import Find
 from app.domain.values import utc_now
-from tests.conftest import APP_ID, Api, make_settings, running
+from tests.conftest import APP_ID, Api, make_settings, running, serving
 from tests.graphql.helpers import Gql
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -365,6 +367,19 @@ async def test_an_expired_reset_link_cannot_be_used(
         assert "The password reset link has expired" in expired.text
         assert (await api.post("/login", {"username": "jo", "password": "pw"})).status_code == 200
 
+        # Parse 9: the expired link's token asks for a new link, without the address.
+        again = await api.post("/requestPasswordReset", {"token": token})
+        assert (again.status_code, again.json()) == (200, {})
+        fresh = link_in(await inbox.next())
+        assert fresh != link and "Choose a new password" in (await open_link(api, fresh)).text
+        unknown = await api.post("/requestPasswordReset", {"token": "no-such-token"})
+        assert (unknown.status_code, unknown.json()) == (
+            400,
+            {"code": 125, "error": "you must provide a valid email string"},
+        )
+        number = await api.post("/requestPasswordReset", {"token": 5})
+        assert (number.status_code, number.json()) == (400, {"code": 162, "error": "token must be a string"})
+
 
 @pytest.mark.parametrize("unlock", [True, False])
 async def test_a_reset_unlocks_a_locked_account_when_configured(
@@ -479,8 +494,9 @@ async def test_without_a_mail_server_the_links_are_logged(
     async with server(database_server, tmp_path, None, verify_user_emails=True) as (api, services):
         user = (await api.post("/users", {"username": "ola", "password": "pw", "email": "ola@example.com"})).json()
         token = (await user_row(services, user["objectId"]))["_email_verify_token"]
-        logged = [record.getMessage() for record in caplog.records if record.name == "app.mail"]
-        assert any("ola@example.com" in line and token in line for line in logged), logged
+    # Mail goes out in the background; the server's stop waits for it.
+    logged = [record.getMessage() for record in caplog.records if record.name == "app.mail"]
+    assert any("ola@example.com" in line and token in line for line in logged), logged
 
 
 @pytest.mark.parametrize(
@@ -529,4 +545,235 @@ async def test_the_pages_resend_a_verification_link_and_serve_their_result_pages
         chooser = await api.client.get("/parse/apps/choose_password", params={"appId": APP_ID, "token": "<t>"})
         assert chooser.status_code == 200 and 'name="token" value="&lt;t&gt;"' in chooser.text
         missing = await api.client.get("/parse/apps/no_such_page.html")
-        assert (missing.status_code, missing.text) == (404, "Not found.")
+        assert (missing.status_code, missing.json()) == (
+            404,
+            {"code": 107, "error": "Cannot GET /parse/apps/no_such_page.html"},
+        )
+
+
+# Requests that mail do not wait for the mail server -----------------------------------------------------------
+
+SMTP_DELAY = 1.0
+
+
+class SlowInbox(Inbox):
+    """A mail server that takes `SMTP_DELAY` seconds to accept each message."""
+
+    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(SMTP_DELAY)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.parametrize(
+    ("path", "options"),
+    [("/requestPasswordReset", {}), ("/verificationEmailRequest", {"verify_user_emails": True})],
+)
+async def test_a_known_address_is_answered_without_waiting_for_the_mail_server(
+    database_server: str, tmp_path: Path, path: str, options: dict[str, Any]
+) -> None:
+    inbox, port = SlowInbox(asyncio.get_running_loop()), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_required=False, auth_require_tls=False)
+    controller.start()
+    settings = make_settings(
+        database_server,
+        "slow_mail",
+        tmp_path,
+        app_name="Acme",
+        server_url=PUBLIC,
+        smtp_url=f"smtp://127.0.0.1:{port}",
+        mail_from="noreply@acme.test",
+        **options,
+    )
+    try:
+        async with serving(settings) as (_, client, _address):
+            api = Api(client)
+            await api.post("/users", {"username": "ria", "password": "pw", "email": "ria@example.com"})
+
+            async def timed(address: str) -> float:
+                started = time.perf_counter()
+                answer = await api.post(path, {"email": address})
+                assert (answer.status_code, answer.json()) == (200, {})
+                return time.perf_counter() - started
+
+            rounds = 5
+            known = [await timed("ria@example.com") for _ in range(rounds)]
+            unknown = [await timed("nobody@example.com") for _ in range(rounds)]
+            # Each known-address answer came well before the mail server took a single message.
+            assert max(known) / SMTP_DELAY < 0.5, (known, unknown)
+            addressed = [(await inbox.next())["To"] for _ in range(rounds)]
+            assert addressed == ["ria@example.com"] * rounds
+            assert inbox.empty()
+    finally:
+        controller.stop()
+
+
+async def test_mail_still_queued_goes_out_before_the_server_stops(database_server: str, tmp_path: Path) -> None:
+    inbox, port = SlowInbox(asyncio.get_running_loop()), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_required=False, auth_require_tls=False)
+    controller.start()
+    try:
+        async with server(
+            database_server, tmp_path, None, smtp_url=f"smtp://127.0.0.1:{port}", mail_from="a@b.test"
+        ) as (
+            api,
+            _,
+        ):
+            await api.post("/users", {"username": "sol", "password": "pw", "email": "sol@example.com"})
+            assert (await api.post("/requestPasswordReset", {"email": "sol@example.com"})).json() == {}
+        # The server stopped, and the message it had accepted to send was delivered first.
+        assert not inbox.empty() and (await inbox.next())["To"] == "sol@example.com"
+    finally:
+        controller.stop()
+
+
+# The options as functions of the request (Parse 9's verifyUserEmails and preventLoginWithUnverifiedEmail) -----
+
+POLICY_CLOUD = """
+import json
+
+from app.cloud import Cloud, EmailRequest
+
+cloud = Cloud()
+
+
+def note(kind: str, request: EmailRequest) -> None:
+    seen = {
+        "kind": kind,
+        "username": request.object.get("username"),
+        "email": request.object.get("email"),
+        "original": request.original.get("email") if request.original is not None else None,
+        "created_with": request.created_with,
+        "resend": request.resend_request,
+        "master": request.master,
+        "ip": request.ip,
+        "installation_id": request.installation_id,
+        "internal": sorted(key for key in request.object.to_dict() if key.startswith("_") or key == "password"),
+    }
+    with open(SEEN, "a") as log:
+        log.write(json.dumps(seen) + "\\n")
+
+
+@cloud.verify_user_emails
+def verify(request: EmailRequest) -> bool:  # a plain function: run in a worker thread
+    note("verify", request)
+    return str(request.object.get("email", "")).endswith("@strict.test")
+
+
+@cloud.prevent_login_with_unverified_email
+async def prevent(request: EmailRequest) -> bool:
+    note("prevent", request)
+    return request.object.get("username") != "lenient"
+"""
+
+
+async def test_cloud_code_decides_per_request_who_verifies_and_who_may_log_in_unverified(
+    database_server: str, tmp_path: Path, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    seen_path = tmp_path / "seen.jsonl"
+    cloud = tmp_path / "policy_cloud.py"
+    cloud.write_text(f"SEEN = {str(seen_path)!r}\n{POLICY_CLOUD}")
+
+    def seen() -> list[dict[str, Any]]:
+        lines = seen_path.read_text().splitlines() if seen_path.exists() else []
+        seen_path.unlink(missing_ok=True)
+        return [json.loads(line) for line in lines]
+
+    async with server(database_server, tmp_path, port, cloud=str(cloud)) as (api, services):
+        # A loose address: no verification, a session at once, no mail.
+        ann = await api.post("/users", {"username": "ann", "password": "pw", "email": "ann@loose.test"})
+        assert ann.status_code == 201 and "sessionToken" in ann.json()
+        # Asked twice, as Parse asks: whether to make a token, then whether to hold the session back.
+        first, asked = seen()
+        assert (
+            first
+            == asked
+            == {
+                "kind": "verify",
+                "username": "ann",
+                "email": "ann@loose.test",
+                "original": None,
+                "created_with": {"action": "signup", "authProvider": "password"},
+                "resend": False,
+                "master": False,
+                "ip": "127.0.0.1",
+                "installation_id": None,
+                "internal": [],
+            }
+        )
+        assert "emailVerified" not in await user_row(services, ann.json()["objectId"])
+
+        # A strict address: verified, and no session until it is.
+        signing_up = {"username": "bea", "password": "pw", "email": "bea@strict.test"}
+        bea = await api.client.post(
+            "/parse/users", json=signing_up, headers={**api.headers(), "X-Parse-Installation-Id": "inst-1"}
+        )
+        assert bea.status_code == 201 and "sessionToken" not in bea.json()
+        assert [(s["kind"], s["created_with"], s["installation_id"]) for s in seen()] == [
+            ("verify", {"action": "signup", "authProvider": "password"}, "inst-1"),  # the token is made
+            ("verify", {"action": "signup", "authProvider": "password"}, "inst-1"),  # the session is held back
+            ("prevent", {"action": "signup", "authProvider": "password"}, "inst-1"),
+        ]
+        bea_link = link_in(await inbox.next())
+        refused = await api.post("/login", {"username": "bea", "password": "pw"})
+        assert refused.json() == {"code": 205, "error": "User email is not verified."}
+        assert [(s["kind"], s["created_with"]) for s in seen()] == [
+            ("verify", {"action": "login", "authProvider": "password"}),
+            ("prevent", {"action": "login", "authProvider": "password"}),
+        ]
+        by_master = await api.post("/login", {"username": "bea", "password": "pw"}, master=True)
+        assert by_master.json()["code"] == 205 and [s["master"] for s in seen()] == [True, True]
+        skipping = {"username": "bea", "password": "pw", "ignoreEmailVerification": True}
+        assert (await api.post("/login", skipping, master=True)).status_code == 200
+        assert seen() == []  # not asked at all
+
+        # Verified by the function, but allowed in unverified by the other one.
+        lenient = await api.post("/users", {"username": "lenient", "password": "pw", "email": "len@strict.test"})
+        assert "sessionToken" in lenient.json()
+        assert (await inbox.next())["To"] == "len@strict.test"
+        seen()
+        assert (await api.post("/login", {"username": "lenient", "password": "pw"})).status_code == 200
+        # A loose user logs in without the second function being asked.
+        assert (await api.post("/login", {"username": "ann", "password": "pw"})).status_code == 200
+        assert [s["kind"] for s in seen()] == ["verify", "prevent", "verify"]
+
+        # Changing to a strict address asks, with the user before and after, and mails a link.
+        changed = await api.put(
+            f"/users/{ann.json()['objectId']}", {"email": "ann@strict.test"}, token=ann.json()["sessionToken"]
+        )
+        assert changed.status_code == 200
+        (asked,) = seen()
+        assert (asked["email"], asked["original"], asked["created_with"]) == ("ann@strict.test", "ann@loose.test", None)
+        assert asked["internal"] == []
+        assert (await inbox.next())["To"] == "ann@strict.test"
+
+        # A link asked for again: the function is told so (resend_request), and says yes: a new link goes out.
+        again = await api.post("/verificationEmailRequest", {"email": "bea@strict.test"})
+        assert again.json() == {}
+        (asked,) = seen()
+        assert (asked["kind"], asked["resend"], asked["created_with"], asked["username"]) == (
+            "verify",
+            True,
+            None,
+            "bea",
+        )
+        new_link = link_in(await inbox.next())
+        assert new_link != bea_link
+        assert "Email verified" in (await open_link(api, new_link)).text  # links work: verification is on
+        assert (await api.post("/login", {"username": "bea", "password": "pw"})).status_code == 200
+
+
+async def test_a_function_that_fails_fails_the_request_as_cloud_code_does(
+    database_server: str, tmp_path: Path, smtp: tuple[Inbox, int]
+) -> None:
+    cloud = tmp_path / "broken_cloud.py"
+    cloud.write_text(
+        "from app.cloud import Cloud, CloudError\ncloud = Cloud()\n\n"
+        "@cloud.verify_user_emails\nasync def verify(request):\n    raise CloudError('no sign-ups today', code=142)\n"
+    )
+    async with server(database_server, tmp_path, smtp[1], cloud=str(cloud)) as (api, _):
+        refused = await api.post("/users", {"username": "cal", "password": "pw", "email": "cal@x.test"})
+        assert (refused.status_code, refused.json()) == (400, {"code": 142, "error": "no sign-ups today"})
+        assert (await api.get("/users", master=True)).json() == {"results": []}
+    with pytest.raises(StartupError, match="verify_user_emails needs app_name"):
+        create_app(make_settings(database_server, "no_name", tmp_path, cloud=str(cloud)))

@@ -90,6 +90,9 @@ async def api(
     auth = {
         "google": {"client_id": CLIENT_ID, "jwks_url": key_server},
         "acme": {"client_id": [CLIENT_ID, "other"], "issuer": ACME, "jwks": acme.jwks},
+        # Switched off, as Parse's `enabled: false`: a full configuration that must still not be used.
+        "retired": {"client_id": CLIENT_ID, "issuer": ACME, "jwks": acme.jwks, "enabled": False},
+        "anonymous": {"enabled": False},
     }
     settings = make_settings(database_server, "auth_providers", tmp_path_factory.mktemp("data"), auth=auth)
     async with running(settings) as (_, client):
@@ -155,6 +158,20 @@ async def test_a_provider_links_to_one_user_and_unlinks(api: Api, acme: Issuer) 
     assert (await api.put(path, {"authData": {"acme": None}}, token=mia["sessionToken"])).status_code == 200
     after = await api.post("/users", {"authData": acme_data})
     assert after.status_code == 201 and after.json()["objectId"] != mia["objectId"]
+
+
+async def test_a_provider_switched_off_is_an_unsupported_method(api: Api, acme: Issuer) -> None:
+    before = (await api.get("/users", params={"count": 1, "limit": 0}, master=True)).json()["count"]
+    for data in (
+        {"retired": {"id": "r-1", "id_token": acme.token("r-1", issuer=ACME)}},
+        {"anonymous": {"id": "0b5e1a52-9a3c-4c1e-8b52-1f1c2d3e4f50"}},
+    ):
+        refused = await api.post("/users", {"authData": data})
+        assert (refused.status_code, refused.json()) == (
+            400,
+            {"code": 252, "error": "This authentication method is unsupported."},
+        )
+    assert (await api.get("/users", params={"count": 1, "limit": 0}, master=True)).json()["count"] == before
 
 
 async def test_unusable_provider_settings_stop_the_server_at_start(database_server: str, tmp_path: Path) -> None:

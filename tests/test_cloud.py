@@ -401,6 +401,21 @@ async def test_file_hooks_can_refuse_an_upload_or_a_delete_and_see_what_was_stor
     assert (await hook_log(server))[-1] == {"what": "afterDeleteFile"}
 
 
+async def test_a_file_hook_may_choose_the_directory_and_sees_the_one_asked_for(server: Server) -> None:
+    headers = {"X-Parse-Application-Id": "app", "Content-Type": "text/plain"}
+    filed = await server.api.client.post("/parse/files/filed.txt", content=b"x", headers=headers)
+    assert filed.status_code == 201 and filed.json()["name"].startswith("by-hook/none/")  # no master key needed
+    streamed = {**headers, "X-Parse-Master-Key": "master", "X-Parse-Upload-Mode": "stream"}
+    asked = await server.api.client.post(
+        "/parse/files/filed.txt", content=b"x", headers={**streamed, "X-Parse-File-Directory": "mine"}
+    )
+    assert asked.json()["name"].startswith("by-hook/mine/")
+    assert (await server.api.client.get(asked.json()["url"].removeprefix("http://" + server.address))).text == "x"
+    # Parse stores a hook's directory unchecked; here it is checked as a client's is.
+    climbing = await server.api.client.post("/parse/files/misfiled.txt", content=b"x", headers=headers)
+    assert (climbing.status_code, climbing.json()) == (400, {"code": 122, "error": 'Directory must not contain "..".'})
+
+
 async def test_an_object_a_hook_sets_in_a_field_is_stored_as_a_pointer(server: Server) -> None:
     user = (await server.api.post("/users", {"username": "nia", "password": "pw"})).json()
     note = await server.api.post("/classes/Note", {"text": "mine"}, token=user["sessionToken"])
@@ -559,3 +574,53 @@ async def test_connect_and_subscribe_hooks_see_the_connections_own_headers(serve
         unwelcome = GraphQLSocket(connection)
         await unwelcome.send({"type": "connection_init", "payload": {"X-Parse-Application-Id": "app"}})
         assert await unwelcome.closed_with() == (4403, "unwelcome markers may not connect")
+
+
+# Parse Config ---------------------------------------------------------------------------------------------------
+
+
+async def test_config_triggers_see_the_new_and_stored_params_and_may_refuse_or_change_them(server: Server) -> None:
+    api = server.api
+    await clear_log(server)
+    first = await api.put("/config", {"params": {"greeting": "  hi  ", "limit": 3}}, master=True)
+    assert first.json() == {"result": True}
+    assert (await api.get("/config")).json()["params"] == {"greeting": "hi", "limit": 3}
+    assert await hook_log(server) == [
+        {
+            "what": "beforeSaveConfig",
+            "changed": ["greeting", "limit"],
+            "new": {"greeting": "  hi  ", "limit": 3},
+            "master": True,  # and no original: the config was empty
+        },
+        {"what": "afterSaveConfig", "new": {"greeting": "hi", "limit": 3}},
+    ]
+
+    await clear_log(server)
+    refused = await api.put("/config", {"params": {"maintenance": "forever", "limit": 4}}, master=True)
+    assert (refused.status_code, refused.json()) == (400, {"code": 142, "error": "maintenance cannot last forever"})
+    assert (await api.get("/config")).json()["params"] == {"greeting": "hi", "limit": 3}  # nothing written
+    assert [row["what"] for row in await hook_log(server)] == ["beforeSaveConfig"]
+
+    # An operation other than unset is refused: config parameters hold values.
+    bad = await api.put("/config", {"params": {"bad": "op"}}, master=True)
+    assert bad.json()["code"] == 141 and "operations are not stored" in bad.json()["error"]
+
+    # GraphQL's updateCloudConfig runs the same triggers, and a removal is seen as the parameter going away.
+    await clear_log(server)
+    updated = await server.gql.post(
+        'mutation { updateCloudConfig(input: {paramName: "greeting", value: " hey "}) { cloudConfig { value } } }',
+        master=True,
+    )
+    assert "errors" not in updated.json(), updated.json()
+    assert (await api.get("/config")).json()["params"]["greeting"] == "hey"
+    removed = await api.put("/config", {"params": {"limit": {"__op": "Delete"}}}, master=True)
+    assert removed.json() == {"result": True}
+    log = await hook_log(server)
+    assert [row["what"] for row in log] == ["beforeSaveConfig", "afterSaveConfig"] * 2
+    assert log[2]["changed"] == ["limit"] and log[2]["new"] == {"greeting": "hey"}
+    assert log[3] == {"what": "afterSaveConfig", "new": {"greeting": "hey"}, "old": {"greeting": "hey", "limit": 3}}
+
+    # A failing after_save is logged; the update stands.
+    crashed = await api.put("/config", {"params": {"greeting": "crash after"}}, master=True)
+    assert crashed.json() == {"result": True}
+    assert (await api.get("/config")).json()["params"] == {"greeting": "crash after"}

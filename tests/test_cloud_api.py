@@ -11,6 +11,8 @@ def test_the_public_cloud_api_is_pinned() -> None:
         "CloudError",
         "CloudObject",
         "CloudQuery",
+        "EmailRequest",
+        "EventRequest",
         "Field",
         "FileInfo",
         "FileRequest",

@@ -379,3 +379,91 @@ async def test_downloads_may_be_closed_to_the_public(database_server: str, tmp_p
             f"/parse/files/{APP_ID}/{name}", headers={"X-Parse-Session-Token": user["sessionToken"]}
         )
         assert allowed.status_code == 200 and allowed.content == b"members only"
+
+
+DIRECTED = re.compile(r"photos/2026/[0-9a-f]{32}_(.+)")
+
+
+async def sdk_upload(files: Files, name: str, data: bytes, **fields: Any) -> httpx.Response:
+    """An upload as the JS SDK sends it: JSON with its keys and `fileData` in the body."""
+    body = {"_ApplicationId": APP_ID, "_ContentType": "text/plain", "base64": base64.b64encode(data).decode(), **fields}
+    content = httpx.Request("POST", "/", json=body).content
+    return await files.client.post(f"/parse/files/{name}", content=content, headers={"Content-Type": "text/plain"})
+
+
+async def test_a_directory_named_with_the_master_key_is_where_the_file_is_stored(files: Files) -> None:
+    given = {"_MasterKey": MASTER_KEY, "fileData": {"directory": "photos/2026", "metadata": {"k": "v"}}}
+    response = await sdk_upload(files, "my pic.txt", b"in a folder", **given)
+    assert response.status_code == 201, response.text
+    name = response.json()["name"]
+    assert DIRECTED.fullmatch(name).group(1) == "my pic.txt"  # type: ignore[union-attr]
+    # The URL keeps the directory's slashes and encodes each segment, as Parse's GridFS and S3 adapters write it.
+    url = f"http://127.0.0.1:1337/parse/files/{APP_ID}/{name.replace(' ', '%20')}"
+    assert response.json() == {"url": url, "name": name} and response.headers["location"] == url
+    assert name in await files.stored()
+    assert (await files.client.get(url)).content == b"in a folder"
+    encoded = f"/parse/files/{APP_ID}/{quote(name, safe='')}"  # the slashes encoded, as Parse's folder adapter does
+    assert (await files.client.get(encoded)).content == b"in a folder"
+    metadata = await files.client.get(f"/parse/files/{APP_ID}/metadata/{name}")
+    assert metadata.json() == {"metadata": {"k": "v"}}
+    note = await files.api.post("/classes/Note", {"file": {"__type": "File", "name": name}}, master=True)
+    read = await files.api.get(f"/classes/Note/{note.json()['objectId']}", master=True)
+    assert read.json()["file"]["url"] == url
+
+    streamed = await files.upload(
+        "streamed.txt",
+        b"s",
+        **{"X-Parse-Master-Key": MASTER_KEY, "X-Parse-Upload-Mode": "stream", "X-Parse-File-Directory": "s/t-1"},
+    )
+    assert streamed.status_code == 201 and streamed.json()["name"].startswith("s/t-1/")
+    # Parse reads the header only in stream mode.
+    plain = await files.upload("plain.txt", b"p", **{"X-Parse-Master-Key": MASTER_KEY, "X-Parse-File-Directory": "x"})
+    assert HEX_NAME.fullmatch(plain.json()["name"])
+
+    deleted = await files.client.delete(
+        f"/parse/files/{name}", headers={"X-Parse-Application-Id": APP_ID, "X-Parse-Master-Key": MASTER_KEY}
+    )
+    assert deleted.status_code == 200
+    assert (await files.client.get(url)).status_code == 404 and name not in await files.stored()
+
+
+@pytest.mark.parametrize(
+    ("directory", "message"),
+    [
+        ("", "Directory must not be empty."),
+        (None, "Directory must be a string."),
+        (5, "Directory must be a string."),
+        ("a" * 257, "Directory path is too long."),
+        ("../up", 'Directory must not contain "..".'),
+        ("/a", 'Directory must not start or end with "/".'),
+        ("a/", 'Directory must not start or end with "/".'),
+        ("a//b", "Directory must not contain consecutive slashes."),
+        ("metadata/x", 'Directory must not start with reserved segment "metadata".'),
+        ("a b", "Directory contains invalid characters."),
+        ("_a", "Directory contains invalid characters."),
+    ],
+)
+async def test_a_directory_is_checked_as_parse_checks_it(files: Files, directory: Any, message: str) -> None:
+    before = await files.stored()
+    refused = await sdk_upload(files, "x.txt", b"x", _MasterKey=MASTER_KEY, fileData={"directory": directory})
+    assert (refused.status_code, refused.json()) == (400, {"code": 122, "error": message})
+    assert await files.stored() == before
+
+
+async def test_only_the_master_key_names_a_directory(files: Files) -> None:
+    user = (await files.api.post("/users", {"username": f"dir-{files.adapter}", "password": "p"})).json()
+    refused = await sdk_upload(files, "x.txt", b"x", _SessionToken=user["sessionToken"], fileData={"directory": "a"})
+    assert (refused.status_code, refused.json()) == (
+        400,
+        {"code": 119, "error": "Directory can only be set using the Master Key."},
+    )
+    streamed = await files.upload(
+        "x.txt",
+        b"x",
+        **{
+            "X-Parse-Session-Token": user["sessionToken"],
+            "X-Parse-Upload-Mode": "stream",
+            "X-Parse-File-Directory": "a",
+        },
+    )
+    assert streamed.json()["code"] == 119

@@ -50,6 +50,13 @@ CHECKS: dict[str, tuple[Call, tuple[str, str, str, str]]] = {
     "jobs.create_schedule": (lambda s, a: s.jobs.create_schedule(a, {"jobName": "missing"}), ONLY_MASTER),
     "jobs.edit_schedule": (lambda s, a: s.jobs.edit_schedule(a, "missing", {}), ONLY_WRITING_MASTER),
     "jobs.delete_schedule": (lambda s, a: s.jobs.delete_schedule(a, "missing"), ONLY_WRITING_MASTER),
+    "webhooks.functions": (lambda s, a: s.webhooks.functions(a), ONLY_MASTER),
+    "webhooks.triggers": (lambda s, a: s.webhooks.triggers(a), ONLY_MASTER),
+    "webhooks.function": (lambda s, a: s.webhooks.function(a, "missing"), ONLY_MASTER),
+    "webhooks.trigger": (lambda s, a: s.webhooks.trigger(a, "Missing", "beforeSave"), ONLY_MASTER),
+    "webhooks.create": (lambda s, a: s.webhooks.create(a, {}), ONLY_WRITING_MASTER),
+    "webhooks.update": (lambda s, a: s.webhooks.update(a, {"functionName": "missing"}), ONLY_WRITING_MASTER),
+    "webhooks.delete": (lambda s, a: s.webhooks.delete(a, {"functionName": "missing"}), ONLY_WRITING_MASTER),
     "objects.aggregate": (lambda s, a: s.objects.aggregate(a, "_User", [{"$match": {}}]), ONLY_WRITING_MASTER),
     "objects.distinct": (lambda s, a: s.objects.distinct(a, "_User", "username", {}), ONLY_WRITING_MASTER),
     "files.delete": (lambda s, a: s.files.delete(a, "missing.txt"), ONLY_WRITING_MASTER),
@@ -61,6 +68,8 @@ CHECKS: dict[str, tuple[Call, tuple[str, str, str, str]]] = {
     "push.create_audience": (lambda s, a: s.push.create_audience(a, {"name": 1}), ONLY_WRITING_MASTER),
     "push.update_audience": (lambda s, a: s.push.update_audience(a, "missing", {}), ONLY_WRITING_MASTER),
     "push.delete_audience": (lambda s, a: s.push.delete_audience(a, "missing"), ONLY_WRITING_MASTER),
+    "logs.query": (lambda s, a: _logs(s, a), ONLY_MASTER),
+    "analytics.track": (lambda s, a: s.analytics.track(a, "AppOpened", {}), ("ok", "ok", "ok", "ok")),
     "accounts.current_user": (lambda s, a: s.accounts.current_user(a), ("session", "ok", "session", "session")),
     "accounts.current_session": (lambda s, a: s.accounts.current_session(a), ("session", "ok", "session", "session")),
     "objects.delete _User": (lambda s, a: s.objects.delete(a, "_User", "missing"), ("user", "ok", "writer", "ok")),
@@ -74,6 +83,12 @@ CHECKS: dict[str, tuple[Call, tuple[str, str, str, str]]] = {
         ("ok", "ok", "ok", "ok"),
     ),
 }
+
+
+async def _logs(services: Services, auth: Auth) -> Any:
+    from app.domain.recent_logs import LogQuery
+
+    return services.logs.query(auth, LogQuery())
 
 
 async def _server_info(auth: Auth) -> Any:

@@ -16,8 +16,9 @@ from urllib.parse import quote
 
 from app.domain.acl import Auth, Origin
 from app.domain.classes import ClassSchema
+from app.domain.email_policy import EmailPolicy, email_request
 from app.domain.events import WriteEvent
-from app.domain.mail import Mailer, MailMessage
+from app.domain.mail import MailMessage, Outbox
 from app.domain.objects import ObjectService
 from app.domain.operations import Delete
 from app.domain.store import Find
@@ -52,7 +53,6 @@ class EmailSettings:
     """Where clients reach `/parse`: links in emails start here."""
     app_name: str | None = None
     """None: the features are off, and their endpoints answer as Parse does without an email adapter."""
-    verify_user_emails: bool = False
     verify_token_validity: float | None = None
     verify_token_reuse: bool = False
     verify_success_on_invalid_email: bool = True
@@ -72,10 +72,13 @@ class EmailSettings:
 class AccountMail:
     """The email flows; every transport (REST, GraphQL, the pages) calls these."""
 
-    def __init__(self, objects: ObjectService, mailer: Mailer, settings: EmailSettings) -> None:
+    def __init__(
+        self, objects: ObjectService, outbox: Outbox, settings: EmailSettings, policy: EmailPolicy | None = None
+    ) -> None:
         self.objects = objects
-        self.mailer = mailer
+        self.outbox = outbox
         self.settings = settings
+        self.policy = policy or EmailPolicy()
 
     def require_configured(self) -> None:
         if not self.settings.configured:
@@ -104,9 +107,9 @@ class AccountMail:
             f"Please confirm that {email} is your email address for {name} by opening this link:\n\n{link}\n\n"
             "If you did not sign up, you can ignore this message.\n"
         )
-        await self._send(MailMessage(email, f"Confirm your email address for {name}", text, link))
+        self._send(MailMessage(email, f"Confirm your email address for {name}", text, link))
 
-    async def request_verification_email(self, email: Any) -> None:
+    async def request_verification_email(self, email: Any, auth: Auth | None = None) -> None:
         """`POST /verificationEmailRequest`: mail a new link to an unverified address."""
         self.require_configured()
         if not email:
@@ -114,18 +117,19 @@ class AccountMail:
         if not isinstance(email, str):
             raise AppError("you must provide a valid email string", code=125)
         quiet = self.settings.verify_success_on_invalid_email
-        found = await self.objects.storage.find(await self._users(), Find({"email": email}, limit=1))
-        if not found:
+        schema = await self._users()
+        found = await self.objects.storage.find(schema, Find({"email": email}, limit=1))
+        if not found or found[0].get("emailVerified"):
+            # The work a new link costs, so that the answer's time does not tell an account from none.
+            await self._write_nothing(schema)
             if quiet:
                 return
-            raise AppError(f"No user found with email {email}", code=205)
-        if found[0].get("emailVerified"):
-            if quiet:
-                return
+            if not found:
+                raise AppError(f"No user found with email {email}", code=205)
             raise AppError(f"Email {email} is already verified.", code=-1)
-        await self._resend(found[0])
+        await self._resend(found[0], auth or Auth())
 
-    async def resend_verification(self, username: Any, token: Any) -> bool:
+    async def resend_verification(self, username: Any, token: Any, origin: Origin | None = None) -> bool:
         """The pages' resend form: by username or by the old token; whether a link went out (or would have)."""
         where: dict[str, Any] = {}
         if isinstance(username, str) and username:
@@ -137,24 +141,27 @@ class AccountMail:
         found = await self.objects.storage.find(await self._users(), Find(where, limit=2))
         if len(found) != 1 or found[0].get("emailVerified"):
             return False
-        await self._resend(found[0])
+        await self._resend(found[0], Auth(origin=origin or Origin()))
         return True
 
-    async def _resend(self, user: Record) -> None:
+    async def _resend(self, user: Record, auth: Auth) -> None:
         settings = self.settings
-        if not settings.verify_user_emails:
-            return  # Parse answers as if it sent one
         token, expires = user.get("_email_verify_token"), user.get("_email_verify_token_expires_at")
         reusable = settings.verify_token_reuse and isinstance(expires, datetime) and expires > utc_now()
-        if not (reusable and isinstance(token, str)):
+        if reusable and isinstance(token, str) and self.policy.enabled:
+            await self._write_nothing(await self._users())  # the old link is mailed again
+        elif await self.policy.verifies(email_request(auth, user, resend=True)):
             fields = email_verify_fields(settings.verify_token_validity)
             await self.objects.storage.update(await self._users(), user["objectId"], {}, fields, None)
             token = fields["_email_verify_token"]
+        else:
+            await self._write_nothing(await self._users())
+            return  # Parse answers as if it sent one
         await self.send_verification(user, str(token))
 
     async def verify_email(self, token: Any) -> bool:
         """The link in a verification email: whether it named an unexpired token (the email is then verified)."""
-        if not self.settings.verify_user_emails or not isinstance(token, str) or not token:
+        if not self.policy.enabled or not isinstance(token, str) or not token:
             return False
         where: dict[str, Any] = {"_email_verify_token": token}
         changes: dict[str, Any] = {"emailVerified": True, "_email_verify_token": Delete()}
@@ -170,18 +177,28 @@ class AccountMail:
 
     # Password reset -----------------------------------------------------------------------------------------
 
-    async def request_password_reset(self, email: Any, origin: Origin) -> None:
+    async def request_password_reset(self, email: Any, origin: Origin, token: Any = None) -> None:
         """`POST /requestPasswordReset`: mail a reset link to the user with this email (or, lacking an email,
-        this username); an unknown address succeeds too unless `reset_password_success_on_invalid_email` is off."""
+        this username); an unknown address succeeds too unless `reset_password_success_on_invalid_email` is off.
+        Parse 9's `token` instead of an email: the token of an expired link, whose user gets a new one."""
         self.require_configured()
-        if not email:
+        if not email and not token:
             raise AppError("you must provide an email", code=204)
+        if token and not isinstance(token, str):
+            raise AppError("token must be a string", code=162)
+        schema = await self._users()
+        if token:
+            where_expired = {"_perishable_token": token, "_perishable_token_expires_at": {"$lt": utc_now()}}
+            expired = await self.objects.storage.find(schema, Find(where_expired, limit=1))
+            if expired and expired[0].get("email"):
+                email = expired[0]["email"]
         if not isinstance(email, str):
             raise AppError("you must provide a valid email string", code=125)
-        schema = await self._users()
         where = {"$or": [{"email": email}, {"username": email, "email": {"$exists": False}}]}
         found = await self.objects.storage.find(schema, Find(where, limit=1))
         if not found:
+            # The same lookup and a write of the same cost as for a known address: the time does not tell.
+            await self._write_nothing(schema)
             if self.settings.reset_success_on_invalid_email:
                 return
             raise ObjectNotFoundError("A user with that email does not exist.")
@@ -198,7 +215,9 @@ class AccountMail:
             and isinstance(expires, datetime)
             and expires > utc_now()
         )
-        if not (reusable and isinstance(token, str)):
+        if reusable and isinstance(token, str):
+            await self._write_nothing(schema)
+        else:
             token = random_token()
             fields: dict[str, Any] = {"_perishable_token": token}
             if self.settings.reset_token_validity:
@@ -214,7 +233,7 @@ class AccountMail:
             f"link:\n\n{link}\n\nIf it was not you, ignore this message: your password stays as it is.\n"
         )
         recipient = str(user.get("email") or user.get("username"))
-        await self._send(MailMessage(recipient, f"Reset your {name} password", text, link))
+        self._send(MailMessage(recipient, f"Reset your {name} password", text, link))
 
     async def check_reset_token(self, token: Any) -> Record:
         """The user a reset link is for; ResetLinkError when the token is unknown or expired."""
@@ -244,9 +263,11 @@ class AccountMail:
             unlock = {"_failed_login_count": Delete(), "_account_lockout_expires_at": Delete()}
             await self.objects.storage.update(await self._users(), user["objectId"], {}, unlock, None)
 
-    async def _send(self, message: MailMessage) -> None:
-        # As in Parse Server, a mail that cannot go out does not fail the request that asked for it.
-        try:
-            await self.mailer.send(message)
-        except Exception:
-            log.exception("could not send email to %s", message.to)
+    def _send(self, message: MailMessage) -> None:
+        # Never awaited: a request does not wait for the mail server, nor tells by its time that it mailed someone.
+        self.outbox.post(message)
+
+    async def _write_nothing(self, schema: ClassSchema) -> None:
+        """The write an unknown address would have cost had it been known (an update by an id nobody has), so
+        that the time of a request does not tell whether an account exists."""
+        await self.objects.storage.update(schema, random_token(), {}, {"_perishable_token": Delete()}, None)

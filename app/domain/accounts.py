@@ -7,20 +7,21 @@ Every transport signs users up and in through `AccountService`, so a session mad
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain.acl import MASTER, Auth
 from app.domain.auth_providers import AuthProviders
 from app.domain.classes import ClassSchema
+from app.domain.email_policy import EmailPolicy, email_request
 from app.domain.objects import ObjectService, WriteResult, new_object_id
 from app.domain.operations import Delete, Increment
 from app.domain.queries import QueryOptions, parse_where
 from app.domain.sessions import Authenticator, new_session
 from app.domain.store import Find
 from app.domain.users import PasswordHasher
-from app.domain.values import Pointer, Record, utc_now
+from app.domain.values import Record, utc_now
 from app.errors import AppError, InvalidSessionTokenError, ObjectNotFoundError, OperationForbiddenError, denied
 
 _BAD_LOGIN = "Invalid username/password."
@@ -31,16 +32,12 @@ _DUMMY_HASH = "$2b$10$mRle5yiPtfz5RY0Iq40Py.gmYq9YFc/y5UWQqpv9hCNiPmKFqywdK"
 
 @dataclass(frozen=True, slots=True)
 class EmailGate:
-    """Parse's `verifyUserEmails` with `preventLoginWithUnverifiedEmail`: no session for an unverified email, and
-    with `preventSignupWithUnverifiedEmail` a sign-up answers 205 rather than a user without a session."""
+    """Parse's `verifyUserEmails` with `preventLoginWithUnverifiedEmail` (settings or cloud code's functions): no
+    session for an unverified email, and with `preventSignupWithUnverifiedEmail` a sign-up answers 205 rather
+    than a user without a session."""
 
-    verify_user_emails: bool = False
-    prevent_login_unverified: bool = False
+    policy: EmailPolicy = field(default_factory=EmailPolicy)
     prevent_signup_unverified: bool = False
-
-    @property
-    def blocks_unverified(self) -> bool:
-        return self.verify_user_emails and self.prevent_login_unverified
 
 
 @dataclass(slots=True)
@@ -119,13 +116,20 @@ class AccountService:
             return await self._sign_up_with(auth, provider, fields)
         created = await self.objects.create(auth, "_User", fields)
         user_id = created.object["objectId"]
-        if self.email_gate.blocks_unverified:
-            # Parse makes the user but no session until the email is verified; it may say so as an error.
-            if self.email_gate.prevent_signup_unverified:
-                raise AppError(_UNVERIFIED, code=205)
+        if await self._held_back(auth, created, "password"):
             return SignedIn(None, created.object, created)
         token = await self.create_session(user_id, "signup", auth.installation_id)
         return SignedIn(token, created.object, created)
+
+    async def _held_back(self, auth: Auth, created: WriteResult, provider: str) -> bool:
+        """Whether a new user gets no session until the email is verified (Parse makes the user all the same, and
+        may say so as an error)."""
+        request = email_request(auth, created.object, action="signup", provider=provider)
+        if not await self.email_gate.policy.prevents_login(request):
+            return False
+        if self.email_gate.prevent_signup_unverified:
+            raise AppError(_UNVERIFIED, code=205)
+        return True
 
     async def _sign_up_with(self, auth: Auth, provider: str, fields: Mapping[str, Any]) -> SignedIn:
         identity = fields["authData"][provider]["id"]
@@ -139,6 +143,8 @@ class AccountService:
             return SignedIn(token, user, provider=provider)
         values = {"username": new_object_id(25), **fields}  # Parse gives such users a random username
         created = await self.objects.create(auth, "_User", values)
+        if await self._held_back(auth, created, ",".join(fields["authData"])):
+            return SignedIn(None, created.object, created, provider)
         token = await self.create_session(created.object["objectId"], "signup", auth.installation_id, provider)
         return SignedIn(token, created.object, created, provider)
 
@@ -224,8 +230,10 @@ class AccountService:
         if not auth.master and acl is not None and not acl.read and not acl.write:
             raise ObjectNotFoundError(_BAD_LOGIN)  # a user no one may read is locked out
         skip_gate = auth.master and ignore_email_verification is True
-        if self.email_gate.blocks_unverified and not skip_gate and not user.get("emailVerified"):
-            raise AppError(_UNVERIFIED, code=205)
+        if not skip_gate:
+            request = email_request(auth, user, action="login")
+            if await self.email_gate.policy.prevents_login(request) and not user.get("emailVerified"):
+                raise AppError(_UNVERIFIED, code=205)
         await self._check_password_age(schema, user)
         return str(user["objectId"])
 
@@ -318,17 +326,8 @@ class AccountService:
         self, user_id: str, action: str, installation_id: str | None, provider: str = "password"
     ) -> str:
         session = new_session(user_id, action, installation_id, self.session_length, provider)
+        # The session's rules end the user's other session on the same installation.
         await self.objects.create(MASTER, "_Session", session)
-        if installation_id:
-            # One session per user and installation, as Parse Server keeps them: a new log-in ends the old.
-            schema = await self.objects.schemas.require("_Session")
-            where = {
-                "user": Pointer("_User", user_id),
-                "installationId": installation_id,
-                "sessionToken": {"$ne": session["sessionToken"]},
-            }
-            for old in await self.objects.storage.find(schema, Find(where, keys=frozenset({"objectId"}))):
-                await self.objects.delete(MASTER, "_Session", old["objectId"])
         return str(session["sessionToken"])
 
 

@@ -95,9 +95,11 @@ class AuthProviders:
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         config = dict(config or {})
-        anonymous = config.pop("anonymous", {})
-        self.anonymous = not (isinstance(anonymous, Mapping) and anonymous.get("enabled") is False)
-        self.openid = {name: _provider(name, options) for name, options in config.items()}
+        # `enabled: false` turns any provider off, as in Parse: its auth data is then an unsupported method.
+        self.disabled = {name for name, options in config.items() if _switched_off(options)}
+        config.pop("anonymous", None)
+        self.anonymous = "anonymous" not in self.disabled
+        self.openid = {name: _provider(name, options) for name, options in config.items() if name not in self.disabled}
 
     def is_anonymous(self, name: str) -> bool:
         return name == "anonymous" and self.anonymous
@@ -109,11 +111,17 @@ class AuthProviders:
         if self.is_anonymous(name):
             return
         provider = self.openid.get(name)
+        if provider is None and name in self.disabled:
+            raise AppError("This authentication method is unsupported.", code=252)
         if provider is None:
             if name in _KNOWN:
                 raise ObjectNotFoundError(f"{_KNOWN[name][0]} auth is not configured.")
             raise AppError("This authentication method is unsupported.", code=252)
         await provider.verify(data)
+
+
+def _switched_off(options: Any) -> bool:
+    return isinstance(options, Mapping) and options.get("enabled") is False
 
 
 def _provider(name: str, options: Any) -> OpenIDProvider:

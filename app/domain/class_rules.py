@@ -1,7 +1,9 @@
 """The write rules of the classes that have their own: `_User` (passwords, its own ACL, authData, email
-verification, a new session after a password change) and `_Session` (what a client may set).
+verification, a new session after a password change) and `_Session` (what a client may set, one session per user
+and installation); `_Installation`'s are in `installations.py`.
 
-The object writes (`writes.py`) consult a class's rules at named points, in this order: a create's `incoming`
+The object writes (`writes.py`) consult a class's rules at named points, in this order: where a write goes
+(`settle`: a create may find the object it describes, an update be sent to another), a create's `incoming`
 data, its `prepare_create` values, its `created_acl`, a `duplicate` it hits, whether it `answers_whole`; an
 update's `check_update`, `prepare_update`, `updated_acl`, `not_found` and `after_update`; a delete's
 `check_delete`. `ClassRules` does nothing at each, so a class without rules of its own costs one dictionary miss.
@@ -15,6 +17,7 @@ from typing import Any, Protocol
 from app.domain.acl import ACL, MASTER, Auth
 from app.domain.auth_providers import AuthProviders
 from app.domain.classes import ClassSchema
+from app.domain.email_policy import email_request
 from app.domain.object_settings import ObjectSettings
 from app.domain.operations import Delete
 from app.domain.queries import parse_where
@@ -28,7 +31,7 @@ from app.domain.users import (
     needs_email_verification,
     prepare_user_write,
 )
-from app.domain.values import Pointer
+from app.domain.values import Pointer, Record
 from app.errors import AppError, DuplicateValueError, InvalidKeyNameError, InvalidSessionTokenError, denied
 
 
@@ -46,8 +49,25 @@ class UserWrites(Protocol):
     async def create(self, auth: Auth, class_name: str, data: Mapping[str, Any]) -> object: ...
 
 
+class CleanUps(Protocol):
+    """The server's own tidying after a write (a session or an installation another replaces): plain storage
+    writes without permissions or hooks, as Parse Server's are, that still tell caches and live queries."""
+
+    storage: Storage
+
+    async def discard(self, schema: ClassSchema, row: Record, acl: frozenset[str] | None = None) -> None: ...
+
+    async def clear(self, schema: ClassSchema, row: Record, field: str, acl: frozenset[str] | None = None) -> None: ...
+
+
 class ClassRules:
     """A class without write rules of its own: every point leaves the write as it is."""
+
+    async def settle(
+        self, auth: Auth, object_id: str | None, data: Mapping[str, Any]
+    ) -> tuple[Mapping[str, Any], str | None]:
+        """Before anything else: the data to write and the object it updates (None: a new object)."""
+        return data, object_id
 
     def incoming(self, auth: Auth, data: Mapping[str, Any]) -> Mapping[str, Any]:
         return data
@@ -105,8 +125,10 @@ class UserRules(ClassRules):
             values, creating=True, auth=auth, hasher=writes.hasher, policy=writes.password_policy
         )
         await self._require_unused(schema, None, values)
-        if self.settings.verify_user_emails and needs_email_verification(values):
-            values.update(email_verify_fields(self.settings.email_verify_token_validity))
+        if needs_email_verification(values):
+            request = email_request(auth, values, action="signup", provider=_providers_of(values.get("authData")))
+            if await self.settings.email_policy.verifies(request):
+                values.update(email_verify_fields(self.settings.email_verify_token_validity))
         return values
 
     def created_acl(self, object_id: str, acl: ACL | None) -> ACL:
@@ -136,9 +158,20 @@ class UserRules(ClassRules):
         if "_hashed_password" in values or "email" in values:
             # A reset link stops working once the password or the address it went to changes.
             values["_perishable_token"] = values["_perishable_token_expires_at"] = Delete()
-        if self.settings.verify_user_emails and needs_email_verification(values):
+        if needs_email_verification(values) and await self._verifies_change(auth, schema, object_id, values):
             values.update(email_verify_fields(self.settings.email_verify_token_validity))
         return values
+
+    async def _verifies_change(
+        self, auth: Auth, schema: ClassSchema, object_id: str, values: Mapping[str, Any]
+    ) -> bool:
+        """Whether a new email must be verified; cloud code's function sees the user before and after."""
+        policy = self.settings.email_policy
+        if policy.verify_function is None:
+            return policy.verify_setting
+        stored = await self.writes.storage.find(schema, Find({"objectId": object_id}, limit=1))
+        original = stored[0] if stored else {}
+        return await policy.verifies(email_request(auth, original, original=original, changes=values))
 
     def updated_acl(self, auth: Auth, object_id: str, acl: ACL) -> ACL:
         if auth.master:
@@ -198,6 +231,11 @@ class UserRules(ClassRules):
                 raise AppError("this auth is already used", code=208)
 
 
+def _providers_of(auth_data: Any) -> str | None:
+    """Parse's `authProvider` of a sign-up with `authData`: every provider named, joined by commas."""
+    return ",".join(auth_data) if isinstance(auth_data, Mapping) and auth_data else None
+
+
 # Keys of a session that only the server sets (a client's values for them are dropped or refused).
 _SESSION_OWN_KEYS = ("objectId", "user", "sessionToken", "expiresAt", "createdWith")
 
@@ -206,7 +244,8 @@ class SessionRules(ClassRules):
     """`_Session`: a client makes sessions only for itself, with a token the server draws, and changes neither
     their ACL nor token; their user and times are the master key's."""
 
-    def __init__(self, session_length: float | None) -> None:
+    def __init__(self, clean_ups: CleanUps, session_length: float | None) -> None:
+        self.clean_ups = clean_ups
         self.session_length = session_length
 
     def incoming(self, auth: Auth, data: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -219,6 +258,17 @@ class SessionRules(ClassRules):
             raise InvalidKeyNameError("Cannot set ACL on a Session.")
         extra = {k: v for k, v in data.items() if k not in _SESSION_OWN_KEYS}
         return {**new_session(auth.user_id, "create", None, self.session_length), **extra}
+
+    async def prepare_create(self, auth: Auth, schema: ClassSchema, values: dict[str, Any]) -> dict[str, Any]:
+        """One session per user and installation, as Parse Server keeps them: a new one ends the others, whoever
+        makes it (a log-in, a sign-up, a client, the master key), without their delete hooks, as in Parse."""
+        user, installation_id = values.get("user"), values.get("installationId")
+        if isinstance(user, Pointer) and installation_id:
+            token = values.get("sessionToken")
+            where = {"user": user, "installationId": installation_id, "sessionToken": {"$ne": token}}
+            for old in await self.clean_ups.storage.find(schema, Find(where)):
+                await self.clean_ups.discard(schema, old)
+        return values
 
     def answers_whole(self, auth: Auth) -> bool:
         # A client's new session is answered whole, so the client learns its token.

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -14,6 +15,10 @@ from typing import Any
 from app.domain.operations import OPERATIONS, Add, AddUnique, Delete, Increment, Remove, apply, value_on_create
 from app.domain.values import Pointer, Record
 from app.errors import AppError, ValidationError
+
+CLOUD_LOG = logging.getLogger("cloud")
+"""The logger cloud code writes to (`request.log`, or `logging.getLogger("cloud")` and its children): its lines
+show on Parse Dashboard's Logs page."""
 
 
 class CloudError(AppError):
@@ -151,6 +156,9 @@ class Request:
     data: Any = None
     """Finds and writes as this caller (`await request.data.find("Class", {...})`), or with
     `request.data.master()` as the master key: a `CloudData`."""
+    log: logging.Logger = field(default=CLOUD_LOG, repr=False)
+    """Parse's `request.log`: `request.log.info("…")` and `request.log.error("…")` reach the server's log and
+    `/parse/scriptlog`."""
 
 
 @dataclass(slots=True)
@@ -163,13 +171,15 @@ class ObjectRequest(Request):
 
 @dataclass(slots=True)
 class FileInfo:
-    """A file as its hooks see it: `metadata` may be changed by `before_save("@File")`."""
+    """A file as its hooks see it: `before_save("@File")` may change `metadata` and `directory`."""
 
     name: str
     content_type: str | None
     metadata: dict[str, Any]
     size: int | None = None
     """Known after the upload (in `after_save`); a streamed upload has no size before."""
+    directory: str | None = None
+    """Where the file is stored (Parse 9's `directory`: `photos/2026`), as the upload asked or the hook chose."""
 
 
 @dataclass(slots=True)
@@ -217,6 +227,33 @@ class LiveQueryRequest(Request):
     object: CloudObject | None = None
     original: CloudObject | None = None
     send_event: bool = True
+
+
+@dataclass(slots=True)
+class EmailRequest:
+    """What `verify_user_emails` and `prevent_login_with_unverified_email` functions are asked about, as Parse
+    passes it: the user (`original` too when an update changes the email), who asks and from where, and
+    `created_with`, Parse's `createdWith`: `{"action": "signup" | "login", "authProvider": "password" | provider}`,
+    None for an email change and for a resent link (then `resend_request` is True)."""
+
+    object: CloudObject
+    master: bool = False
+    ip: str | None = None
+    installation_id: str | None = None
+    created_with: dict[str, str] | None = None
+    original: CloudObject | None = None
+    resend_request: bool = False
+
+
+@dataclass(slots=True)
+class EventRequest(Request):
+    """`app_opened` and `track_event`: an analytics event a client sent to `/parse/events/<name>`
+    (`Parse.Analytics.track(name, dimensions)`), as Parse's analytics adapter is given it."""
+
+    event_name: str = ""
+    dimensions: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    """The whole body the client sent: `dimensions`, and `at` (a date) from the mobile SDKs."""
 
 
 # Validators ----------------------------------------------------------------------------------------------

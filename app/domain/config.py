@@ -1,4 +1,5 @@
-"""Parse Config: app-wide parameters clients read, some of them for the master key only."""
+"""Parse Config: app-wide parameters clients read, some of them for the master key only; cloud code's
+`before_save("@Config")` and `after_save("@Config")` run around an update, as Parse runs `Parse.Config`'s."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 from app.domain.access import require_master, require_writing_master
 from app.domain.acl import Auth
+from app.domain.hooks import CONFIG_CLASS, Hooks
+from app.domain.operations import Delete
 from app.domain.store import Storage
 from app.errors import InvalidJSONError, InvalidKeyNameError
 
@@ -19,8 +22,10 @@ class ConfigParameter:
 
 
 class ConfigService:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, hooks: Hooks | None = None) -> None:
         self.storage = storage
+        self.hooks = hooks
+        """Cloud code's `before_save("@Config")` and `after_save("@Config")`, when it has any."""
 
     async def read(self, auth: Auth) -> tuple[dict[str, Any], dict[str, bool]]:
         """The parameters this caller may read, and the master-key-only flags beside them."""
@@ -51,13 +56,26 @@ class ConfigService:
         if master_key_only is not None and not isinstance(master_key_only, Mapping):
             raise InvalidJSONError("masterKeyOnly must be an object of parameter names to booleans.")
         flags = master_key_only or {}
-        values: dict[str, Any] = {}
-        removed: list[str] = []
-        for key, value in params.items():
+        for key in params:
             if not key or "." in key or key.startswith("$") or "\0" in key:
                 raise InvalidKeyNameError(f"Invalid parameter name: {key}")
-            if isinstance(value, Mapping) and value.get("__op") == "Delete":
-                removed.append(key)
-            else:
-                values[key] = value
+        hooks = self.hooks
+        if hooks is None or not (hooks.has("before_save", CONFIG_CLASS) or hooks.has("after_save", CONFIG_CLASS)):
+            await self._write(params, flags)
+            return
+        stored = await self.storage.config.read_config()
+        original = stored[0] if stored is not None else None
+        changes = {key: Delete() if _is_delete(value) else value for key, value in params.items()}
+        await self._write(await hooks.before_save_config(auth, changes, original), flags)
+        after = await self.storage.config.read_config()
+        await hooks.after_save_config(auth, after[0] if after is not None else {}, original)
+
+    async def _write(self, params: Mapping[str, Any], flags: Mapping[str, Any]) -> None:
+        values = {key: value for key, value in params.items() if not _is_delete(value)}
+        removed = [key for key, value in params.items() if _is_delete(value)]
         await self.storage.config.update_config(values, removed, {key: flags.get(key) is True for key in params})
+
+
+def _is_delete(value: Any) -> bool:
+    """`{"__op": "Delete"}` as a client sends it, or `Delete()` as cloud code's `unset` leaves it."""
+    return isinstance(value, Delete) or (isinstance(value, Mapping) and value.get("__op") == "Delete")

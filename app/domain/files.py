@@ -40,6 +40,10 @@ FALLBACK_TYPE = "application/octet-stream"
 _URI_COMPONENT_SAFE = "-_.!~*'()"
 
 
+NO_DIRECTORY: Any = object()
+"""An upload that names no directory (`None` is a directory given as null, which Parse refuses)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredFile:
     """A stored file as its store describes it; `ref` is the store's own handle for reading it."""
@@ -107,6 +111,33 @@ def check_name(name: str) -> None:
         raise InvalidFileNameError("Filename contains invalid characters.")
 
 
+_DIRECTORY = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_\-/]*")
+RESERVED_DIRECTORIES = ("metadata",)
+"""First segments a directory may not have: its files' URLs would read as another route (`/files/<app>/metadata/…`)."""
+
+
+def check_directory(directory: Any) -> str:
+    """Parse 9's rules for the directory an upload is stored under, refused with code 122 in Parse's words."""
+    if not isinstance(directory, str):
+        raise InvalidFileNameError("Directory must be a string.")
+    if not directory:
+        raise InvalidFileNameError("Directory must not be empty.")
+    if len(directory) > 256:
+        raise InvalidFileNameError("Directory path is too long.")
+    if ".." in directory:
+        raise InvalidFileNameError('Directory must not contain "..".')
+    if directory.startswith("/") or directory.endswith("/"):
+        raise InvalidFileNameError('Directory must not start or end with "/".')
+    if "//" in directory:
+        raise InvalidFileNameError("Directory must not contain consecutive slashes.")
+    first = directory.split("/", 1)[0]
+    if first in RESERVED_DIRECTORIES:
+        raise InvalidFileNameError(f'Directory must not start with reserved segment "{first}".')
+    if not _DIRECTORY.fullmatch(directory):
+        raise InvalidFileNameError("Directory contains invalid characters.")
+    return directory
+
+
 def stored_name(name: str, content_type: str | None, *, preserve: bool = False) -> tuple[str, str | None]:
     """The name a file is stored under and the type it is stored with.
 
@@ -129,6 +160,12 @@ def uri_component(name: str) -> str:
     """A name as JavaScript's encodeURIComponent writes it: how Parse puts a file's name in its URL, and how its
     filesystem adapter names the file on disk (`a b@2x.png` is `a%20b%402x.png`)."""
     return quote(name, safe=_URI_COMPONENT_SAFE)
+
+
+def url_path(name: str) -> str:
+    """A stored name as it ends a file's URL: each segment of a name in a directory encoded on its own, as Parse's
+    GridFS and S3 adapters form it (`photos/2026/…_a b.png` is `photos/2026/…_a%20b.png`)."""
+    return "/".join(uri_component(segment) for segment in name.split("/"))
 
 
 def served_type(file: StoredFile) -> str:
@@ -206,13 +243,23 @@ class FileService:
         metadata: Mapping[str, Any] | None = None,
         *,
         too_large: Callable[[int], AppError] | None = None,
+        directory: Any = NO_DIRECTORY,
     ) -> str:
-        """Store an upload and return its stored name; an empty or oversized body stores nothing."""
+        """Store an upload and return its stored name; an empty or oversized body stores nothing. A `directory`
+        (Parse 9's, the master key's only) goes before the name: `photos/2026/<hex>_name.png`."""
         await self.require_upload_allowed(auth, name, content_type)
+        chosen: str | None = None
+        if directory is not NO_DIRECTORY:
+            if not auth.master:
+                raise OperationForbiddenError("Directory can only be set using the Master Key.")
+            chosen = check_directory(directory)
         if self.hooks is not None:
-            # Cloud code may refuse the upload or change its metadata before a byte is stored.
-            info = await self.hooks.on_file("before_save", auth, FileInfo(name, content_type, dict(metadata or {})))
+            # Cloud code may refuse the upload, change its metadata or choose its directory before a byte is stored.
+            info = FileInfo(name, content_type, dict(metadata or {}), directory=chosen)
+            info = await self.hooks.on_file("before_save", auth, info)
             metadata = info.metadata
+            # Checked again: a directory is a path in every store, whoever chose it (Parse takes the hook's as is).
+            chosen = check_directory(info.directory) if info.directory is not None else None
         first = b""
         async for chunk in chunks:
             if chunk:
@@ -221,6 +268,8 @@ class FileService:
         if not first:
             raise FileSaveError("Invalid file upload.")
         final_name, final_type = stored_name(name, content_type, preserve=self.rules.preserve_file_name)
+        if chosen is not None:
+            final_name = f"{chosen}/{final_name}"
         limit = self.rules.max_size
         error = too_large or (lambda _: PayloadTooLargeError("request entity too large"))
 

@@ -6,6 +6,9 @@ delete, a find, a log-in and a log-out, a function call, a job, a live query con
 subscription and event. A hook that raises `CloudError` stops the operation with its code (141 by
 default) and nothing is written; any other exception is code 141 with its message, logged once.
 Synchronous handlers run in a worker thread, so a slow one never holds up other requests.
+
+Functions and save and delete triggers that cloud code does not define may be webhooks (`webhooks.py`): the
+same points call their URL instead.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.domain import cloud_log
 from app.domain.acl import Auth
 from app.domain.cloud_requests import (
     CloudError,
@@ -33,7 +37,9 @@ from app.domain.cloud_requests import (
     Request,
     Validator,
 )
+from app.domain.operations import OPERATIONS, Delete
 from app.domain.values import ParseObject, Record
+from app.domain.webhooks import Webhook, Webhooks, saved_fields
 from app.errors import AppError, ScriptFailedError
 
 log = logging.getLogger("app.cloud")
@@ -59,6 +65,9 @@ TRIGGERS = (
 
 FILE_CLASS = "@File"
 """The class name file hooks register under, as Parse's `Parse.File` triggers do."""
+
+CONFIG_CLASS = "@Config"
+"""The class name Parse Config's `before_save` and `after_save` register under, as Parse's `Parse.Config` ones."""
 
 _TRIGGER_NAMES = {
     "before_login": "beforeLogin",
@@ -86,6 +95,8 @@ class HookRegistry:
     triggers: dict[tuple[str, str], Registration] = field(default_factory=dict)
     functions: dict[str, Registration] = field(default_factory=dict)
     jobs: dict[str, Registration] = field(default_factory=dict)
+    policies: dict[str, Registration] = field(default_factory=dict)
+    """Options given as functions: `verify_user_emails`, `prevent_login_with_unverified_email`."""
 
     def trigger(self, name: str, class_name: str) -> Registration | None:
         return self.triggers.get((name, class_name))
@@ -123,19 +134,25 @@ async def run(
     set_value: Callable[[str, Any], None] | None = None,
     **kwargs: Any,
 ) -> Any:
-    """Check the validator, then run the handler; every failure as an AppError."""
-    if registration.validator is not None:
-        validator = registration.validator
-        if request.master and validator.skip_with_master_key:
-            return None
-        validator.check(request, values or {}, set_value or (lambda key, value: None))
-    if registration.limiter is not None and not request.master:
-        caller = request.user.id if request.user is not None and request.user.id else (request.ip or "unknown")
-        registration.limiter.check(str(caller))
+    """Check the validator, then run the handler; every failure as an AppError. The run, or its failure, is
+    logged as Parse logs it (`cloud_log.py`)."""
+    given = cloud_log.before(request)
     try:
-        return await call_handler(registration, request, **kwargs)
+        if registration.validator is not None:
+            validator = registration.validator
+            if request.master and validator.skip_with_master_key:
+                return None
+            validator.check(request, values or {}, set_value or (lambda key, value: None))
+        if registration.limiter is not None and not request.master:
+            caller = request.user.id if request.user is not None and request.user.id else (request.ip or "unknown")
+            registration.limiter.check(str(caller))
+        result = await call_handler(registration, request, **kwargs)
     except Exception as error:
-        raise as_app_error(error, where) from None
+        failure = as_app_error(error, where)
+        cloud_log.failed(request, where, given, failure)
+        raise failure from None
+    cloud_log.ran(request, given, result)
+    return result
 
 
 def request_fields(trigger_name: str, auth: Auth, user: CloudObject | None, data: Any = None) -> dict[str, Any]:
@@ -157,17 +174,66 @@ UserLoader = Callable[[Auth], Awaitable[CloudObject | None]]
 
 
 class Hooks:
-    """The runner the services call; with no cloud code every method returns at once."""
+    """The runner the services call; with no cloud code and no webhooks every method returns at once."""
 
     def __init__(
-        self, registry: HookRegistry, load_user: UserLoader, data_for: Callable[[Auth], Any] | None = None
+        self,
+        registry: HookRegistry,
+        load_user: UserLoader,
+        data_for: Callable[[Auth], Any] | None = None,
+        webhooks: Webhooks | None = None,
     ) -> None:
         self.registry = registry
         self.load_user = load_user
         self.data_for = data_for or (lambda auth: None)
+        self.webhooks = webhooks
 
     def has(self, trigger_name: str, class_name: str) -> bool:
+        """Whether cloud code defines this trigger (webhooks aside: `runs` asks them too)."""
         return (trigger_name, class_name) in self.registry.triggers
+
+    async def runs(self, trigger_name: str, class_name: str) -> bool:
+        """Whether a trigger runs here: cloud code's, or a webhook's."""
+        return self.has(trigger_name, class_name) or await self._webhook(trigger_name, class_name) is not None
+
+    async def webhook_functions(self) -> tuple[str, ...]:
+        """The names of the webhook functions cloud code does not define (sorted)."""
+        if self.webhooks is None:
+            return ()
+        names = (await self.webhooks.catalog()).functions
+        return tuple(sorted(name for name in names if name not in self.registry.functions))
+
+    async def _webhook(self, trigger_name: str, class_name: str) -> Webhook | None:
+        if self.webhooks is None:
+            return None
+        return await self.webhooks.trigger(trigger_name, class_name)
+
+    async def _webhook_request(self, wire_name: str, auth: Auth) -> dict[str, Any]:
+        """The request part of a webhook's body, as cloud code would see the request."""
+        assert self.webhooks is not None
+        fields = await self.request_fields_for(wire_name, auth)
+        return self.webhooks.request_body({**fields, "read_only": auth.read_only})
+
+    async def _call_trigger(
+        self,
+        hook: Webhook,
+        auth: Auth,
+        class_name: str,
+        obj: Record | None,
+        original: Record | None,
+        changes: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Call a trigger's webhook with the object, or (for `beforeSave`) the write's changes over the original."""
+        webhooks = self.webhooks
+        assert webhooks is not None and hook.trigger_name is not None
+        body = {"triggerName": hook.trigger_name, **await self._webhook_request(hook.trigger_name, auth)}
+        if obj is not None:
+            body["object"] = webhooks.object_json(class_name, obj)
+        else:
+            body["object"] = webhooks.write_json(class_name, original, changes or {})
+        if original is not None:
+            body["original"] = webhooks.object_json(class_name, original)
+        return await webhooks.call(hook, body)
 
     async def request_fields_for(self, trigger_name: str, auth: Auth) -> dict[str, Any]:
         user = await self.load_user(auth) if auth.user_id else None
@@ -181,7 +247,7 @@ class Hooks:
         """The changes to write once `before_save` has run, and the keys the hook changed (Parse echoes them)."""
         registration = self.registry.trigger("before_save", class_name)
         if registration is None:
-            return dict(changes), []
+            return await self._before_save_webhook(auth, class_name, changes, original)
         obj = CloudObject(class_name, original, changes, existed=original is not None)
         request = ObjectRequest(
             **await self.request_fields_for("beforeSave", auth),
@@ -192,9 +258,36 @@ class Hooks:
         changed = [key for key, value in obj.changes.items() if key not in changes or changes[key] != value]
         return obj.changes, changed
 
+    async def _before_save_webhook(
+        self, auth: Auth, class_name: str, changes: Mapping[str, Any], original: Record | None
+    ) -> tuple[dict[str, Any], list[str]]:
+        """A `beforeSave` webhook: the object it answers replaces the write's fields, as in Parse Server."""
+        hook = await self._webhook("before_save", class_name)
+        if hook is None:
+            return dict(changes), []
+        success = await self._call_trigger(hook, auth, class_name, None, original, changes)
+        fields = saved_fields(success, updating=original is not None)
+        if fields is None:
+            return dict(changes), []
+        changed = [key for key, value in fields.items() if key not in changes or changes[key] != value]
+        return fields, changed
+
+    async def _after_webhook(
+        self, trigger: str, auth: Auth, class_name: str, obj: Record, original: Record | None = None
+    ) -> None:
+        """An `afterSave` or `afterDelete` webhook: the write is done, so a failure is only logged."""
+        hook = await self._webhook(trigger, class_name)
+        if hook is None:
+            return
+        try:
+            await self._call_trigger(hook, auth, class_name, obj, original)
+        except AppError as error:
+            log.warning("%s webhook of %s failed: %s", hook.trigger_name, class_name, error.message)
+
     async def after_save(self, auth: Auth, class_name: str, after: Record, before: Record | None) -> None:
         registration = self.registry.trigger("after_save", class_name)
         if registration is None:
+            await self._after_webhook("after_save", auth, class_name, after, before)
             return
         request = ObjectRequest(
             **await self.request_fields_for("afterSave", auth),
@@ -209,6 +302,8 @@ class Hooks:
 
     async def before_delete(self, auth: Auth, class_name: str, record: Record) -> None:
         registration = self.registry.trigger("before_delete", class_name)
+        if registration is None and (hook := await self._webhook("before_delete", class_name)) is not None:
+            await self._call_trigger(hook, auth, class_name, record, None)
         if registration is not None:
             request = ObjectRequest(
                 **await self.request_fields_for("beforeDelete", auth),
@@ -219,6 +314,7 @@ class Hooks:
     async def after_delete(self, auth: Auth, class_name: str, record: Record) -> None:
         registration = self.registry.trigger("after_delete", class_name)
         if registration is None:
+            await self._after_webhook("after_delete", auth, class_name, record)
             return
         request = ObjectRequest(
             **await self.request_fields_for("afterDelete", auth), object=CloudObject(class_name, record, existed=True)
@@ -293,12 +389,59 @@ class Hooks:
             raise as_app_error(error, f"{trigger} file", 130 if trigger == "before_save" else 153) from None
         return request.file
 
+    # Parse Config -------------------------------------------------------------------------------------
+
+    async def before_save_config(
+        self, auth: Auth, params: Mapping[str, Any], original: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """`before_save("@Config")` on a config update: `object` is the config as it will be (its `dirty_keys()` the
+        parameters this update sets), `original` as stored (None before the first). The hook refuses by raising
+        (141 unless it gives a code); beyond Parse, whose `Parse.Config` cannot be changed, its `set` and `unset`
+        change what is stored. The parameters to write, `Delete()` for one removed."""
+        registration = self.registry.trigger("before_save", CONFIG_CLASS)
+        if registration is None:
+            return dict(params)
+        obj = CloudObject(CONFIG_CLASS, dict(original or {}), params, existed=original is not None)
+        request = ObjectRequest(
+            **await self.request_fields_for("beforeSave", auth),
+            object=obj,
+            original=CloudObject(CONFIG_CLASS, dict(original), existed=True) if original is not None else None,
+        )
+        await run(registration, request, "beforeSave @Config", obj.to_dict(), obj.set)
+        for key, value in obj.changes.items():
+            if isinstance(value, OPERATIONS) and not isinstance(value, Delete):
+                raise ScriptFailedError(f"config parameter {key}: set a value or unset it, operations are not stored")
+        return obj.changes
+
+    async def after_save_config(
+        self, auth: Auth, config: Mapping[str, Any], original: Mapping[str, Any] | None
+    ) -> None:
+        """`after_save("@Config")`: the config as stored now, and before; a failure is logged (the update stands)."""
+        registration = self.registry.trigger("after_save", CONFIG_CLASS)
+        if registration is None:
+            return
+        request = ObjectRequest(
+            **await self.request_fields_for("afterSave", auth),
+            object=CloudObject(CONFIG_CLASS, dict(config), existed=True),
+            original=CloudObject(CONFIG_CLASS, dict(original), existed=True) if original is not None else None,
+        )
+        try:
+            await run(registration, request, "afterSave @Config")
+        except AppError as error:
+            log.warning("afterSave @Config failed: %s", error.message)
+
     # Functions ------------------------------------------------------------------------------------------
 
     async def call_function(self, auth: Auth, name: str, params: dict[str, Any]) -> Any:
         registration = self.registry.functions.get(name)
         if registration is None:
-            raise ScriptFailedError(f'Invalid function: "{name}"')
+            webhooks = self.webhooks
+            hook = await webhooks.function(name) if webhooks is not None else None
+            if webhooks is None or hook is None:
+                raise ScriptFailedError(f'Invalid function: "{name}"')
+            body = {"params": webhooks.encoder.value(params), **await self._webhook_request(name, auth)}
+            body["functionName"] = name
+            return await webhooks.call(hook, body)
         request = FunctionRequest(**await self.request_fields_for(name, auth), function_name=name, params=params)
         return await run(
             registration,

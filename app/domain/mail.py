@@ -1,11 +1,19 @@
-"""Sending email: the `Mailer` seam, a mailer that writes messages to the log, and one that speaks SMTP.
+"""Sending email: the `Mailer` seam, a mailer that writes messages to the log, one that speaks SMTP, and the
+`Outbox` that sends in the background.
 
-Parse Server calls this an email adapter (`sendMail({to, subject, text})`); ours sends a `MailMessage`.
+Parse Server calls this an email adapter (`sendMail({to, subject, text})`); ours sends a `MailMessage`. Requests
+never wait for a mail server: they post to the `Outbox`, whose few workers send. A request that mails a known
+address then costs what one for an unknown address costs (Parse's reset and verification requests must not tell
+which addresses have accounts). The outbox is bounded: when it is full a message is dropped and logged, not held
+in memory without end. A failed send is logged once and not retried. On shutdown the outbox waits up to
+`drain_timeout` seconds for what is queued; each message still unsent then is logged by recipient.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import smtplib
 import ssl
@@ -14,6 +22,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
+
+from app.domain.recent_logs import OFF_THE_RECORD
 
 log = logging.getLogger("app.mail")
 
@@ -33,10 +43,12 @@ class Mailer(Protocol):
 
 
 class LogMailer:
-    """Writes each message to the log instead of sending it: the default, so `make run` shows the links."""
+    """Writes each message to the log instead of sending it: the default, so `make run` shows the links. Never to
+    `/scriptlog`: a reset link is as good as the password."""
 
     async def send(self, message: MailMessage) -> None:
-        log.info("email to %s: %s %s", message.to, message.subject, message.link or message.text)
+        text = message.link or message.text
+        log.info("email to %s: %s %s", message.to, message.subject, text, extra=OFF_THE_RECORD)
 
 
 class SmtpMailer:
@@ -82,3 +94,56 @@ class SmtpMailer:
             if self.user is not None:
                 smtp.login(self.user, self.password or "")
             smtp.send_message(email)
+
+
+class Outbox:
+    """Messages sent in the background by `workers` tasks, started on first use on the running loop."""
+
+    def __init__(self, mailer: Mailer, *, capacity: int = 1000, workers: int = 4, drain_timeout: float = 10.0) -> None:
+        self.mailer = mailer
+        self.capacity = capacity
+        self.workers = workers
+        self.drain_timeout = drain_timeout
+        self._queue: asyncio.Queue[MailMessage] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def post(self, message: MailMessage) -> None:
+        """Queue a message and return at once; a full outbox drops it (logged)."""
+        if self._queue is None:
+            self._queue = asyncio.Queue(self.capacity)
+            # Started by whichever request mails first: a fresh context, so nothing of that request's lives on.
+            self._tasks = [
+                asyncio.create_task(self._work(self._queue), context=contextvars.Context()) for _ in range(self.workers)
+            ]
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            log.error("email to %s not sent: %d emails are waiting already", message.to, self.capacity)
+
+    async def _work(self, queue: asyncio.Queue[MailMessage]) -> None:
+        while True:
+            message = await queue.get()
+            try:
+                await self.mailer.send(message)
+            except asyncio.CancelledError:
+                log.error("email to %s may not have been sent: the server stopped while sending it", message.to)
+                raise
+            except Exception:
+                # As in Parse Server, a mail that cannot go out fails nothing else; it is logged, not retried.
+                log.exception("could not send email to %s", message.to)
+            finally:
+                queue.task_done()
+
+    async def close(self) -> None:
+        """Send what is queued (for up to `drain_timeout` seconds), then stop; what is left is logged."""
+        queue, tasks = self._queue, self._tasks
+        self._queue, self._tasks = None, []
+        if queue is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(queue.join(), self.drain_timeout)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        while not queue.empty():
+            log.error("email to %s not sent: the server stopped before it went out", queue.get_nowait().to)

@@ -554,14 +554,22 @@ class PushService:
         return list(await asyncio.gather(*(apply(installation) for installation in installations)))
 
     async def _forget_tokens(self, installations: list[Record], tokens: set[str]) -> None:
+        """Remove tokens that will never work again from the installations holding them; straight in storage, as
+        Parse does (the installation rules of a client's write, which would look the token up, do not apply)."""
+        schema = await self.objects.schemas.get("_Installation")
+        if schema is None:
+            return
         for installation in installations:
-            if installation.get("deviceToken") in tokens:
-                try:
-                    await self.objects.update(
-                        MASTER, "_Installation", str(installation["objectId"]), {"deviceToken": Delete()}
-                    )
-                except AppError as error:
-                    log.warning("installation %s: token kept: %s", installation["objectId"], error.message)
+            token = installation.get("deviceToken")
+            if token not in tokens:
+                continue
+            # Only while it still holds that token: the app may have registered a new one meanwhile.
+            where = parse_where({"deviceToken": token}, schema, master=True)
+            changes = {"deviceToken": Delete(), "updatedAt": utc_now()}
+            try:
+                await self.objects.storage.update(schema, str(installation["objectId"]), where, changes, None)
+            except AppError as error:
+                log.warning("installation %s: token kept: %s", installation["objectId"], error.message)
 
     # Audiences: Parse Dashboard's saved push queries, the master key's
 

@@ -18,9 +18,9 @@ def server_info(auth: Auth, *, push: bool = False) -> tuple[dict[str, Any], str]
     require_master(auth)
     features: dict[str, Any] = {
         "globalConfig": {"create": True, "read": True, "update": True, "delete": True},
-        "hooks": {"create": False, "read": False, "update": False, "delete": False},
+        "hooks": {"create": True, "read": True, "update": True, "delete": True},
         "cloudCode": {"jobs": True},
-        "logs": {"level": False, "size": False, "order": False, "until": False, "from": False},
+        "logs": {"level": True, "size": True, "order": True, "until": True, "from": True},
         "push": {
             "immediatePush": push,
             "scheduledPush": push,
@@ -33,7 +33,7 @@ def server_info(auth: Auth, *, push: bool = False) -> tuple[dict[str, Any], str]
             "removeField": True,
             "addClass": True,
             "removeClass": True,
-            "clearAllDataFromClass": False,
+            "clearAllDataFromClass": True,
             "exportClass": False,
             "editClassLevelPermissions": True,
             "editPointerPermissions": True,

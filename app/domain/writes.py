@@ -18,6 +18,7 @@ from app.domain.class_rules import NO_RULES, ClassRules, SessionRules, UserRules
 from app.domain.classes import REQUIRED_ON_WRITE, ClassSchema, is_valid_class_name
 from app.domain.events import EventSink, WriteEvent
 from app.domain.hooks import Hooks
+from app.domain.installations import InstallationRules
 from app.domain.object_settings import ObjectSettings
 from app.domain.operations import ECHOED, Delete, RelationChange, apply_changes, value_on_create
 from app.domain.queries import and_
@@ -44,7 +45,8 @@ class WriteResult:
     """What a write stored (`object`), and what of it a client is told beyond what it sent: the results of its
     operations (`echoed`: `Increment`'s total, `{"a.b": op}` as `{"a": {"b": …}}`), what the server filled in
     (`filled`: defaults, a default ACL), what a `before_save` hook changed that the caller may read (`hooked`), the
-    whole session a client made (`whole`), and a new session token (a user who changed their own password)."""
+    whole session a client made (`whole`), a new session token (a user who changed their own password), and
+    whether a create updated an object it found instead (`existing`)."""
 
     object: Record
     echoed: Record = field(default_factory=dict)
@@ -52,6 +54,8 @@ class WriteResult:
     hooked: Record = field(default_factory=dict)
     whole: Record | None = None
     session_token: str | None = None
+    existing: bool = False
+    """A create that found the object it describes already stored, and updated it (an installation seen again)."""
 
 
 def new_object_id(size: int = 10) -> str:
@@ -83,7 +87,8 @@ class ObjectWrites:
         self.hooks = hooks
         self.rules: dict[str, ClassRules] = {
             "_User": UserRules(self),
-            "_Session": SessionRules(settings.session_length),
+            "_Session": SessionRules(self, settings.session_length),
+            "_Installation": InstallationRules(self, schemas, settings.installations),
         }
 
     async def _schema_for(self, auth: Auth, class_name: str) -> ClassSchema | None:
@@ -104,10 +109,15 @@ class ObjectWrites:
                 raise InvalidKeyNameError("id is an invalid field name.")
         elif "objectId" in data and not custom_id:
             raise AppError("objectId must not be empty, null or undefined", code=104)
+        data, existing = await rules.settle(auth, None, data)
+        if existing is not None:
+            result = await self._update(auth, class_name, rules, existing, data)
+            result.existing = True
+            return result
         data = rules.incoming(auth, data)
         schema = await self._schema_for(auth, class_name)
         changed_by_hook: list[str] = []
-        if self.hooks is not None and self.hooks.has("before_save", class_name):
+        if self.hooks is not None and await self.hooks.runs("before_save", class_name):
             data, changed_by_hook = await self.hooks.before_save(auth, class_name, data, None)
         values = {k: v for k, v in data.items() if k not in ("objectId", "id") or self.settings.allow_custom_object_id}
         values.pop("objectId", None)
@@ -171,6 +181,12 @@ class ObjectWrites:
         """Apply `data`'s values and operations to an object the caller may write."""
         permissions.require_class_access("update", class_name, auth)
         rules = self.rules.get(class_name, NO_RULES)
+        data, target = await rules.settle(auth, object_id, data)
+        return await self._update(auth, class_name, rules, target or object_id, data)
+
+    async def _update(
+        self, auth: Auth, class_name: str, rules: ClassRules, object_id: str, data: Mapping[str, Any]
+    ) -> WriteResult:
         schema = await self._schema_for(auth, class_name)
         if schema is None:
             if not is_valid_class_name(class_name):
@@ -182,7 +198,7 @@ class ObjectWrites:
         )
         values = dict(data)
         changed_by_hook: list[str] = []
-        if self.hooks is not None and self.hooks.has("before_save", class_name):
+        if self.hooks is not None and await self.hooks.runs("before_save", class_name):
             # What the hook sees as `original`: the object this caller may write, or the write fails here.
             groups = None if auth.master else auth.groups
             where = and_({"objectId": object_id}, constraint)
@@ -282,6 +298,19 @@ class ObjectWrites:
         await self._emit(WriteEvent("delete", schema, None, found[0], auth))
         if self.hooks is not None:
             await self.hooks.after_delete(auth, class_name, visible(schema, MASTER, dict(found[0])))
+
+    async def discard(self, schema: ClassSchema, row: Record, acl: frozenset[str] | None = None) -> None:
+        """Delete an object another write replaces (`CleanUps`): no hooks, but its event, so a session's cache and
+        its followers learn it ended."""
+        if await self.storage.delete(schema, row["objectId"], {}, acl):
+            await self._emit(WriteEvent("delete", schema, None, row, MASTER))
+
+    async def clear(self, schema: ClassSchema, row: Record, field: str, acl: frozenset[str] | None = None) -> None:
+        """Remove one field of an object another write takes it from (`CleanUps`): no hooks, but its event."""
+        changes = {field: Delete()}
+        before = await self.storage.update(schema, row["objectId"], {}, changes, acl)
+        if before is not None:
+            await self._emit(WriteEvent("update", schema, apply_changes(before, changes), before, MASTER))
 
     async def _ensure_fields(
         self,

@@ -13,19 +13,22 @@ from typing import Any
 from app.domain.account_mail import AccountMail
 from app.domain.accounts import AccountService
 from app.domain.acl import Auth, Origin
+from app.domain.analytics import Analytics
 from app.domain.config import ConfigService
 from app.domain.encoding import Encoder
 from app.domain.events import EventBus
-from app.domain.files import FileService, uri_component
+from app.domain.files import FileService, url_path
 from app.domain.hooks import Hooks
 from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
 from app.domain.push import PushService
+from app.domain.recent_logs import RecentLogs
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
 from app.domain.store import Storage
+from app.domain.webhooks import WebhookAdmin
 from app.errors import UnauthorizedError
 from app.settings import Settings
 
@@ -50,10 +53,16 @@ class Services:
     """The class schemas as the master key changes them; `schemas` is the registry every service reads."""
     jobs: JobRunner
     """Cloud code's jobs and their schedules (none defined without cloud code)."""
+    webhooks: WebhookAdmin
+    """The webhooks declared in `_Hooks`, as the master key changes them."""
     push: PushService
     """Push notifications through the providers the push option configures, and push audiences."""
     hooks: Hooks | None = None
-    """Cloud code, when there is any."""
+    """Cloud code and webhooks (always there: a webhook may be declared at any time)."""
+    logs: RecentLogs = field(default_factory=RecentLogs)
+    """This process's recent log lines, for `/scriptlog`."""
+    analytics: Analytics = field(default_factory=Analytics)
+    """Where `/events` sends analytics events: cloud code's hooks for them."""
     started: bool = False
 
 
@@ -136,4 +145,4 @@ async def authenticate(
 @functools.lru_cache(maxsize=32)
 def file_encoder(mount: str, app_id: str) -> Encoder:
     """Encode values with file URLs under this server's address, as Parse's files controller does."""
-    return Encoder(lambda name: f"{mount}/files/{app_id}/{uri_component(name)}")
+    return Encoder(lambda name: f"{mount}/files/{app_id}/{url_path(name)}")

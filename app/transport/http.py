@@ -41,6 +41,16 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(dump_json(body), status, {**CORS_HEADERS, **(headers or {})}, JSON_TYPE)
 
 
+NO_ROUTE_CODE = 107
+"""Parse's code for a request it cannot route (its router's `cannot route …`, which `/batch` answers too)."""
+
+
+def route_not_found(method: str, path: str, status: int = 404) -> Response:
+    """A request no route takes: Parse's status (Express's 404), as JSON with Parse's code where Express answers
+    an HTML page, so that a client reading JSON reads why."""
+    return json_response({"code": NO_ROUTE_CODE, "error": f"Cannot {method} {path}"}, status)
+
+
 def error_response(error: AppError) -> Response:
     if error.detail:
         log.info("refused: %s", error.detail)

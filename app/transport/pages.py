@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from app.domain.account_mail import ResetLinkError
 from app.domain.acl import Origin
 from app.transport.callers import Services
-from app.transport.http import CORS_HEADERS, HttpEndpoint
+from app.transport.http import CORS_HEADERS, HttpEndpoint, route_not_found
 
 _PASSWORDS_DIFFER = "The two passwords are not the same."
 
@@ -112,7 +112,7 @@ class PagesEndpoint(HttpEndpoint):
                 return await self._reset(request)
         if len(parts) == 1 and parts[0] in _PAGES and method == "GET":
             return self._page(parts[0], {}) if self._configured else _not_found()
-        return _not_found()
+        return route_not_found(method, request.url.path)
 
     @property
     def _configured(self) -> bool:
@@ -134,7 +134,8 @@ class PagesEndpoint(HttpEndpoint):
         username, token = form.get("username"), form.get("token")
         if not username and not token:
             return self._redirect("email_verification_link_invalid.html", {})
-        sent = await self.services.mail.resend_verification(username, token)
+        origin = Origin(request.headers, request.client.host if request.client else None)
+        sent = await self.services.mail.resend_verification(username, token, origin)
         quiet = self.services.mail.settings.verify_success_on_invalid_email
         return self._redirect(
             "email_verification_send_success.html" if sent or quiet else "email_verification_send_fail.html", {}

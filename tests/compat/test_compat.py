@@ -109,6 +109,10 @@ DELIBERATE: dict[str, dict[int, tuple[int, str]]] = {
             "Dashboard hides the pages it could not serve",
         ),
         **dict.fromkeys((5, 6, 7), (200, EXPOSED)),
+        **dict.fromkeys(
+            (8, 10, 11, 12),
+            (404, "an unknown route answers JSON with Parse's code 107 (`Cannot GET /parse/nowhere`), not HTML"),
+        ),
     },
 }
 

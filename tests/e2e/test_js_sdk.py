@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from tests.conftest import EXAMPLE_CLOUD, MASTER_KEY, make_settings, serving
+from tests.conftest import EXAMPLE_CLOUD, MASTER_KEY, Api, make_settings, serving
 from tests.e2e.conftest import require_node_clients, run_client
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -105,3 +106,51 @@ async def test_a_password_is_verified_without_a_session_and_the_master_key_logs_
     assert seen["wrong"] == {"code": 101, "message": "Invalid username/password."}
     assert seen["actingAs"] == {"id": seen["verified"]["id"], "hasSession": True, "current": seen["verified"]["id"]}
     assert seen["me"] == "turing"
+
+
+async def test_the_current_installation_is_saved_found_again_and_carried_by_the_session(address: str) -> None:
+    seen = await run_client("sdk_installations.js", address, MASTER_KEY)
+    installation_id = seen["installationId"]
+    assert seen["saved"] == {"hasId": True, "deviceType": "web", "channels": ["news"]}
+    assert seen["timeZone"] == "Europe/Paris"
+    # As on Parse Server: the row is updated, and the new object learns no id from the answer.
+    assert seen["again"] == {"hasId": False, "badge": 2, "sameRow": True}
+    assert seen["signUpSession"] == installation_id
+    assert seen["session"] == {"installationId": installation_id, "user": True}
+    assert seen["endedSignUp"] == {"code": 209, "message": "Invalid session token"}
+    assert seen["clientFind"] == {"code": 119, "message": "Permission denied"}
+    assert seen["inNews"] == [installation_id]
+
+
+async def test_a_file_saved_in_a_directory_with_the_master_key(address: str) -> None:
+    seen = await run_client("sdk_file_directory.js", address, MASTER_KEY)
+    assert seen["name"].startswith("books/2026/") and seen["name"].endswith("_cover.txt")
+    assert seen["url"] == f"http://{address}/parse/files/app/{seen['name']}"
+    assert (seen["status"], seen["text"]) == (200, "in a folder")
+    assert seen["refused"] == {"code": 119, "message": "Directory can only be set using the Master Key."}
+
+
+ANALYTICS_CLOUD = """
+from app.cloud import Cloud
+
+cloud = Cloud()
+
+
+@cloud.track_event("Search")
+def search(request):
+    request.log.info("search by %s: %s", request.user.id, sorted(request.dimensions.items()))
+"""
+
+
+async def test_analytics_events_reach_cloud_code(database_server: str, tmp_path: Path) -> None:
+    require_node_clients()
+    (tmp_path / "cloud.py").write_text(ANALYTICS_CLOUD)
+    settings = make_settings(
+        database_server, "e2e_analytics", tmp_path, cloud=str(tmp_path / "cloud.py"), allow_client_class_creation=True
+    )
+    async with serving(settings) as (_, client, address):
+        seen = await run_client("sdk_analytics.js", address)
+        assert seen["tracked"] == {}
+        lines = (await Api(client).get("/scriptlog", master=True, params={"size": "100"})).json()
+    expected = f"search by {seen['user']}: [('category', 'poems'), ('dayType', 'weekday')]"
+    assert [line["message"] for line in lines].count(expected) == 1

@@ -50,8 +50,8 @@ class CommandLog(monitoring.CommandListener):
             yield counts
         finally:
             self.recording = False
-            # Schema reloads (`_SCHEMA`) come on a timer, not from the request.
-            counts.update(c for c in self.commands if c[0] in READS and c[1] != "_SCHEMA")
+            # Schema and webhook reloads (`_SCHEMA`, `_Hooks`) come on a timer, not from the request.
+            counts.update(c for c in self.commands if c[0] in READS and c[1] not in ("_SCHEMA", "_Hooks"))
 
 
 class StatementLog(CommandLog):

@@ -191,3 +191,27 @@ async def test_users_signed_up_on_one_log_in_on_the_other(servers: tuple[Api, ht
         "/parse/users", headers=app_only, json={"username": "x2", "password": "x", "email": "FQ@example.com"}
     )
     assert taken.json() == {"code": 203, "error": "Account already exists for this email address."}
+
+
+async def test_webhooks_declared_on_one_are_read_changed_and_removed_on_the_other(
+    servers: tuple[Api, httpx.AsyncClient],
+) -> None:
+    ours, peer = servers
+    theirs_hook = {"functionName": "fromParse", "url": "http://127.0.0.1:9/parse"}
+    created = await peer.post("/parse/hooks/functions", headers=HEADERS, json=theirs_hook)
+    assert created.status_code == 200, created.text
+    mine_hook = {"className": "Hooked", "triggerName": "afterSave", "url": "http://127.0.0.1:9/parseql"}
+    assert (await ours.post("/hooks/triggers", mine_hook, master=True)).status_code == 200
+
+    assert (await ours.get("/hooks/functions/fromParse", master=True)).json() == theirs_hook
+    listed = (await peer.get("/parse/hooks/triggers/Hooked/afterSave", headers=HEADERS)).json()
+    assert listed == {"className": "Hooked", "triggerName": "afterSave", "url": "http://127.0.0.1:9/parseql"}
+
+    moved = await ours.put("/hooks/functions/fromParse", {"url": "http://127.0.0.1:9/moved"}, master=True)
+    assert moved.status_code == 200, moved.text
+    assert (await peer.get("/parse/hooks/functions/fromParse", headers=HEADERS)).json()["url"].endswith("/moved")
+    assert (await ours.put("/hooks/functions/fromParse", {"__op": "Delete"}, master=True)).json() == {}
+    assert (await peer.get("/parse/hooks/functions", headers=HEADERS)).json() == []
+    removed = await peer.put("/parse/hooks/triggers/Hooked/afterSave", headers=HEADERS, json={"__op": "Delete"})
+    assert removed.json() == {}
+    assert (await ours.get("/hooks/triggers", master=True)).json() == []

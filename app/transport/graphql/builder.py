@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from graphql import (
@@ -76,8 +76,14 @@ def class_order(schema: ClassSchema) -> tuple[int, str]:
 class SchemaBuilder:
     """Builds one immutable GraphQL schema from the class schemas of the moment."""
 
-    def __init__(self, classes: list[ClassSchema], functions: Mapping[str, Registration] | None = None) -> None:
+    def __init__(
+        self,
+        classes: list[ClassSchema],
+        functions: Mapping[str, Registration] | None = None,
+        webhook_functions: Sequence[str] = (),
+    ) -> None:
         self.functions: Mapping[str, Registration] = functions or {}
+        self.webhook_functions = webhook_functions
         self.classes = sorted(
             (c for c in classes if c.name != "_Join" and not c.name.startswith("_Join:")), key=class_order
         )
@@ -369,7 +375,7 @@ class SchemaBuilder:
         writes.update(files.mutations())
         if user is not None and viewer is not None:
             writes.update(users.mutations(user, viewer, self.types))
-        writes.update(functions.call_cloud_code(self.functions))
+        writes.update(functions.call_cloud_code(self.functions, self.webhook_functions))
         writes.update(classes.mutations())
         writes.update(config.mutations())
         queries.update(functions.typed_fields(self.functions, "query", set(queries)))

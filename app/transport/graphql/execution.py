@@ -212,6 +212,7 @@ class SchemaCache:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.version = -1
+        self.webhook_functions: tuple[str, ...] = ()
         self.schema: GraphQLSchema | None = None
         self.documents: OrderedDict[str, Checked | list[GraphQLError]] = OrderedDict()
         settings = services.settings
@@ -222,10 +223,13 @@ class SchemaCache:
     async def current(self) -> GraphQLSchema:
         registry = self.services.schemas
         await registry.fresh()  # so another instance's changes show up too
-        if self.schema is None or registry.version != self.version:
-            self.version = registry.version
-            hooks = self.services.hooks
-            self.schema = SchemaBuilder(registry.cached(), hooks.registry.functions if hooks else None).build()
+        hooks = self.services.hooks
+        # Webhook functions are `callCloudCode` names too, declared at any time (by any instance).
+        webhook_functions = await hooks.webhook_functions() if hooks else ()
+        if self.schema is None or (registry.version, webhook_functions) != (self.version, self.webhook_functions):
+            self.version, self.webhook_functions = registry.version, webhook_functions
+            functions = hooks.registry.functions if hooks else None
+            self.schema = SchemaBuilder(registry.cached(), functions, webhook_functions).build()
             self.documents.clear()
             log.debug("GraphQL schema built for class schema version %s", self.version)
         return self.schema

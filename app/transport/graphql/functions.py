@@ -15,7 +15,7 @@ import logging
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,10 +52,14 @@ _SCALARS: dict[Any, Any] = {
 }
 
 
-def call_cloud_code(functions: Mapping[str, Registration]) -> dict[str, GraphQLField]:
-    """`callCloudCode`, with an enum of the functions whose names GraphQL can spell (as Parse Server)."""
-    names = [name for name in functions if _NAME.match(name)]
-    for name in functions:
+def call_cloud_code(
+    functions: Mapping[str, Registration], webhook_functions: Sequence[str] = ()
+) -> dict[str, GraphQLField]:
+    """`callCloudCode`, with an enum of the functions whose names GraphQL can spell (as Parse Server), cloud code's
+    and the webhooks'."""
+    every = list(dict.fromkeys([*functions, *webhook_functions]))
+    names = [name for name in every if _NAME.match(name)]
+    for name in every:
         if name not in names:
             log.warning("cloud function %s is left out of CloudCodeFunction: not a GraphQL name", name)
     if not names:

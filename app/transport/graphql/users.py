@@ -127,7 +127,7 @@ async def _confirm_reset_password(root: Any, info: Info, input: dict[str, Any]) 
 
 
 async def _send_verification_email(root: Any, info: Info, input: dict[str, Any]) -> dict[str, Any]:
-    await info.context.services.mail.request_verification_email(input.get("email"))
+    await info.context.services.mail.request_verification_email(input.get("email"), info.context.auth)
     return {"ok": True}
 
 

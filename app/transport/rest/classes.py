@@ -165,6 +165,8 @@ async def create_object(call: RestCall) -> RestResponse:
             return RestResponse(call.encoder.object(answers.signed_in(saved)))
         location = f"{call.mount}/users/{saved.user_id}"
         return RestResponse(call.encoder.object(answers.signed_in(saved)), 201, {"Location": location})
+    if saved.existing:  # the object it describes was stored already (an installation seen again): updated
+        return RestResponse(call.encoder.object(answers.updated(saved)))
     location = f"{call.mount}/classes/{class_name}/{saved.object['objectId']}"
     return RestResponse(call.encoder.object(answers.created(saved)), 201, {"Location": location})
 

@@ -21,6 +21,7 @@ from app.transport.http import (
     json_response,
     parse_mount_url,
     read_body,
+    route_not_found,
 )
 from app.transport.rest.router import RestCall, RouteNotFound, Router
 from app.transport.wire import JSONTooDeepError, parse_json
@@ -30,10 +31,6 @@ log = logging.getLogger("app.rest")
 MOUNT = "/parse"
 # Routes that ignore a session token (a stale token must not stop a login).
 _TOKENLESS = ("/login",)
-_EXPRESS_404 = (
-    '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n</head>\n'
-    "<body>\n<pre>Cannot {method} {path}</pre>\n</body>\n</html>\n"
-)
 
 
 def _query(request: Request) -> dict[str, Any]:
@@ -134,12 +131,7 @@ class RestEndpoint(HttpEndpoint):
             try:
                 handler, params = self.router.match(method, path.rstrip("/") or "/")
             except RouteNotFound:
-                return Response(
-                    _EXPRESS_404.format(method=method, path=request.url.path),
-                    404,
-                    {**CORS_HEADERS, "Content-Security-Policy": "default-src 'none'"},
-                    "text/html; charset=utf-8",
-                )
+                return route_not_found(method, request.url.path)
             mount = parse_mount_url(request, self.services.settings)
             encoder = file_encoder(mount, self.services.settings.app_id)
             call = RestCall(

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
-from app.domain.files import limited_error, served_type
+from app.domain.files import NO_DIRECTORY, limited_error, served_type
 from app.errors import AppError, InvalidFileNameError, InvalidJSONError, PayloadTooLargeError, UnauthorizedError
 from app.transport.callers import Credentials, Services, authenticate, file_encoder
 from app.transport.http import (
@@ -25,6 +25,7 @@ from app.transport.http import (
     header_credentials,
     json_response,
     parse_mount_url,
+    route_not_found,
 )
 from app.transport.wire import parse_json
 
@@ -124,7 +125,7 @@ class FilesEndpoint(HttpEndpoint):
         except Exception:
             log.exception("unexpected error on %s %s", request.method, request.url.path)
             return json_response({"code": 1, "message": "Internal server error."}, 500)
-        return Response(f"Cannot {request.method} {request.url.path}", 404, CORS_HEADERS, "text/plain; charset=utf-8")
+        return route_not_found(request.method, request.url.path)
 
     async def upload(self, request: Request, name: str) -> Response:
         settings = self.services.settings
@@ -137,18 +138,25 @@ class FilesEndpoint(HttpEndpoint):
         credentials = header_credentials(request.headers)
         content_type = request.headers.get("content-type")
         metadata: dict[str, Any] = {}
+        directory: Any = NO_DIRECTORY
         chunks = _request_chunks(request)
         if credentials.app_id is None:
             # The JS SDK sends files as JSON ({base64, _ContentType, fileData}) with its keys in the body.
-            credentials, content_type, metadata, data = await self._json_upload(request, limit)
+            credentials, content_type, file_data, data = await self._json_upload(request, limit)
+            metadata = file_data.get("metadata") or {}
+            directory = file_data.get("directory", NO_DIRECTORY)
             chunks = _one(data)
         if streamed and request.headers.get("x-parse-file-metadata"):
             metadata = _metadata_header(request.headers["x-parse-file-metadata"])
+        if streamed and request.headers.get("x-parse-file-directory"):
+            directory = request.headers["x-parse-file-directory"]
         # Parse builds a Parse.File from the upload, and a Parse.File without a type is text/plain.
         content_type = content_type or "text/plain"
         client = request.client.host if request.client else None
         auth = await authenticate(self.services, credentials, client)
-        stored = await self.services.files.create(auth, name, content_type, chunks, metadata, too_large=too_large)
+        stored = await self.services.files.create(
+            auth, name, content_type, chunks, metadata, too_large=too_large, directory=directory
+        )
         url = file_encoder(parse_mount_url(request, settings), settings.app_id).file_url(stored)
         return json_response({"url": url, "name": stored}, 201, {"Location": url})
 
@@ -180,14 +188,15 @@ class FilesEndpoint(HttpEndpoint):
         if not isinstance(encoded, str) or not (content_type is None or isinstance(content_type, str)):
             raise UnauthorizedError("unauthorized")
         file_data = body.get("fileData")
-        metadata = file_data.get("metadata") if isinstance(file_data, dict) else None
+        file_data = file_data if isinstance(file_data, dict) else {}
+        metadata = file_data.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidJSONError("Invalid JSON in fileData.metadata.")
         try:
             data = base64.b64decode(encoded)
         except (binascii.Error, ValueError):
             raise InvalidJSONError("The file's base64 data is not valid base64.") from None
-        return credentials, content_type, metadata or {}, data
+        return credentials, content_type, file_data, data
 
     async def _require_download_allowed(self, request: Request) -> None:
         files = self.services.files

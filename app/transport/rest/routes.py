@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from app.transport.rest import aggregate, batch, classes, config, functions, push, schemas, server, users
+from app.transport.rest import (
+    aggregate,
+    batch,
+    classes,
+    config,
+    events,
+    functions,
+    hooks,
+    logs,
+    push,
+    schemas,
+    server,
+    users,
+)
 from app.transport.rest.router import Handler, RestCall, RestResponse, Route, Router
 
 
@@ -51,6 +64,11 @@ def build_router() -> Router:
             Route("GET", "/users/:object_id", for_class("_User", classes.get_object)),
             Route("PUT", "/users/:object_id", for_class("_User", classes.update_object)),
             Route("DELETE", "/users/:object_id", for_class("_User", classes.delete_object)),
+            Route("GET", "/installations", for_class("_Installation", classes.find_objects)),
+            Route("POST", "/installations", for_class("_Installation", classes.create_object)),
+            Route("GET", "/installations/:object_id", for_class("_Installation", classes.get_object)),
+            Route("PUT", "/installations/:object_id", for_class("_Installation", classes.update_object)),
+            Route("DELETE", "/installations/:object_id", for_class("_Installation", classes.delete_object)),
             Route("GET", "/schemas", schemas.list_schemas),
             Route("POST", "/schemas", schemas.create_schema),
             Route("GET", "/schemas/:class_name", schemas.get_schema),
@@ -75,6 +93,18 @@ def build_router() -> Router:
             Route("POST", "/push_audiences", push.create_audience),
             Route("PUT", "/push_audiences/:object_id", push.update_audience),
             Route("DELETE", "/push_audiences/:object_id", push.delete_audience),
+            Route("GET", "/hooks/functions", hooks.list_functions),
+            Route("POST", "/hooks/functions", hooks.create_hook),
+            Route("GET", "/hooks/functions/:function_name", hooks.get_function),
+            Route("PUT", "/hooks/functions/:function_name", hooks.change_hook),
+            Route("DELETE", "/hooks/functions/:function_name", hooks.delete_hook),
+            Route("GET", "/hooks/triggers", hooks.list_triggers),
+            Route("POST", "/hooks/triggers", hooks.create_hook),
+            Route("GET", "/hooks/triggers/:class_name/:trigger_name", hooks.get_trigger),
+            Route("PUT", "/hooks/triggers/:class_name/:trigger_name", hooks.change_hook),
+            Route("DELETE", "/hooks/triggers/:class_name/:trigger_name", hooks.delete_hook),
+            Route("GET", "/scriptlog", logs.script_log),
+            Route("POST", "/events/:event_name", events.track_event),
             Route("GET", "/health", server.health),
             Route("GET", "/serverInfo", server.server_info),
             Route("POST", "/batch", batch.make_batch(lambda: router)),

@@ -60,12 +60,13 @@ async def current_session(call: RestCall) -> RestResponse:
 
 
 async def request_password_reset(call: RestCall) -> RestResponse:
-    await call.services.mail.request_password_reset(call.json_body().get("email"), call.auth.origin)
+    body = call.json_body()
+    await call.services.mail.request_password_reset(body.get("email"), call.auth.origin, body.get("token"))
     return RestResponse({})
 
 
 async def request_verification_email(call: RestCall) -> RestResponse:
-    await call.services.mail.request_verification_email(call.json_body().get("email"))
+    await call.services.mail.request_verification_email(call.json_body().get("email"), call.auth)
     return RestResponse({})
 
 
