@@ -41,8 +41,7 @@ from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, Outbox, SmtpMailer
 from app.domain.object_settings import InstallationSettings, ObjectSettings
 from app.domain.objects import ObjectService
-from app.domain.push import PushService
-from app.domain.push_delivery import PushSender
+from app.domain.push import PushLimits, PushService
 from app.domain.recent_logs import RecentLogs
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
@@ -60,7 +59,7 @@ from app.storage.mongo.hooks import MongoHooks
 from app.storage.postgres.engine import PostgresStorage
 from app.storage.postgres.hooks import PostgresHooks
 from app.storage.postgres_bus import PostgresBus
-from app.storage.push_providers import PushConfigError, push_senders
+from app.storage.push_providers import PushConfigError, push_senders, queue_options
 from app.storage.redis_bus import RedisBus
 from app.storage.webhook_client import HttpWebhookClient
 from app.transport.callers import Services
@@ -197,7 +196,7 @@ def build_services(settings: Settings) -> Services:
         SchemaAdmin(schemas, authenticator),
         JobRunner(registry, objects),
         WebhookAdmin(webhooks),
-        PushService(objects, senders(settings)),
+        push_service(objects, settings),
         logs=RecentLogs(settings.log_store_records, settings.log_store_size, log_level(settings.log_level)),
     )
 
@@ -214,12 +213,16 @@ def build_services(settings: Settings) -> Services:
     return services
 
 
-def senders(settings: Settings) -> list[PushSender]:
-    """The push providers of the push option (none: push is not configured)."""
+def push_service(objects: ObjectService, settings: Settings) -> PushService:
+    """Push through the providers of the push option (none: push is not configured), sent by this instance unless
+    the option's `queueOptions.disablePushWorker` leaves that to others."""
     try:
-        return push_senders(settings.push, fcm_url=settings.push_fcm_url)
+        senders = push_senders(settings.push, fcm_url=settings.push_fcm_url)
+        batch_size, no_worker = queue_options(settings.push)
     except PushConfigError as error:
         raise StartupError(str(error)) from None
+    limits = PushLimits(page_size=batch_size) if batch_size else PushLimits()
+    return PushService(objects, senders, limits, sending=not no_worker)
 
 
 def hook_store(storage: Storage) -> HookStore:

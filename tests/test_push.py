@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from app.asgi import create_app
+from app.asgi import StartupError, create_app
 from app.domain.push import PushLimits
 from tests.conftest import Api, fresh_uri, make_settings, running
 from tests.push_servers import FcmServer, fcm_server
@@ -252,6 +253,46 @@ async def test_a_push_whose_instance_stopped_before_sending_it_is_sent_by_anothe
     assert delivered(fcm) == {"tok-orphan": {"alert": "Still"}}
     async with running(settings) as (_, client):
         assert (await settled(Api(client), status_id))["status"] == "succeeded"
+
+
+async def test_an_instance_without_a_push_worker_records_pushes_that_a_worker_instance_sends(
+    fcm: FcmServer, database_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    uri, data = fresh_uri(database_server, "push_workers"), tmp_path_factory.mktemp("data")
+    account = fcm.service_account()
+    options = {"android": {"firebaseServiceAccount": account}, "queueOptions": {"batchSize": 1}}
+    worker = make_settings(database_server, "", data, database_uri=uri, push=options, push_fcm_url=fcm.url)
+    front = worker.replace(push={**options, "queueOptions": {"disablePushWorker": True}})
+    async with running(front) as (_, client):
+        api = Api(client)
+        for token in ("tok-w1", "tok-w2", "tok-w3"):
+            await install(api, token, channels=["workers"])
+        status_id = await push(api, {"channels": ["workers"], "data": {"alert": "From the worker"}})
+        await asyncio.sleep(0.5)  # an absence can only be waited for: an instance that sends would have by now
+        assert (await api.get(f"/classes/_PushStatus/{status_id}", master=True)).json()["status"] == "pending"
+        assert fcm.messages == []
+
+        app = create_app(worker)
+        app.state.services.push.limits = PushLimits(page_size=1, poll_interval=0.1, orphan_after=0.2)
+        async with app.router.lifespan_context(app):
+            status = await settled(api, status_id)
+    assert (status["status"], status["numSent"]) == ("succeeded", 3)
+    assert sorted(delivered(fcm)) == ["tok-w1", "tok-w2", "tok-w3"]
+
+
+async def test_a_push_option_parse_would_refuse_stops_the_start(
+    database_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    data = tmp_path_factory.mktemp("data")
+    for option, reason in [
+        ({"winphone": {}}, "push: push to winphone is not supported"),
+        ({"android": {}}, "push: android needs firebaseServiceAccount (Firebase Cloud Messaging)"),
+        ({"android": {"firebaseServiceAccount": {"project_id": "p"}}}, "lacks private_key, client_email"),
+        ({"adapter": "my-adapter"}, "push: adapter names a JavaScript module"),
+    ]:
+        with pytest.raises(StartupError, match=re.escape(reason)):
+            # Refused while the app is built, before any database is reached.
+            create_app(make_settings("", "", data, database_uri="mongodb://127.0.0.1:9/unused", push=option))
 
 
 async def test_a_push_time_without_a_time_zone_is_kept_without_one_as_parse_keeps_it(api: Api) -> None:

@@ -231,8 +231,17 @@ class _Tally:
 class PushService:
     """Sends pushes through the senders the push option configured (none: push is not configured, 115)."""
 
-    def __init__(self, objects: ObjectService, senders: Sequence[PushSender], limits: PushLimits | None = None) -> None:
+    def __init__(
+        self,
+        objects: ObjectService,
+        senders: Sequence[PushSender],
+        limits: PushLimits | None = None,
+        *,
+        sending: bool = True,
+    ) -> None:
         self.objects = objects
+        self.sending = sending
+        """False: this instance records pushes and leaves sending them to the others (Parse's disablePushWorker)."""
         self.senders = list(senders)
         self.limits = limits or PushLimits()
         self._by_type = {kind: sender for sender in self.senders for kind in sender.device_types}
@@ -335,7 +344,7 @@ class PushService:
 
     def start(self) -> None:
         """Start looking for scheduled pushes (and those whose instance stopped before sending them)."""
-        if self.configured and self._scheduler is None:
+        if self.configured and self.sending and self._scheduler is None:
             self._scheduler = asyncio.get_running_loop().create_task(self._schedule(), name="push scheduler")
 
     async def close(self) -> None:
@@ -358,7 +367,7 @@ class PushService:
                 await sender.close()
 
     def _spawn(self, status_id: str, expected: str) -> None:
-        if self._closing or status_id in self._in_flight:
+        if self._closing or not self.sending or status_id in self._in_flight:
             return  # this instance is already on it (the scheduler looked again before it was claimed)
         task = asyncio.get_running_loop().create_task(self._deliver(status_id, expected), name=f"push {status_id}")
         self._tasks.add(task)

@@ -24,10 +24,29 @@ class PushConfigError(ValueError):
     """The push option cannot be used; the message names the part and why."""
 
 
+def queue_options(config: Mapping[str, Any]) -> tuple[int | None, bool]:
+    """Parse's `push.queueOptions`: the installations read at a time (`batchSize`), and whether this instance
+    sends at all (`disablePushWorker`: it records pushes, and another instance sends them)."""
+    options = config.get("queueOptions") or {}
+    if not isinstance(options, Mapping):
+        raise PushConfigError("push: queueOptions must be an object")
+    size = options.get("batchSize")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+        raise PushConfigError("push: queueOptions.batchSize must be a positive whole number")
+    return size, bool(options.get("disablePushWorker"))
+
+
 def push_senders(config: Mapping[str, Any], *, fcm_url: str | None = None) -> list[PushSender]:
     """The senders for `config` (Parse's push option); none for an empty one. `fcm_url` replaces FCM's address
     (a proxy, or a local server in tests)."""
     for key in config:
+        if key == "queueOptions":
+            continue  # how the pushes are sent, not where (the composition reads it)
+        if key == "adapter":
+            raise PushConfigError(
+                "push: adapter names a JavaScript module; ParseQL's providers are built in "
+                "(android and fcm: Firebase Cloud Messaging; ios, osx, tvos, watchos: APNs)"
+            )
         if key not in PUSH_TYPES:
             raise PushConfigError(f"push: push to {key} is not supported")
         if not isinstance(config[key], Mapping):
