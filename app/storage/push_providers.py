@@ -49,7 +49,9 @@ def push_senders(config: Mapping[str, Any], *, fcm_url: str | None = None) -> li
             )
         if key not in PUSH_TYPES:
             raise PushConfigError(f"push: push to {key} is not supported")
-        if not isinstance(config[key], Mapping):
+        # An Apple key may also list several apps (production and development), as Parse takes them.
+        listed = key in APPLE_TYPES and isinstance(config[key], list)
+        if not isinstance(config[key], Mapping) and not listed:
             raise PushConfigError(f"push: {key} must be an object of that provider's settings")
     senders: list[PushSender] = []
     fcm = [key for key in FCM_TYPES if key in config]
@@ -64,14 +66,15 @@ def push_senders(config: Mapping[str, Any], *, fcm_url: str | None = None) -> li
     for key in APPLE_TYPES:
         if key not in config:
             continue
-        if "firebaseServiceAccount" in config[key]:
+        if isinstance(config[key], Mapping) and "firebaseServiceAccount" in config[key]:
             # Parse sends Apple devices through FCM when their part names a service account.
             try:
                 senders.append(FcmSender(config[key], frozenset({key}), apple=True, base_url=fcm_url))
             except FcmConfigError as error:
                 raise PushConfigError(f"push: {key}: {error}") from None
             continue
-        # Otherwise APNs: `ApnsSender(config[key])` from app/storage/push_apns.py is built here, serving `key`.
-        # Until it is, such devices have no sender and count as failed, as Parse counts a device type its
-        # adapter has no sender for.
+        # Otherwise APNs, built here from app/storage/push_apns.py (the apns branch):
+        #     senders.append(ApnsSender(config[key], frozenset({key})))   # ApnsConfigError -> PushConfigError
+        # Until then such devices have no sender and count as failed, as Parse counts a device type its adapter
+        # has no sender for.
     return senders
