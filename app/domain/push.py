@@ -506,7 +506,8 @@ class PushService:
                 continue
             kind = str(installation.get("deviceType") or "")
             sender = self._by_type.get(str(installation.get("pushType") or "")) or self._by_type.get(kind)
-            device = PushDevice(kind, token, installation.get("installationId"))
+            app = installation.get("appIdentifier")
+            device = PushDevice(kind, token, installation.get("installationId"), app if isinstance(app, str) else None)
             if sender is None:
                 if kind in PUSH_TYPES:
                     tally.add(PushOutcome(device, sent=False, error=f"no sender for push type {kind}"))
