@@ -76,6 +76,7 @@ class ApnsServer:
     _closed: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
+    _connections: dict[H2Connection, asyncio.StreamWriter] = field(default_factory=dict)
     port: int = 0
 
     def expire_token_once(self) -> None:
@@ -87,6 +88,16 @@ class ApnsServer:
         client that ignores its bound would take to send more); from then on answer at once."""
         self._hold, self._grace = count, grace
         self._released.clear()
+
+    def go_away(self) -> None:
+        """Close every connection with GOAWAY, as APNs does to idle ones and when it restarts."""
+        for connection, writer in list(self._connections.items()):
+            try:
+                connection.close_connection()
+                writer.write(connection.data_to_send())
+            except H2Error:
+                pass
+            writer.close()
 
     async def wait_until_disconnected(self) -> None:
         """Every connection closed (by the client); at most 5 seconds."""
@@ -126,6 +137,7 @@ class ApnsServer:
         connection = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
         connection.initiate_connection()
         writer.write(connection.data_to_send())
+        self._connections[connection] = writer
         streams: dict[int, tuple[dict[str, str], bytearray]] = {}
         answers: set[asyncio.Task[None]] = set()
         try:
@@ -154,6 +166,7 @@ class ApnsServer:
             for answer in answers:
                 answer.cancel()
             self._writers.discard(writer)
+            self._connections.pop(connection, None)
             self._handlers.discard(handler)
             writer.close()
             self.open_connections -= 1

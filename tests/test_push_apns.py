@@ -3,7 +3,8 @@
 What a user of Parse's `push.ios` option would check: the payload and headers a device gets from Parse's push
 data, the provider token (signed, reused, renewed before the hour and when APNs calls it expired), bad and
 unregistered device tokens reported per device, the app chosen by the installation's `appIdentifier`, a dead or
-refusing APNs raising, and at most `concurrency` requests in flight on one connection.
+refusing APNs raising, at most `concurrency` requests in flight on one connection, and a connection APNs closed
+opened again.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from app.storage.push_apns import (
     ApnsConfigError,
     ApnsSender,
     ApnsUnavailableError,
+    apns_senders,
 )
 from tests.apns_server import ApnsServer
 from tests.interop.certificates import Certificates, throwaway_certificates
@@ -356,6 +358,14 @@ def test_apple_hosts_are_chosen_by_production(key_file: Path) -> None:
     assert ApnsSender({"token": token, "bundleId": TOPIC}).device_types == frozenset({"ios", "osx", "tvos"})
 
 
+def test_parse_push_option_gives_one_sender_per_apple_key(key_file: Path) -> None:
+    app = {"token": {"key": str(key_file), "keyId": KEY_ID, "teamId": TEAM}, "topic": TOPIC}
+    push = {"ios": [app, app | {"production": True}], "tvos": app, "android": {"firebaseServiceAccount": {}}}
+    senders = apns_senders(push)
+    assert [sender.device_types for sender in senders] == [frozenset({"ios", "osx"}), frozenset({"tvos"})]
+    assert apns_senders({"ios": {"firebaseServiceAccount": {}}}) == []  # Firebase delivers to Apple devices then
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [
@@ -408,6 +418,14 @@ async def test_requests_share_one_connection_at_most_concurrency_at_once(apns: A
         await sender.close()
     assert all(outcome.sent for outcome in outcomes)
     assert (apns.connections, apns.most_in_flight, len(apns.requests)) == (1, 3, 10)
+
+
+async def test_a_connection_apns_closed_is_opened_again(sender: ApnsSender, apns: ApnsServer) -> None:
+    await _push(sender, {"alert": "one"})
+    apns.go_away()
+    [outcome] = await _push(sender, {"alert": "two"})
+    assert outcome.sent
+    assert apns.connections == 2
 
 
 async def test_close_closes_the_connection(apns: ApnsServer, key_file: Path) -> None:

@@ -4,7 +4,9 @@ Configuration is Parse's `push.ios` option: one app, or a list of apps, each `{"
 "teamId"}, "topic": <bundle id>, "production": bool}`. Token authentication only: certificates (`cert`, `key`,
 `pfx`) are refused at start with a message saying so. Each app gets a `_Provider`: its endpoint, its provider
 token and one HTTP/2 connection, on which the device requests run as concurrent streams, at most `concurrency`
-(default 100) at once for the whole sender.
+(default 100) at once for the whole sender, each answered within `requestTimeout` (ms, node-apn's name). A
+request whose connection APNs closed (it closes idle ones with GOAWAY) is sent once more on a new connection.
+`address`, `port` and `ca` (node-apn's names) point an app at another server, such as the tests' local APNs.
 
 Which app serves a device is chosen as Parse's push adapter chooses: the apps whose topic is the installation's
 `appIdentifier`, else the apps without a topic; an installation without `appIdentifier` may also use the one
@@ -383,9 +385,8 @@ class ApnsSender:
     ) -> _Attempt:
         url = f"{provider.base_url}/3/device/{device.device_token}"
         headers = notification.headers(topic)
-        for renewed in (False, True):
-            if id(provider) in down:
-                return _Attempt(failure=down[id(provider)])
+        renewed = reconnected = False
+        while id(provider) not in down:
             bearer, generation = provider.token.bearer()
             try:
                 async with self._streams:
@@ -395,22 +396,45 @@ class ApnsSender:
             except (httpx.ReadTimeout, httpx.WriteTimeout) as error:
                 return _Attempt(failure=f"no answer from {provider.base_url} in time ({type(error).__name__})")
             except httpx.TransportError as error:
-                down[id(provider)] = f"{provider.base_url} unreachable: {error or type(error).__name__}"
-                return _Attempt(failure=down[id(provider)])
+                # APNs closes idle connections (GOAWAY): the pool opens a new one, tried once.
+                if reconnected or isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+                    down[id(provider)] = f"{provider.base_url} unreachable: {type(error).__name__} {error}"
+                reconnected = True
+                continue
             if response.status_code == 200:
                 return _Attempt(PushOutcome(device, sent=True))
             reason = _reason(response)
             if response.status_code == 403 and reason == "ExpiredProviderToken" and not renewed:
                 provider.token.renew(generation)
+                renewed = True
                 continue
             if reason in CREDENTIAL_REASONS or (response.status_code == 403 and reason == "ExpiredProviderToken"):
                 return _Attempt(failure=f"credentials refused by {provider.base_url}: {reason}")
             return _Attempt(PushOutcome(device, sent=False, error=reason, unregistered=reason in UNREGISTERED_REASONS))
-        raise AssertionError("unreachable")  # the loop returns on its second turn
+        return _Attempt(failure=down[id(provider)])
 
     async def close(self) -> None:
         for provider in self._providers:
             await provider.client.aclose()
+
+
+APPLE_KEYS = ("ios", "osx", "tvos", "watchos")
+
+
+def apns_senders(push: Mapping[str, Any], clock: Callable[[], float] = time.time) -> list[ApnsSender]:
+    """The APNs senders Parse's `push` option asks for: one per Apple key (`ios`, `osx`, `tvos`, `watchos`) that
+    has a configuration, for that device type; `ios` also serves macOS and tvOS devices whose key is absent
+    (Parse leaves those unsent). A key configured for Firebase (`firebaseServiceAccount`) is the FCM sender's."""
+    senders = []
+    for key in APPLE_KEYS:
+        config = push.get(key)
+        if not config or (isinstance(config, Mapping) and "firebaseServiceAccount" in config):
+            continue
+        device_types = {key}
+        if key == "ios":
+            device_types |= {other for other in DEVICE_TYPES if not push.get(other)}
+        senders.append(ApnsSender(config, device_types=frozenset(device_types), clock=clock))
+    return senders
 
 
 def _reason(response: httpx.Response) -> str:
