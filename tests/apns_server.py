@@ -4,7 +4,8 @@ It checks what APNs checks and answers as APNs answers (`{"reason": ...}` bodies
 the provider token (ES256 with the team's public key, `iss`, `kid`, `iat` no older than an hour, no new token
 within 20 minutes of the last unless the old one was refused), `POST /3/device/<token>`, `apns-topic` among the
 team's topics, `apns-push-type`, `apns-priority`, `apns-expiration`, `apns-collapse-id`, and the payload (JSON,
-at most 4 KB). Tests tell it which tokens are bad (400 BadDeviceToken) or unregistered (410 with the timestamp),
+at most 4 KB). Like APNs, it allows one stream per connection until a request carries the team's token, then
+1000. Tests tell it which tokens are bad (400 BadDeviceToken) or unregistered (410 with the timestamp),
 to call the current provider token expired once (403 ExpiredProviderToken), and to hold requests until enough are
 in flight; it records every request and the most streams it saw in flight at once.
 """
@@ -26,6 +27,7 @@ from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded, StreamReset
 from h2.exceptions import H2Error
+from h2.settings import SettingCodes, Settings
 
 from tests.interop.certificates import Certificates
 
@@ -135,6 +137,9 @@ class ApnsServer:
         self._closed.clear()
         self._writers.add(writer)
         connection = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
+        # As APNs: one stream at a time until a request shows a valid provider token, then 1000.
+        connection.local_settings = Settings(client=False, initial_values={SettingCodes.MAX_CONCURRENT_STREAMS: 1})
+        opened = False
         connection.initiate_connection()
         writer.write(connection.data_to_send())
         self._connections[connection] = writer
@@ -144,7 +149,11 @@ class ApnsServer:
             while data := await reader.read(65536):
                 for event in connection.receive_data(data):
                     if isinstance(event, RequestReceived):
-                        streams[event.stream_id] = (dict(event.headers), bytearray())  # type: ignore[arg-type]
+                        received: dict[str, str] = dict(event.headers)  # type: ignore[arg-type]
+                        streams[event.stream_id] = (received, bytearray())
+                        if not opened and self._signed_by_team(received.get("authorization", "")):
+                            connection.update_settings({SettingCodes.MAX_CONCURRENT_STREAMS: 1000})
+                            opened = True
                     elif isinstance(event, DataReceived):
                         streams[event.stream_id][1].extend(event.data)
                         connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
@@ -249,6 +258,14 @@ class ApnsServer:
         if device_token in self.unregistered:
             return 410, "Unregistered", {"timestamp": self.unregistered[device_token]}
         return 200, None, {}
+
+    def _signed_by_team(self, authorization: str) -> bool:
+        try:
+            token = authorization.removeprefix("bearer ")
+            jwt.decode(token, self.public_key, algorithms=["ES256"], options={"verify_iat": False})
+        except jwt.InvalidTokenError:
+            return False
+        return bool(jwt.get_unverified_header(token).get("kid") == self.key_id)
 
     def _check_provider_token(self, token: str) -> tuple[int, str, dict[str, Any]] | None:
         if not token:

@@ -178,6 +178,8 @@ async def test_a_push_with_only_content_available_is_a_background_push(sender: A
 async def test_values_apns_cannot_take_are_left_out_of_aps(sender: ApnsSender, apns: ApnsServer) -> None:
     await _push(sender, {"alert": "Hi", "badge": "Increment", "content-available": 0, "category": 7})
     assert apns.requests[-1].payload == {"aps": {"alert": "Hi"}}
+    await _push(sender, {"badge": 4.0, "sound": 5})
+    assert apns.requests[-1].payload == {"aps": {"badge": 4}}
 
 
 async def test_expiration_collapse_id_push_type_and_priority_become_headers(

@@ -176,8 +176,8 @@ def notification_for(data: Mapping[str, Any], expiration_time: float | None = No
             if isinstance(value, str):
                 _join_title(aps, value)
         elif key == "badge":
-            if _is_number(value):
-                aps["badge"] = value
+            if _is_number(value) and value == int(value):
+                aps["badge"] = int(value)  # a badge counted up by the database may come back as 3.0
         elif key == "sound":
             if isinstance(value, str | Mapping):
                 aps["sound"] = value
