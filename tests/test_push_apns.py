@@ -26,7 +26,6 @@ from app.storage.push_apns import (
     ApnsConfigError,
     ApnsSender,
     ApnsUnavailableError,
-    apns_senders,
 )
 from tests.apns_server import ApnsServer
 from tests.interop.certificates import Certificates, throwaway_certificates
@@ -360,21 +359,13 @@ def test_apple_hosts_are_chosen_by_production(key_file: Path) -> None:
     assert ApnsSender({"token": token, "bundleId": TOPIC}).device_types == frozenset({"ios", "osx", "tvos"})
 
 
-def test_parse_push_option_gives_one_sender_per_apple_key(key_file: Path) -> None:
-    app = {"token": {"key": str(key_file), "keyId": KEY_ID, "teamId": TEAM}, "topic": TOPIC}
-    push = {"ios": [app, app | {"production": True}], "tvos": app, "android": {"firebaseServiceAccount": {}}}
-    senders = apns_senders(push)
-    assert [sender.device_types for sender in senders] == [frozenset({"ios", "osx"}), frozenset({"tvos"})]
-    assert apns_senders({"ios": {"firebaseServiceAccount": {}}}) == []  # Firebase delivers to Apple devices then
-
-
 @pytest.mark.parametrize(
     ("config", "message"),
     [
         ({"cert": "cert.pem", "key": "key.pem", "topic": TOPIC}, "certificate authentication is not supported"),
         ({"token": {"key": "KEY", "teamId": TEAM}, "topic": TOPIC}, "token.keyId is missing"),
         ({"token": {"key": "/nowhere/AuthKey.p8", "keyId": KEY_ID, "teamId": TEAM}}, "cannot read /nowhere"),
-        ([], "lists no app"),
+        ([], "the list of apps is empty"),
     ],
 )
 def test_settings_that_cannot_work_are_refused_at_start(config: Any, message: str) -> None:

@@ -86,7 +86,7 @@ _TOPIC_SUFFIXES = {
 
 
 class ApnsConfigError(ValueError):
-    """`push.ios` settings that cannot work; the message says which and why."""
+    """APNs settings (Parse's `push.ios`, `osx`, `tvos`, `watchos`) that cannot work; the message says which and why."""
 
 
 class ApnsUnavailableError(Exception):
@@ -247,13 +247,13 @@ def _pem_or_file(value: Any, what: str) -> bytes:
     if isinstance(value, bytes):
         return value
     if not isinstance(value, str) or not value:
-        raise ApnsConfigError(f"push.ios {what} must be a file's path or PEM text")
+        raise ApnsConfigError(f"{what} must be a file's path or PEM text")
     if "-----BEGIN" in value:
         return value.encode()
     try:
         return Path(value).read_bytes()
     except OSError as error:
-        raise ApnsConfigError(f"push.ios {what}: cannot read {value}: {error.strerror}") from error
+        raise ApnsConfigError(f"{what}: cannot read {value}: {error.strerror}") from error
 
 
 @dataclass(slots=True)
@@ -277,18 +277,19 @@ class _Attempt:
 
 
 class ApnsSender:
-    """The `PushSender` for Apple's devices, built from Parse's `push.ios` option (one app or a list)."""
+    """The `PushSender` for Apple's devices, built from one Apple key of Parse's `push` option (one app or a list),
+    serving `device_types` (Parse gives each key its own: `ApnsSender(push["osx"], frozenset({"osx"}))`)."""
 
     def __init__(
         self,
         config: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-        *,
         device_types: frozenset[str] = DEVICE_TYPES,
+        *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         apps = [config] if isinstance(config, Mapping) else list(config)
         if not apps:
-            raise ApnsConfigError("push.ios lists no app")
+            raise ApnsConfigError("the list of apps is empty")
         self.device_types = device_types
         limits = {int(app.get("concurrency", DEFAULT_CONCURRENCY)) for app in apps}
         self._streams = asyncio.Semaphore(min(limits))
@@ -298,24 +299,24 @@ class ApnsSender:
     @staticmethod
     def _provider(app: Mapping[str, Any], clock: Callable[[], float]) -> _Provider:
         if not isinstance(app, Mapping):
-            raise ApnsConfigError("push.ios must be an object or a list of objects")
+            raise ApnsConfigError("must be an object or a list of objects")
         token = app.get("token")
         if not isinstance(token, Mapping):
             if any(app.get(key) for key in ("cert", "key", "pfx")):
                 raise ApnsConfigError(
-                    "push.ios: certificate authentication is not supported; use token authentication "
+                    "certificate authentication is not supported; use token authentication "
                     '({"token": {"key": <.p8 file>, "keyId", "teamId"}, "topic"})'
                 )
-            raise ApnsConfigError('push.ios needs "token": {"key": <.p8 file or its text>, "keyId", "teamId"}')
+            raise ApnsConfigError('needs "token": {"key": <.p8 file or its text>, "keyId", "teamId"}')
         for name in ("keyId", "teamId"):
             if not isinstance(token.get(name), str) or not token[name]:
-                raise ApnsConfigError(f"push.ios token.{name} is missing")
+                raise ApnsConfigError(f"token.{name} is missing")
         try:
             key = load_pem_private_key(_pem_or_file(token.get("key"), "token.key"), password=None)
         except ValueError as error:
-            raise ApnsConfigError(f"push.ios token.key is not a PEM private key: {error}") from error
+            raise ApnsConfigError(f"token.key is not a PEM private key: {error}") from error
         if not isinstance(key, EllipticCurvePrivateKey):
-            raise ApnsConfigError("push.ios token.key must be an elliptic-curve key (Apple's .p8)")
+            raise ApnsConfigError("token.key must be an elliptic-curve key (Apple's .p8)")
         topic = app.get("topic") or app.get("bundleId")  # bundleId: Parse's older name for topic
         production = app.get("production") is True
         address = app.get("address") or (PRODUCTION_HOST if production else SANDBOX_HOST)
@@ -416,25 +417,6 @@ class ApnsSender:
     async def close(self) -> None:
         for provider in self._providers:
             await provider.client.aclose()
-
-
-APPLE_KEYS = ("ios", "osx", "tvos", "watchos")
-
-
-def apns_senders(push: Mapping[str, Any], clock: Callable[[], float] = time.time) -> list[ApnsSender]:
-    """The APNs senders Parse's `push` option asks for: one per Apple key (`ios`, `osx`, `tvos`, `watchos`) that
-    has a configuration, for that device type; `ios` also serves macOS and tvOS devices whose key is absent
-    (Parse leaves those unsent). A key configured for Firebase (`firebaseServiceAccount`) is the FCM sender's."""
-    senders = []
-    for key in APPLE_KEYS:
-        config = push.get(key)
-        if not config or (isinstance(config, Mapping) and "firebaseServiceAccount" in config):
-            continue
-        device_types = {key}
-        if key == "ios":
-            device_types |= {other for other in DEVICE_TYPES if not push.get(other)}
-        senders.append(ApnsSender(config, device_types=frozenset(device_types), clock=clock))
-    return senders
 
 
 def _reason(response: httpx.Response) -> str:
