@@ -338,16 +338,23 @@ async def test_a_token_bad_for_production_is_tried_on_the_sandbox(
 ) -> None:
     production = ApnsServer(TEAM, KEY_ID, team_key.public_key(), {TOPIC}, certificates)
     production.bad_tokens.add(GOOD)  # a development build's token
+    production.unregistered["d" * 64] = 1_765_000_000_000  # a production token, uninstalled
     await production.start()
     sender = ApnsSender([_app(apns, key_file, production=False), _app(production, key_file, production=True)])
     try:
-        outcomes = await sender.send(PushMessage(data={"alert": "hi"}, devices=_devices(GOOD, "d" * 64)))
+        outcomes = await sender.send(PushMessage(data={"alert": "hi"}, devices=_devices(GOOD, "d" * 64, "e" * 64)))
     finally:
         await sender.close()
         await production.stop()
-    assert [outcome.sent for outcome in outcomes] == [True, True]
-    assert sorted((r.device_token, r.status) for r in production.requests) == [("a" * 64, 400), ("d" * 64, 200)]
-    assert [(r.device_token, r.status) for r in apns.requests] == [(GOOD, 200)]
+    assert [(outcome.sent, outcome.error) for outcome in outcomes] == [
+        (True, None),
+        (False, "Unregistered"),
+        (True, None),
+    ]
+    assert sorted((r.device_token[0], r.status) for r in production.requests) == [("a", 400), ("d", 410), ("e", 200)]
+    assert [(r.device_token, r.status) for r in apns.requests] == [
+        (GOOD, 200)
+    ]  # only the token production did not know
 
 
 def test_apple_hosts_are_chosen_by_production(key_file: Path) -> None:

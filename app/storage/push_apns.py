@@ -4,15 +4,17 @@ Configuration is Parse's `push.ios` option: one app, or a list of apps, each `{"
 "teamId"}, "topic": <bundle id>, "production": bool}`. Token authentication only: certificates (`cert`, `key`,
 `pfx`) are refused at start with a message saying so. Each app gets a `_Provider`: its endpoint, its provider
 token and one HTTP/2 connection, on which the device requests run as concurrent streams, at most `concurrency`
-(default 100) at once for the whole sender, each answered within `requestTimeout` (ms, node-apn's name). A
-request whose connection APNs closed (it closes idle ones with GOAWAY) is sent once more on a new connection.
-`address`, `port` and `ca` (node-apn's names) point an app at another server, such as the tests' local APNs.
+at once (default 100, also httpx's own bound per connection), each answered within `requestTimeout` (ms,
+node-apn's name). A request whose connection APNs closed (it closes idle ones with GOAWAY) is sent once more on a
+new connection. `address`, `port` and `ca` (node-apn's names) point an app at another server, such as the tests'
+local APNs.
 
 Which app serves a device is chosen as Parse's push adapter chooses: the apps whose topic is the installation's
 `appIdentifier`, else the apps without a topic; an installation without `appIdentifier` may also use the one
 topic configured, where Parse finds no provider. The `apns-topic` header is the device's `appIdentifier`, else
 the app's topic. Apps are tried production first: a token a sandbox build registered is `BadDeviceToken` for
-production, and is then tried on the sandbox app of the same topic.
+production, and is then tried on the sandbox app of the same topic (Parse tries the next app after any failure,
+so a production token that production merely throttled can be called bad by the sandbox, and be cleared).
 
 The provider token is an ES256 JWT (`iss` the team, `iat`, header `kid`). APNs refuses one older than an hour and
 throttles apps that mint them too often, so a token is reused for 50 minutes, and renewed early only when APNs
@@ -265,15 +267,15 @@ class _Provider:
     base_url: str
     token: ProviderToken
     client: httpx.AsyncClient
+    streams: asyncio.Semaphore
 
 
+@dataclass(frozen=True, slots=True)
 class _Attempt:
     """What one request told of one device: an outcome, or that the provider itself failed (`failure`)."""
 
-    __slots__ = ("failure", "outcome")
-
-    def __init__(self, outcome: PushOutcome | None = None, failure: str | None = None) -> None:
-        self.outcome, self.failure = outcome, failure
+    outcome: PushOutcome | None = None
+    failure: str | None = None
 
 
 class ApnsSender:
@@ -291,8 +293,6 @@ class ApnsSender:
         if not apps:
             raise ApnsConfigError("the list of apps is empty")
         self.device_types = device_types
-        limits = {int(app.get("concurrency", DEFAULT_CONCURRENCY)) for app in apps}
-        self._streams = asyncio.Semaphore(min(limits))
         # Production first, as Parse orders its providers (a stable sort keeps the given order otherwise).
         self._providers = sorted((self._provider(app, clock) for app in apps), key=lambda p: not p.production)
 
@@ -338,6 +338,7 @@ class ApnsSender:
             base_url=f"https://{address}:{port}",
             token=ProviderToken(key, token["keyId"], token["teamId"], clock),
             client=client,
+            streams=asyncio.Semaphore(int(app.get("concurrency", DEFAULT_CONCURRENCY))),
         )
 
     @property
@@ -374,10 +375,11 @@ class ApnsSender:
         for provider in providers:
             topic = app_identifier or provider.topic
             if topic is None:
-                attempt = _Attempt(PushOutcome(device, sent=False, error="MissingTopic"))
-                continue
+                return _Attempt(PushOutcome(device, sent=False, error="MissingTopic"))
             attempt = await self._request(provider, device, notification, topic, down)
-            if attempt.outcome is not None and attempt.outcome.sent:
+            # Only a token this environment does not know may belong to the next (sandbox) app: any other
+            # answer stands, lest the sandbox call a production token bad and Parse clear it.
+            if attempt.outcome is None or attempt.outcome.error != "BadDeviceToken":
                 break
         return attempt
 
@@ -390,7 +392,7 @@ class ApnsSender:
         while id(provider) not in down:
             bearer, generation = provider.token.bearer()
             try:
-                async with self._streams:
+                async with provider.streams:
                     response = await provider.client.post(
                         url, content=notification.payload, headers={**headers, "authorization": f"bearer {bearer}"}
                     )
