@@ -399,9 +399,10 @@ async def test_an_unreachable_apns_raises(key_file: Path, certificates: Certific
 
 
 async def test_an_apns_that_does_not_answer_in_time_raises(apns: ApnsServer, key_file: Path) -> None:
-    apns.hold_until_in_flight(1000)
-    sender = ApnsSender(_app(apns, key_file, requestTimeout=300))
+    sender = ApnsSender(_app(apns, key_file, requestTimeout=500))
     try:
+        await _push(sender, {"alert": "connects"})  # so that only the answer can be late, not the connection
+        apns.hold_until_in_flight(1000)
         with pytest.raises(ApnsUnavailableError, match="in time"):
             await _push(sender, {"alert": "hi"})
     finally:
