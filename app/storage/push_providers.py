@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.domain.push_delivery import PushSender
+from app.storage.push_apns import ApnsConfigError, ApnsSender
 from app.storage.push_fcm import FcmConfigError, FcmSender
 
 PUSH_TYPES = ("ios", "osx", "tvos", "watchos", "android", "fcm", "web", "expo")
@@ -73,8 +74,8 @@ def push_senders(config: Mapping[str, Any], *, fcm_url: str | None = None) -> li
             except FcmConfigError as error:
                 raise PushConfigError(f"push: {key}: {error}") from None
             continue
-        # Otherwise APNs, built here from app/storage/push_apns.py (the apns branch):
-        #     senders.append(ApnsSender(config[key], frozenset({key})))   # ApnsConfigError -> PushConfigError
-        # Until then such devices have no sender and count as failed, as Parse counts a device type its adapter
-        # has no sender for.
+        try:
+            senders.append(ApnsSender(config[key], frozenset({key})))
+        except ApnsConfigError as error:
+            raise PushConfigError(f"push: {key}: {error}") from None
     return senders
