@@ -41,6 +41,7 @@ from app.domain.live import LiveHub
 from app.domain.mail import LogMailer, Mailer, Outbox, SmtpMailer
 from app.domain.object_settings import InstallationSettings, ObjectSettings
 from app.domain.objects import ObjectService
+from app.domain.push import PushLimits, PushService
 from app.domain.rate_limits import CloudLimit, InProcessCounter, RateCounter, RateLimiter, cloud_rule, parse_rules
 from app.domain.recent_logs import RecentLogs
 from app.domain.schema_admin import SchemaAdmin
@@ -59,6 +60,7 @@ from app.storage.mongo.hooks import MongoHooks
 from app.storage.postgres.engine import PostgresStorage
 from app.storage.postgres.hooks import PostgresHooks
 from app.storage.postgres_bus import PostgresBus
+from app.storage.push_providers import PushConfigError, push_senders, queue_options
 from app.storage.redis_bus import RedisBus
 from app.storage.redis_rates import RedisCounter
 from app.storage.webhook_client import HttpWebhookClient
@@ -200,6 +202,7 @@ def build_services(settings: Settings) -> Services:
         SchemaAdmin(schemas, authenticator),
         JobRunner(registry, objects),
         WebhookAdmin(webhooks),
+        push=push_service(objects, settings),
         logs=RecentLogs(settings.log_store_records, settings.log_store_size, log_level(settings.log_level)),
         rate_limits=rate_limiter(settings),
     )
@@ -216,6 +219,18 @@ def build_services(settings: Settings) -> Services:
         registry, load_user, lambda auth: CloudData(objects, auth), webhooks
     )
     return services
+
+
+def push_service(objects: ObjectService, settings: Settings) -> PushService:
+    """Push through the providers of the push option (none: push is not configured), sent by this instance unless
+    the option's `queueOptions.disablePushWorker` leaves that to others."""
+    try:
+        senders = push_senders(settings.push, fcm_url=settings.push_fcm_url)
+        batch_size, no_worker = queue_options(settings.push)
+    except PushConfigError as error:
+        raise StartupError(str(error)) from None
+    limits = PushLimits(page_size=batch_size) if batch_size else PushLimits()
+    return PushService(objects, senders, limits, sending=not no_worker)
 
 
 def hook_store(storage: Storage) -> HookStore:
@@ -551,6 +566,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             await prepare_database(services, Path(settings.schema_dir))
             await services.bus.start()
+            services.push.start()
             services.started = True
             # What start-up built (modules, schemas, pools) lives as long as the server: frozen, the collector's
             # full passes no longer walk it. They took 40-50 ms each, a few times a second under load: the p99.
@@ -561,6 +577,7 @@ def create_app(settings: Settings) -> Starlette:
             gc.unfreeze()
             services.started = False
             await close_all_sockets()
+            await services.push.close()
             await services.bus.close()
             await services.rate_limits.close()
             await services.live.close()

@@ -14,6 +14,7 @@
      ├── InvalidJSONError               107
      ├── CommandUnavailableError        108
      ├── IncorrectTypeError             111
+     ├── PushMisconfiguredError         115  push is not configured, or a push request cannot be sent
      ├── OperationForbiddenError        119
      ├── InvalidNestedKeyError          121
      ├── InvalidFileNameError           122
@@ -128,6 +129,10 @@ class CommandUnavailableError(AppError):
 
 class IncorrectTypeError(AppError):
     code = 111
+
+
+class PushMisconfiguredError(AppError):
+    code = 115
 
 
 class OperationForbiddenError(AppError):

@@ -151,6 +151,18 @@ def _table(value: Any) -> dict[str, Any]:
     return value
 
 
+def _json_or_file(value: Any) -> dict[str, Any]:
+    """A table given as it is (parseql.toml), as JSON, or as the path of a JSON file holding it (Parse's `push`
+    option is usually kept in a file beside its keys)."""
+    if isinstance(value, str) and value.strip() and not value.strip().startswith("{"):
+        path = Path(value.strip()).expanduser()
+        try:
+            value = path.read_text()
+        except OSError as error:
+            raise ValueError(f"neither JSON nor a readable file: {error}") from None
+    return _table(value)
+
+
 def _optional_str(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
@@ -412,6 +424,18 @@ class Settings:
         False, _bool, "GraphQL introspection and 'did you mean' hints without the master key (development)"
     )
     playground: bool = setting(True, _bool, "serve the GraphQL playground (GraphiQL) at /playground")
+    push: dict[str, Any] = setting(
+        None,
+        _json_or_file,
+        "Parse's push option, as JSON or the path of a JSON file: "
+        '{"android": {"firebaseServiceAccount": …}, "ios": {"token": {…}, "topic": …}}',
+        factory=dict,
+    )
+    push_fcm_url: str | None = setting(
+        None,
+        _optional_str,
+        "Firebase Cloud Messaging's address (default https://fcm.googleapis.com): a proxy, or a local server in tests",
+    )
     redis_url: str | None = setting(None, _optional_str, "Redis URL for live queries across instances")
     live_query_max_subscriptions: int = setting(
         100, _in_range(int, 1, 100_000), "subscriptions one websocket connection may hold"

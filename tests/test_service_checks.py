@@ -61,6 +61,13 @@ CHECKS: dict[str, tuple[Call, tuple[str, str, str, str]]] = {
     "objects.distinct": (lambda s, a: s.objects.distinct(a, "_User", "username", {}), ONLY_WRITING_MASTER),
     "files.delete": (lambda s, a: s.files.delete(a, "missing.txt"), ONLY_WRITING_MASTER),
     "server_info": (lambda s, a: _server_info(a), ONLY_MASTER),
+    # Past the key, an unconfigured server refuses the push itself (115).
+    "push.send": (lambda s, a: s.push.send(a, {"channels": ["nobody"]}), ONLY_WRITING_MASTER),
+    "push.find_audiences": (lambda s, a: s.push.find_audiences(a, {}, QueryOptions(limit=0)), ONLY_MASTER),
+    "push.get_audience": (lambda s, a: s.push.get_audience(a, "missing"), ONLY_MASTER),
+    "push.create_audience": (lambda s, a: s.push.create_audience(a, {"name": 1}), ONLY_WRITING_MASTER),
+    "push.update_audience": (lambda s, a: s.push.update_audience(a, "missing", {}), ONLY_WRITING_MASTER),
+    "push.delete_audience": (lambda s, a: s.push.delete_audience(a, "missing"), ONLY_WRITING_MASTER),
     "logs.query": (lambda s, a: _logs(s, a), ONLY_MASTER),
     "analytics.track": (lambda s, a: s.analytics.track(a, "AppOpened", {}), ("ok", "ok", "ok", "ok")),
     "accounts.current_user": (lambda s, a: s.accounts.current_user(a), ("session", "ok", "session", "session")),

@@ -21,6 +21,8 @@ class PushDevice:
     device_type: str
     device_token: str
     installation_id: str | None = None
+    app_identifier: str | None = None
+    """The installation's `appIdentifier` (its bundle id): picks the APNs app, and so the topic, as Parse does."""
 
 
 @dataclass(frozen=True, slots=True)

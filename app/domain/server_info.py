@@ -12,9 +12,9 @@ COMPATIBLE_VERSION = "9.10.0"
 """The Parse Server release whose REST API this server speaks; Dashboard gates features on it."""
 
 
-def server_info(auth: Auth) -> tuple[dict[str, Any], str]:
+def server_info(auth: Auth, *, push: bool = False) -> tuple[dict[str, Any], str]:
     """The features (only what this server does: Dashboard hides the pages of features marked false) and the
-    compatible version (master key)."""
+    compatible version (master key); the push features when `push` is configured."""
     require_master(auth)
     features: dict[str, Any] = {
         "globalConfig": {"create": True, "read": True, "update": True, "delete": True},
@@ -22,11 +22,11 @@ def server_info(auth: Auth) -> tuple[dict[str, Any], str]:
         "cloudCode": {"jobs": True},
         "logs": {"level": True, "size": True, "order": True, "until": True, "from": True},
         "push": {
-            "immediatePush": False,
-            "scheduledPush": False,
-            "storedPushData": False,
-            "pushAudiences": False,
-            "localization": False,
+            "immediatePush": push,
+            "scheduledPush": push,
+            "storedPushData": push,
+            "pushAudiences": push,
+            "localization": push,
         },
         "schemas": {
             "addField": True,

@@ -23,6 +23,7 @@ from app.domain.hooks import Hooks
 from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
+from app.domain.push import PushService
 from app.domain.rate_limits import LimitedRequest, Quota, RateLimiter
 from app.domain.recent_logs import RecentLogs
 from app.domain.schema_admin import SchemaAdmin
@@ -60,6 +61,8 @@ class Services:
     """The webhooks declared in `_Hooks`, as the master key changes them."""
     rate_limits: RateLimiter
     """Parse's `rateLimit` rules and their counters (no rules: nothing counted)."""
+    push: PushService
+    """Push notifications through the providers the push option configures, and push audiences."""
     hooks: Hooks | None = None
     """Cloud code and webhooks (always there: a webhook may be declared at any time)."""
     logs: RecentLogs = field(default_factory=RecentLogs)

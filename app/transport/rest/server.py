@@ -11,7 +11,7 @@ async def health(call: RestCall) -> RestResponse:
 
 
 async def server_info(call: RestCall) -> RestResponse:
-    features, version = offered(call.auth)
+    features, version = offered(call.auth, push=call.services.push.configured)
     # Beyond Parse's answer: which database engine serves (Dashboard ignores keys it does not know).
     engine = (await call.services.storage.capabilities()).engine
     return RestResponse({"features": features, "parseServerVersion": version, "database": {"engine": engine}})
