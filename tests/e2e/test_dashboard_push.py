@@ -114,3 +114,11 @@ async def test_saved_audiences_are_listed(dashboard: Dashboard, page: Any) -> No
     await page.goto(f"{dashboard.url}/push/audiences")
     await expect(page.get_by_text("Android phones").first).to_be_visible(timeout=WAIT)
     assert [call for call in dashboard.requests if call[0] >= 400] == []
+
+
+async def test_no_page_is_hidden_by_server_info(dashboard: Dashboard, page: Any) -> None:
+    """With push configured, serverInfo offers every page Parse Dashboard has for a Parse Server app."""
+    await page.goto(f"{dashboard.url}/browser/_User")  # the Browser, open
+    await page.get_by_text("No data to display").wait_for()
+    for name in ("Webhooks", "Jobs", "Logs", "Config", "API Console", "Push"):
+        await expect(page.get_by_role("link", name=name, exact=True).first).to_be_visible(timeout=WAIT)
