@@ -1,5 +1,5 @@
 // Push from the SDK with the master key (Parse.Push.send), and its _PushStatus read back (Parse.Push.getPushStatus).
-// Usage: node sdk_push.js <host:port> <master key>
+// Usage: node sdk_push.js <host:port> <master key> <an iPhone's token> <its app's bundle id>
 const { connect, report } = require('./sdk');
 const Parse = connect(process.argv[2]);
 Parse.masterKey = process.argv[3];
@@ -15,12 +15,14 @@ async function settled(statusId) {
 
 function install(token, fields) {
   const installation = new Parse.Installation();
-  return installation.save({ installationId: `sdk-${token}`, deviceToken: token, deviceType: 'android', ...fields }, { useMasterKey: true });
+  const values = { installationId: `sdk-${token.slice(0, 12)}`, deviceToken: token, deviceType: 'android', ...fields };
+  return installation.save(values, { useMasterKey: true });
 }
 
 report(async () => {
   await install('sdk-tok-1', { channels: ['giants'], localeIdentifier: 'pt-BR' });
   await install('sdk-tok-2', { channels: ['mets'], appVersion: '3.1' });
+  await install(process.argv[4], { deviceType: 'ios', channels: ['giants'], appIdentifier: process.argv[5] });
   const byChannel = await Parse.Push.send(
     { channels: ['giants'], data: { alert: 'Score!', 'alert-pt': 'Gol!', title: 'Giants' } },
     { useMasterKey: true },
