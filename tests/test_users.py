@@ -273,3 +273,16 @@ async def test_verify_password_answers_the_user_and_opens_no_session(api: Api) -
     for body, status, code, message in cases:
         answer = await api.post("/verifyPassword", body)
         assert (answer.status_code, answer.json()) == (status, {"code": code, "error": message}), body
+
+
+async def test_deleting_another_user_is_refused_as_parse_refuses_it(api: Api) -> None:
+    # Parse Server 9.10: 206 for a signed-in user deleting a user not theirs (or no user at all), whichever route.
+    mine = (await api.post("/users", {"username": "deleter", "password": "p"})).json()
+    theirs = (await api.post("/users", {"username": "deleted", "password": "p"})).json()
+    for path in (f"/users/{theirs['objectId']}", f"/classes/_User/{theirs['objectId']}", "/users/nosuchuser"):
+        refused = await api.delete(path, token=mine["sessionToken"])
+        assert (refused.status_code, refused.json()) == (400, {"code": 206, "error": "Permission denied"}), path
+    anonymous = await api.delete(f"/users/{theirs['objectId']}")
+    assert anonymous.json() == {"code": 206, "error": "Insufficient auth to delete user"}
+    assert (await api.get(f"/users/{theirs['objectId']}", master=True)).status_code == 200
+    assert (await api.delete(f"/users/{mine['objectId']}", token=mine["sessionToken"])).json() == {}
