@@ -398,10 +398,16 @@ class App(Starlette):
     """
 
     def __init__(
-        self, websockets: dict[str, ASGIApp], rest: ASGIApp, graphql: ASGIApp, graphql_methods: set[str], **kwargs: Any
+        self,
+        websockets: dict[str, ASGIApp],
+        live_query: ASGIApp,
+        rest: ASGIApp,
+        graphql: ASGIApp,
+        graphql_methods: set[str],
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.websockets = websockets
+        self.websockets, self.live_query = websockets, live_query
         self.rest, self.graphql, self.graphql_methods = rest, graphql, graphql_methods
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -409,7 +415,9 @@ class App(Starlette):
         if scope["type"] == "http":
             endpoint = self._http_endpoint(scope["path"], scope["method"])
         elif scope["type"] == "websocket":
-            endpoint = self.websockets.get(scope["path"])
+            # Parse Server speaks LiveQuery on every path of its port (several clients connect to ws://host:port):
+            # every websocket that is not GraphQL's is a LiveQuery socket.
+            endpoint = self.websockets.get(scope["path"], self.live_query)
         else:
             endpoint = None
             if scope["type"] == "lifespan":
@@ -474,7 +482,8 @@ def create_app(settings: Settings) -> Starlette:
     rest, graphql_http = RestEndpoint(services, build_router()), GraphQLEndpoint(graphql)
     graphql_methods = {"GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"}
     app = App(
-        {"/parse": live_query, "/parse/": live_query, "/graphql": GraphQLSockets(graphql)},
+        {"/graphql": GraphQLSockets(graphql)},
+        live_query,
         rest,
         graphql_http,
         graphql_methods,
