@@ -30,6 +30,7 @@ from app.domain.config import ConfigService
 from app.domain.events import EventBus, InProcessBus, Subscribers, WriteEvent
 from app.domain.files import DownloadRules, FileService, FileStore, UploadRules
 from app.domain.hooks import HookRegistry, Hooks
+from app.domain.idempotency import Idempotency
 from app.domain.jobs import JobRunner
 from app.domain.limits import RequestLimits
 from app.domain.live import LiveHub
@@ -173,6 +174,7 @@ def build_services(settings: Settings) -> Services:
         bus,
         SchemaAdmin(schemas, authenticator),
         JobRunner(registry, objects),
+        Idempotency(storage.request_ids, settings.idempotency_paths, settings.idempotency_ttl),
     )
     if registry.triggers or registry.functions or registry.jobs:
 

@@ -25,6 +25,7 @@
      ├── ScriptFailedError              141
      ├── ValidationError                142
      ├── FileDeleteError                153
+     ├── DuplicateRequestError          159  a request id seen already (idempotency): the request did not run
      ├── InvalidSessionTokenError       209
      ├── InvalidSchemaOperationError    255
      ├── UnauthorizedError             none  403  {"error": "unauthorized"}, as Parse answers
@@ -165,6 +166,12 @@ class ValidationError(AppError):
 
 class FileDeleteError(AppError):
     code = 153
+
+
+class DuplicateRequestError(AppError):
+    """A request carried an `X-Parse-Request-Id` already used within the idempotency ttl; nothing ran."""
+
+    code = 159
 
 
 class InvalidSessionTokenError(AppError):

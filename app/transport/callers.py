@@ -18,6 +18,7 @@ from app.domain.encoding import Encoder
 from app.domain.events import EventBus
 from app.domain.files import FileService, uri_component
 from app.domain.hooks import Hooks
+from app.domain.idempotency import Idempotency
 from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
@@ -49,6 +50,8 @@ class Services:
     """The class schemas as the master key changes them; `schemas` is the registry every service reads."""
     jobs: JobRunner
     """Cloud code's jobs and their schedules (none defined without cloud code)."""
+    idempotency: Idempotency
+    """Which requests run once per request id, and the claim of an id."""
     hooks: Hooks | None = None
     """Cloud code, when there is any."""
     started: bool = False

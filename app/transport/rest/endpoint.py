@@ -132,7 +132,7 @@ class RestEndpoint(HttpEndpoint):
                 legacy_session=route == "/upgradeToRevocableSession",
             )
             try:
-                handler, params = self.router.match(method, path.rstrip("/") or "/")
+                matched, params = self.router.match(method, path.rstrip("/") or "/")
             except RouteNotFound:
                 return Response(
                     _EXPRESS_404.format(method=method, path=request.url.path),
@@ -145,11 +145,13 @@ class RestEndpoint(HttpEndpoint):
             call = RestCall(
                 method, path, params, _query(request), body, auth, self.services, credentials, mount, encoder
             )
+            if matched.idempotent:
+                await self.services.idempotency.require_new(request.headers.get("x-parse-request-id"), path)
             if _only_reads(method, route):
                 async with self.abandoned.watch(request.receive):
-                    result = await handler(call)
+                    result = await matched.handler(call)
             else:
-                result = await handler(call)
+                result = await matched.handler(call)
             return json_response(result.body, result.status, result.headers)
         except ClientGone:
             log.info("%s %s cancelled: its client went away", method, path)
