@@ -24,6 +24,7 @@ async def address(database_server: str, tmp_path_factory: pytest.TempPathFactory
         tmp_path_factory.mktemp("data"),
         cloud=str(EXAMPLE_CLOUD),
         allow_client_class_creation=True,
+        idempotency_paths=[".*"],  # what Parse's documentation suggests with the SDK's `Parse.idempotency`
     )
     async with serving(settings) as (_, _, address):
         yield address
@@ -105,3 +106,15 @@ async def test_a_password_is_verified_without_a_session_and_the_master_key_logs_
     assert seen["wrong"] == {"code": 101, "message": "Invalid username/password."}
     assert seen["actingAs"] == {"id": seen["verified"]["id"], "hasSession": True, "current": seen["verified"]["id"]}
     assert seen["me"] == "turing"
+
+
+async def test_idempotent_requests_work_and_a_replayed_one_is_refused(address: str) -> None:
+    seen = await run_client("sdk_idempotency.js", address)
+    assert (seen["saved"], seen["hello"], seen["replayedOnce"]) == ("edited", "Hello, Ada!", True)
+    assert seen["replayedTwice"] == {"code": 159, "message": "Duplicate request"}
+    assert seen["replayedStored"] == 1
+
+
+async def test_live_query_at_the_bare_address_delivers_a_create(address: str) -> None:
+    seen = await run_client("sdk_livequery_bare.js", address)
+    assert seen == {"url": f"ws://{address}", "created": "hello"}
