@@ -125,3 +125,20 @@ def test_a_limit_is_a_positive_number_or_minus_one_for_none() -> None:
     assert Settings.load({"graphql_cost": "50"}, env={}).graphql_cost == 50
     with pytest.raises(SettingsError, match="PARSEQL_INCLUDE_COUNT: must be a positive integer, or -1 for no limit"):
         Settings.load({}, env={"PARSEQL_INCLUDE_COUNT": "0"})
+
+
+def test_idempotency_settings_load_from_each_source_and_refuse_what_cannot_work() -> None:
+    defaults = Settings.load({}, env={})
+    assert (defaults.idempotency_paths, defaults.idempotency_ttl) == ([], 300.0)  # Parse's defaults: off
+    env = {"PARSEQL_IDEMPOTENCY_PATHS": '["functions/.*", "classes/(Order|Cart)"]', "PARSEQL_IDEMPOTENCY_TTL": "60"}
+    settings = Settings.load({}, env=env)
+    assert settings.idempotency_paths == ["functions/.*", "classes/(Order|Cart)"]
+    assert settings.idempotency_ttl == 60.0
+    assert Settings.load({"idempotency_paths": "functions/.*, jobs/.*"}, env={}).idempotency_paths == [
+        "functions/.*",
+        "jobs/.*",
+    ]
+    with pytest.raises(SettingsError, match="--idempotency-paths: not a regular expression"):
+        Settings.load({"idempotency_paths": "functions/(unclosed"}, env={})
+    with pytest.raises(SettingsError, match="PARSEQL_IDEMPOTENCY_TTL: must be more than 0"):
+        Settings.load({}, env={"PARSEQL_IDEMPOTENCY_TTL": "0"})
