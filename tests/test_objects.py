@@ -137,6 +137,8 @@ async def test_near_queries_answer_nearest_first_on_every_database(api: Api) -> 
 
 
 async def test_batch_runs_each_request_with_the_callers_rights(api: Api) -> None:
+    # The class first: sub-requests run concurrently, and two racing to add `n` would make either one the mismatch.
+    await api.post("/schemas/Batched", {"fields": {"n": {"type": "Number"}}}, master=True)
     response = await api.post(
         "/batch",
         {

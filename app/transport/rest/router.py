@@ -59,8 +59,9 @@ class Route:
     pattern: str
     handler: Handler
     idempotent: bool = False
-    """Whether an HTTP request here runs once per `X-Parse-Request-Id` on the configured paths (the routes Parse
-    Server deduplicates: creates and updates, functions and named jobs); `/batch` sub-requests never are."""
+    """Whether an HTTP request here runs once per `X-Parse-Request-Id` on the configured paths: the routes Parse
+    Server deduplicates, POST and PUT of `/classes`, `/users` and `/installations`, `/functions/:name` and
+    `/jobs/:name`; `/batch` sub-requests never are."""
     regex: re.Pattern[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
