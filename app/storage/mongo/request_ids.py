@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 from app.domain.values import utc_now
 from app.domain.writes import new_object_id
 from app.storage.mongo.connection import Connection
-from app.storage.mongo.reachability import guarded_methods
+from app.storage.mongo.reachability import guarded_methods, insert_once
 
 COLLECTION = "_Idempotency"
 
@@ -25,18 +25,26 @@ class MongoRequestIds:
 
     async def claim(self, request_id: str, ttl: timedelta) -> bool:
         now = utc_now()
+        collection = self.connection.collection(COLLECTION)
+        # Parse Server's document, in its key order.
+        document = {
+            "_id": new_object_id(),
+            "reqId": request_id,
+            "expire": now + ttl,
+            "_created_at": now,
+            "_updated_at": now,
+        }
         try:
-            # One upsert: it takes over an expired id, or inserts a new one; a live id makes the insert break the
-            # unique index, which is how a second claim (from this instance or another) loses.
-            await self.connection.collection(COLLECTION).update_one(
-                {"reqId": request_id, "expire": {"$lte": now}},
-                {
-                    "$set": {"expire": now + ttl, "_updated_at": now},
-                    "$setOnInsert": {"_id": new_object_id(), "_created_at": now},
-                },
-                upsert=True,
-                session=self.connection.session(),
-            )
+            # The unique index decides: of two claims of a new id, from this instance or another, one inserts.
+            await insert_once(collection, document, self.connection.session())
+            return True
         except DuplicateKeyError:
-            return False
-        return True
+            pass
+        # The id is recorded. It is this request's only if it expired (the TTL monitor runs once a minute); one
+        # conditional update, so of two requests taking over an expired id, one does.
+        taken = await collection.update_one(
+            {"reqId": request_id, "expire": {"$lte": now}},
+            {"$set": {"expire": now + ttl, "_updated_at": now}},
+            session=self.connection.session(),
+        )
+        return taken.modified_count == 1
