@@ -284,5 +284,11 @@ async def test_deleting_another_user_is_refused_as_parse_refuses_it(api: Api) ->
         assert (refused.status_code, refused.json()) == (400, {"code": 206, "error": "Permission denied"}), path
     anonymous = await api.delete(f"/users/{theirs['objectId']}")
     assert anonymous.json() == {"code": 206, "error": "Insufficient auth to delete user"}
+    from tests.graphql.helpers import Gql
+
+    deleting = f'mutation {{ deleteUser(input: {{id: "{theirs["objectId"]}"}}) {{ user {{ objectId }} }} }}'
+    refused_in_graphql = (await Gql(api.client).post(deleting, token=mine["sessionToken"])).json()
+    assert refused_in_graphql["errors"][0]["message"] == "Permission denied"
+    assert refused_in_graphql["errors"][0]["extensions"] == {"code": 206}
     assert (await api.get(f"/users/{theirs['objectId']}", master=True)).status_code == 200
     assert (await api.delete(f"/users/{mine['objectId']}", token=mine["sessionToken"])).json() == {}
