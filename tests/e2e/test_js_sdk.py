@@ -75,6 +75,8 @@ async def test_query_constraints_answer_as_on_parse_server(address: str) -> None
     assert seen["either"] == ["Lyon", "St. Louis"]
     assert seen["batched"] == 7
     assert seen["selected"] == ["createdAt", "name", "updatedAt"]
+    assert seen["newestCountries"] == ["India", "USA", "Sweden", "Germany", "France"]
+    assert seen["oldestChanged"] == ["France", "Germany"]
 
 
 async def test_cloud_functions_and_triggers_answer_the_sdk(address: str) -> None:
