@@ -35,6 +35,7 @@ from app.domain.encoding import Encoder
 from app.domain.events import EventBus, InProcessBus, Subscribers, WriteEvent
 from app.domain.files import DownloadRules, FileService, FileStore, UploadRules, uri_component
 from app.domain.hooks import HookRegistry, Hooks
+from app.domain.idempotency import Idempotency
 from app.domain.jobs import JobRunner
 from app.domain.limits import RequestLimits
 from app.domain.live import LiveHub
@@ -205,6 +206,7 @@ def build_services(settings: Settings) -> Services:
         push=push_service(objects, settings),
         logs=RecentLogs(settings.log_store_records, settings.log_store_size, log_level(settings.log_level)),
         rate_limits=rate_limiter(settings),
+        idempotency=Idempotency(storage.request_ids, settings.idempotency_paths, settings.idempotency_ttl),
     )
     limit_cloud_code(registry, services.rate_limits, settings.redis_url)
 
@@ -494,10 +496,16 @@ class App(Starlette):
     """
 
     def __init__(
-        self, websockets: dict[str, ASGIApp], rest: ASGIApp, graphql: ASGIApp, graphql_methods: set[str], **kwargs: Any
+        self,
+        websockets: dict[str, ASGIApp],
+        live_query: ASGIApp,
+        rest: ASGIApp,
+        graphql: ASGIApp,
+        graphql_methods: set[str],
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.websockets = websockets
+        self.websockets, self.live_query = websockets, live_query
         self.rest, self.graphql, self.graphql_methods = rest, graphql, graphql_methods
 
     cors: CorsPolicy | None = None
@@ -510,7 +518,9 @@ class App(Starlette):
             if self.cors is not None:
                 send = self.cors.wrap(scope, send)
         elif scope["type"] == "websocket":
-            endpoint = self.websockets.get(scope["path"])
+            # Parse Server speaks LiveQuery on every path of its port (several clients connect to ws://host:port):
+            # every websocket that is not GraphQL's is a LiveQuery socket.
+            endpoint = self.websockets.get(scope["path"], self.live_query)
         else:
             endpoint = None
             if scope["type"] == "lifespan":
@@ -592,7 +602,8 @@ def create_app(settings: Settings) -> Starlette:
     rest, graphql_http = RestEndpoint(services, build_router()), GraphQLEndpoint(graphql)
     graphql_methods = {"GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH"}
     app = App(
-        {"/parse": live_query, "/parse/": live_query, "/graphql": GraphQLSockets(graphql)},
+        {"/graphql": GraphQLSockets(graphql)},
+        live_query,
         rest,
         graphql_http,
         graphql_methods,

@@ -28,6 +28,7 @@
      ├── ValidationError                142
  ├── WebhookError                   143  a webhook declaration refused, or naming no webhook
      ├── FileDeleteError                153
+     ├── DuplicateRequestError          159  a request id seen already (idempotency): the request did not run
      ├── InvalidSessionTokenError       209
      ├── InvalidSchemaOperationError    255
      ├── UnauthorizedError             none  403  {"error": "unauthorized"}, as Parse answers
@@ -187,6 +188,12 @@ class WebhookError(AppError):
 
 class FileDeleteError(AppError):
     code = 153
+
+
+class DuplicateRequestError(AppError):
+    """A request carried an `X-Parse-Request-Id` already used within the idempotency ttl; nothing ran."""
+
+    code = 159
 
 
 class InvalidSessionTokenError(AppError):

@@ -207,6 +207,19 @@ def _patterns(value: Any) -> list[str]:
     return [str(entry) for entry in entries]
 
 
+def _regexes(value: Any) -> list[str]:
+    """Regular expressions, each checked when the settings load: a list, JSON, or comma-separated text."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError as error:
+            raise ValueError(f"not JSON: {error}") from None
+    entries = value if isinstance(value, list) else _list(value)
+    for entry in entries:
+        _pattern(entry)
+    return [str(entry) for entry in entries]
+
+
 FILES_ADAPTERS = ("auto", "gridfs", "filesystem", "s3")
 EMBEDDED_ENGINES = ("postgres", "mongodb")
 
@@ -419,6 +432,16 @@ class Settings:
     )
     max_query_time: float = setting(
         10.0, _in_range(float, 0, 86400), "seconds a database query may run; one that runs longer answers code 124"
+    )
+    idempotency_paths: list[str] = setting(
+        None,
+        _regexes,
+        "paths after /parse/ whose requests run once per X-Parse-Request-Id, as regular expressions (Parse's "
+        "idempotencyOptions.paths: functions/.*, classes/.*, .*); none by default",
+        factory=list,
+    )
+    idempotency_ttl: float = setting(
+        300.0, _in_range(float, 0, 10 * 365 * 86400), "seconds a request id is remembered (idempotencyOptions.ttl)"
     )
     graphql_public_introspection: bool = setting(
         False, _bool, "GraphQL introspection and 'did you mean' hints without the master key (development)"

@@ -123,6 +123,11 @@ async def newest_tracked(request: FunctionRequest) -> Any:
     return found[0] if found else None
 
 
+@cloud.define("nothing")
+def nothing(request: FunctionRequest) -> None:
+    return None
+
+
 @cloud.define("members_only", require_user=True)
 def members_only(request: FunctionRequest) -> str:
     return "welcome"

@@ -253,6 +253,15 @@ async def test_a_function_answering_with_an_object_sends_it_as_parse_does(server
     assert result["__type"] == "Object" and result["className"] == "Tracked" and result["name"] == "newest"
 
 
+async def test_a_function_that_returns_nothing_answers_as_parse_does_for_undefined(server: Server) -> None:
+    # Parse Server 9.10: `{}` over REST, `{"success": {}}` in a batch, and a null result through GraphQL.
+    assert (await server.api.post("/functions/nothing", {})).json() == {}
+    batch = await server.api.post("/batch", {"requests": [{"method": "POST", "path": "/parse/functions/nothing"}]})
+    assert batch.json() == [{"success": {}}]
+    called = await server.gql.post("mutation { callCloudCode(input: {functionName: nothing}) { result } }")
+    assert called.json() == {"data": {"callCloudCode": {"result": None}}}
+
+
 async def test_unknown_functions_and_validators_answer_with_parse_codes(server: Server) -> None:
     assert (await server.api.post("/functions/nope", {})).json() == {"code": 141, "error": 'Invalid function: "nope"'}
     assert (await server.api.post("/functions/members_only", {})).json() == {

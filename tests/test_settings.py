@@ -168,3 +168,20 @@ def test_rules_come_from_the_environment_or_the_file_in_either_spelling(tmp_path
 def test_the_maintenance_key_must_differ_from_the_master_key() -> None:
     with pytest.raises(SettingsError, match="maintenance_key must differ from master_key"):
         Settings.load({"master_key": "same", "maintenance_key": "same"}, env={})
+
+
+def test_idempotency_settings_load_from_each_source_and_refuse_what_cannot_work() -> None:
+    defaults = Settings.load({}, env={})
+    assert (defaults.idempotency_paths, defaults.idempotency_ttl) == ([], 300.0)  # Parse's defaults: off
+    env = {"PARSEQL_IDEMPOTENCY_PATHS": '["functions/.*", "classes/(Order|Cart)"]', "PARSEQL_IDEMPOTENCY_TTL": "60"}
+    settings = Settings.load({}, env=env)
+    assert settings.idempotency_paths == ["functions/.*", "classes/(Order|Cart)"]
+    assert settings.idempotency_ttl == 60.0
+    assert Settings.load({"idempotency_paths": "functions/.*, jobs/.*"}, env={}).idempotency_paths == [
+        "functions/.*",
+        "jobs/.*",
+    ]
+    with pytest.raises(SettingsError, match="--idempotency-paths: not a regular expression"):
+        Settings.load({"idempotency_paths": "functions/(unclosed"}, env={})
+    with pytest.raises(SettingsError, match="PARSEQL_IDEMPOTENCY_TTL: must be more than 0"):
+        Settings.load({}, env={"PARSEQL_IDEMPOTENCY_TTL": "0"})

@@ -289,3 +289,22 @@ async def test_emails_and_usernames_are_stored_lower_cased_when_asked(database_s
         assert (stored["username"], stored["email"]) == ("grace.hopper", "admiral@navy.mil")
         # As on Parse Server, log-in matches the stored name: the lower-cased one.
         assert (await api.post("/login", {"username": "grace.hopper", "password": "pw"})).status_code == 200
+
+
+async def test_deleting_another_user_is_refused_as_parse_refuses_it(api: Api) -> None:
+    # Parse Server 9.10: 206 for a signed-in user deleting a user not theirs (or no user at all), whichever route.
+    mine = (await api.post("/users", {"username": "deleter", "password": "p"})).json()
+    theirs = (await api.post("/users", {"username": "deleted", "password": "p"})).json()
+    for path in (f"/users/{theirs['objectId']}", f"/classes/_User/{theirs['objectId']}", "/users/nosuchuser"):
+        refused = await api.delete(path, token=mine["sessionToken"])
+        assert (refused.status_code, refused.json()) == (400, {"code": 206, "error": "Permission denied"}), path
+    anonymous = await api.delete(f"/users/{theirs['objectId']}")
+    assert anonymous.json() == {"code": 206, "error": "Insufficient auth to delete user"}
+    from tests.graphql.helpers import Gql
+
+    deleting = f'mutation {{ deleteUser(input: {{id: "{theirs["objectId"]}"}}) {{ user {{ objectId }} }} }}'
+    refused_in_graphql = (await Gql(api.client).post(deleting, token=mine["sessionToken"])).json()
+    assert refused_in_graphql["errors"][0]["message"] == "Permission denied"
+    assert refused_in_graphql["errors"][0]["extensions"] == {"code": 206}
+    assert (await api.get(f"/users/{theirs['objectId']}", master=True)).status_code == 200
+    assert (await api.delete(f"/users/{mine['objectId']}", token=mine["sessionToken"])).json() == {}

@@ -6,7 +6,8 @@ The object writes (`writes.py`) consult a class's rules at named points, in this
 (`settle`: a create may find the object it describes, an update be sent to another), a create's `incoming`
 data, its `prepare_create` values, its `created_acl`, a `duplicate` it hits, whether it `answers_whole`; an
 update's `check_update`, `prepare_update`, `updated_acl`, `not_found` and `after_update`; a delete's
-`check_delete`. `ClassRules` does nothing at each, so a class without rules of its own costs one dictionary miss.
+`check_delete` and `not_found`. `ClassRules` does nothing at each, so a class without rules of its own costs one
+dictionary miss.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class ClassRules:
         return acl
 
     def not_found(self, auth: Auth) -> AppError | None:
-        """The refusal of an update that found nothing it may write, when not "Object not found."."""
+        """The refusal of an update or a delete that found nothing it may write, when not "Object not found."."""
         return None
 
     async def after_update(self, auth: Auth, object_id: str, values: Mapping[str, Any]) -> str | None:

@@ -136,8 +136,9 @@ def decode_typed(value: Mapping[str, Any]) -> Any:
     raise IncorrectTypeError(f"This is not a valid {_type_name(kind)}")
 
 
-def decode_polygon(coordinates: Any) -> Polygon:
-    """A polygon from `[[lat, lng], ...]` or GeoPoints; closed, with at least three distinct points."""
+def decode_polygon(coordinates: Any, *, close: bool = True) -> Polygon:
+    """A polygon from `[[lat, lng], ...]` or GeoPoints, with at least three distinct points; closed unless told
+    otherwise (a field's default is kept as given, and closed when an object gets it)."""
     if not isinstance(coordinates, list):
         raise IncorrectTypeError("This is not a valid Polygon")
     points: list[tuple[float, float]] = []
@@ -151,9 +152,15 @@ def decode_polygon(coordinates: Any) -> Polygon:
         points.append((geo.latitude, geo.longitude))
     if len(set(points)) < 3:
         raise IncorrectTypeError("Polygon must have at least 3 different vertices")
-    if points[0] != points[-1]:
-        points.append(points[0])
-    return Polygon(tuple(points))
+    polygon = Polygon(tuple(points))
+    return polygon.closed() if close else polygon
+
+
+def decode_default(value: Any) -> Any:
+    """A field's `defaultValue`: decoded as any value, but a Polygon kept as given, as Parse's `/schemas` shows it."""
+    if isinstance(value, Mapping) and value.get("__type") == "Polygon":
+        return decode_polygon(value.get("coordinates"), close=False)
+    return decode_value(value)
 
 
 def decode_value(value: Any, level: int = 1) -> Any:

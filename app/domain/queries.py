@@ -337,6 +337,10 @@ def _related_to(value: Any) -> dict[str, Any] | None:
     key = value.get("key") if isinstance(value, Mapping) else None
     if not (isinstance(target, Mapping) and target.get("__type") == "Pointer") or not isinstance(key, str):
         return None
+    if not (
+        isinstance(target.get("className"), str) and isinstance(target.get("objectId"), str) and target["objectId"]
+    ):
+        return None  # a pointer to no saved object (the SDKs send one for a new object) relates to nothing
     pointer = decode_typed(target)
     return {"object": pointer, "key": key}
 

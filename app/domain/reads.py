@@ -46,6 +46,7 @@ from app.errors import (
 _MAX_SUBQUERY_DEPTH = 10
 _EVERY_MATCH = 2**31 - 1
 """The limit of a read that wants every match (a sub-query without a limit, as in Parse)."""
+_STORED_DATES = {"_created_at": "createdAt", "_updated_at": "updatedAt"}
 
 
 @dataclass(slots=True)
@@ -257,8 +258,9 @@ class ObjectReads:
             if name.startswith("authData.") and name.endswith(".id"):
                 raise InvalidKeyNameError(f"Cannot sort by {name}")
             root = name.split(".", 1)[0]
-            if root in ("_created_at", "_updated_at"):
-                name, root = {"_created_at": "createdAt", "_updated_at": "updatedAt"}[root], name
+            if root in _STORED_DATES:
+                # Parse takes the names its MongoDB documents store the dates under.
+                name = root = _STORED_DATES[root]
             if not is_valid_field_name(root, schema.name):
                 raise InvalidKeyNameError(f"Invalid field name: {name}.")
             if root in schema.fields:

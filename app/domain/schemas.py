@@ -23,7 +23,7 @@ from app.domain.classes import (
     type_of,
     validate_permissions,
 )
-from app.domain.encoding import decode_value
+from app.domain.encoding import decode_default
 from app.domain.operations import Add, AddUnique, Delete, Increment, RelationChange, Remove
 from app.domain.store import Find, Storage
 from app.errors import (
@@ -297,7 +297,7 @@ class SchemaRegistry:
             if field.has_default:
                 if field.type == "Relation":
                     raise IncorrectTypeError(f"The 'default value' option is not applicable for {field}")
-                default = decode_value(field.default)
+                default = decode_default(field.default)
                 default_type = type_of(default)
                 if default_type is None or not field.same_type(default_type):
                     raise IncorrectTypeError(

@@ -2,9 +2,10 @@
 
 The domain reaches every engine through `Storage`: objects read with a `Find` (Parse's constraints over decoded
 values, as `queries.parse_where` makes them, sub-queries already resolved) and changed with values and
-`operations`; and three parts, `storage.classes` (class schemas), `storage.relations` and `storage.config`
-(Parse Config), which each engine builds on its own connection. Records hold the domain's values (`values.py`); each
-engine keeps them in its own layout (app/storage/mongo/ in Parse Server's MongoDB format).
+`operations`; and four parts, `storage.classes` (class schemas), `storage.relations`, `storage.config` (Parse
+Config) and `storage.request_ids` (idempotency), which each engine builds on its own connection. Records hold the
+domain's values (`values.py`); each engine keeps them in its own layout (app/storage/mongo/ in Parse Server's
+MongoDB format).
 
 A few of Parse's options exist because Parse Server hands them to MongoDB as they are: `/aggregate` pipelines,
 `explain`, `hint`, `readPreference` and `comment`. An engine says in its `Capabilities` which of them it
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from app.domain.classes import ClassSchema, FieldType
@@ -158,6 +160,14 @@ class RelationStore(Protocol):
     async def owning_ids(self, class_name: str, field: str, related_ids: Sequence[str]) -> list[str]: ...
 
 
+class RequestIdStore(Protocol):
+    """The ids of requests already run (`_Idempotency`: `reqId` under a unique index, and `expire`)."""
+
+    async def claim(self, request_id: str, ttl: timedelta) -> bool:
+        """Record the id for `ttl` unless it is recorded and not yet expired; whether this call recorded it.
+        Atomic: of two concurrent claims of one id, exactly one wins."""
+
+
 class Storage(Protocol):
     """A database holding classes, objects and relations in one engine's layout of Parse's data: the objects'
     methods here, the rest in three parts (`classes`, `config`, `relations`) that the engine builds."""
@@ -183,6 +193,9 @@ class Storage(Protocol):
 
     @property
     def relations(self) -> RelationStore: ...
+
+    @property
+    def request_ids(self) -> RequestIdStore: ...
 
     # Objects
     async def purge(self, schema: ClassSchema) -> None:

@@ -36,9 +36,16 @@ class GeoPoint:
 
 @dataclass(frozen=True, slots=True)
 class Polygon:
-    """A closed ring of (latitude, longitude) points, as Parse's REST encoding orders them."""
+    """A ring of (latitude, longitude) points, as Parse's REST encoding orders them: closed in every object, and
+    in a field's default as the schema was given it."""
 
     coordinates: tuple[tuple[float, float], ...]
+
+    def closed(self) -> Polygon:
+        """The ring ending where it starts."""
+        if self.coordinates and self.coordinates[0] != self.coordinates[-1]:
+            return Polygon((*self.coordinates, self.coordinates[0]))
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from app.domain.queries import and_
 from app.domain.schemas import SchemaRegistry
 from app.domain.store import Find, Storage
 from app.domain.users import PasswordHasher, PasswordPolicy
-from app.domain.values import MISSING, Pointer, Record, Relation, utc_now, value_at
+from app.domain.values import MISSING, Pointer, Polygon, Record, Relation, utc_now, value_at
 from app.domain.visibility import schema_for, visible
 from app.errors import (
     AppError,
@@ -146,8 +146,8 @@ class ObjectWrites:
             if not missing:
                 continue
             if type_.has_default and type_.default is not None and name not in record:
-                record[name] = type_.default
-                filled[name] = type_.default
+                default = type_.default
+                record[name] = filled[name] = default.closed() if isinstance(default, Polygon) else default
             elif type_.required:
                 raise ValidationError(f"{name} is required")
         acl = values.get("ACL")
@@ -278,11 +278,12 @@ class ObjectWrites:
         """Delete an object the caller may write."""
         if not isinstance(object_id, str):
             raise InvalidJSONError("bad objectId")
-        self.rules.get(class_name, NO_RULES).check_delete(auth)
+        rules = self.rules.get(class_name, NO_RULES)
+        rules.check_delete(auth)
         permissions.require_class_access("delete", class_name, auth)
         schema = await self._schema_for(auth, class_name)
         if schema is None:
-            raise ObjectNotFoundError("Object not found for delete.")
+            raise rules.not_found(auth) or ObjectNotFoundError("Object not found for delete.")
         constraint = and_(
             permissions.pointer_constraint(schema, permissions.pointer_fields_for(schema, auth, "delete"), auth),
             permissions.session_constraint(class_name, auth),
@@ -292,12 +293,12 @@ class ObjectWrites:
             schema, Find(and_({"objectId": object_id}, constraint), limit=1, acl=acl, for_write=True)
         )
         if not found:
-            raise ObjectNotFoundError("Object not found for delete.")
+            raise rules.not_found(auth) or ObjectNotFoundError("Object not found for delete.")
         if self.hooks is not None:
             await self.hooks.before_delete(auth, class_name, visible(schema, MASTER, dict(found[0])))
         # The ACL is checked on the write ACL at delete time; reading it above only fetched the object.
         if not await self.storage.delete(schema, object_id, constraint, acl):
-            raise ObjectNotFoundError("Object not found.")
+            raise rules.not_found(auth) or ObjectNotFoundError("Object not found.")
         await self._emit(WriteEvent("delete", schema, None, found[0], auth))
         if self.hooks is not None:
             await self.hooks.after_delete(auth, class_name, visible(schema, MASTER, dict(found[0])))

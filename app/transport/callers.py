@@ -20,6 +20,7 @@ from app.domain.encoding import Encoder
 from app.domain.events import EventBus
 from app.domain.files import FileService, url_path
 from app.domain.hooks import Hooks
+from app.domain.idempotency import Idempotency
 from app.domain.jobs import JobRunner
 from app.domain.live import LiveHub
 from app.domain.objects import ObjectService
@@ -63,6 +64,8 @@ class Services:
     """Parse's `rateLimit` rules and their counters (no rules: nothing counted)."""
     push: PushService
     """Push notifications through the providers the push option configures, and push audiences."""
+    idempotency: Idempotency
+    """Which requests run once per request id, and the claim of an id."""
     hooks: Hooks | None = None
     """Cloud code and webhooks (always there: a webhook may be declared at any time)."""
     logs: RecentLogs = field(default_factory=RecentLogs)

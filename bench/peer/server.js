@@ -16,6 +16,12 @@ function filesOptions(env) {
   return { filesAdapter: new FileSystemAdapter(options) };
 }
 
+// PEER_IDEMPOTENCY_PATHS (the interop tests): a JSON list of Parse's idempotencyOptions.paths; unset, the option is
+// off, as by default.
+function idempotencyOptions(env) {
+  return env.PEER_IDEMPOTENCY_PATHS ? { idempotencyOptions: { paths: JSON.parse(env.PEER_IDEMPOTENCY_PATHS) } } : {};
+}
+
 async function main(env) {
   const port = Number(env.PEER_PORT || 1338);
   const serverURL = `http://127.0.0.1:${port}/parse`;
@@ -29,6 +35,7 @@ async function main(env) {
     masterKeyIps: ['0.0.0.0/0', '::/0'],
     liveQuery: { classNames: ['.*'] },
     ...filesOptions(env),
+    ...idempotencyOptions(env),
     logLevel: 'error',
     logsFolder: null,
   });

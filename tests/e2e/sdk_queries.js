@@ -58,5 +58,8 @@ report(async () => {
     // In batches of 2, each batch after the last objectId seen: every city exactly once.
     batched: (await city().findAll({ batchSize: 2 })).length,
     selected: Object.keys((await city().select('name').equalTo('name', 'Pune').first()).attributes).sort(),
+    // The stored names of the dates, as Parse Server takes them (the countries were saved one after another).
+    newestCountries: names(await new Parse.Query('Country').descending('_created_at').find()),
+    oldestChanged: names(await new Parse.Query('Country').ascending('_updated_at').limit(2).find()),
   };
 });

@@ -25,6 +25,7 @@ async def address(database_server: str, tmp_path_factory: pytest.TempPathFactory
         tmp_path_factory.mktemp("data"),
         cloud=str(EXAMPLE_CLOUD),
         allow_client_class_creation=True,
+        idempotency_paths=[".*"],  # what Parse's documentation suggests with the SDK's `Parse.idempotency`
     )
     async with serving(settings) as (_, _, address):
         yield address
@@ -75,6 +76,8 @@ async def test_query_constraints_answer_as_on_parse_server(address: str) -> None
     assert seen["either"] == ["Lyon", "St. Louis"]
     assert seen["batched"] == 7
     assert seen["selected"] == ["createdAt", "name", "updatedAt"]
+    assert seen["newestCountries"] == ["India", "USA", "Sweden", "Germany", "France"]
+    assert seen["oldestChanged"] == ["France", "Germany"]
 
 
 async def test_cloud_functions_and_triggers_answer_the_sdk(address: str) -> None:
@@ -154,3 +157,15 @@ async def test_analytics_events_reach_cloud_code(database_server: str, tmp_path:
         lines = (await Api(client).get("/scriptlog", master=True, params={"size": "100"})).json()
     expected = f"search by {seen['user']}: [('category', 'poems'), ('dayType', 'weekday')]"
     assert [line["message"] for line in lines].count(expected) == 1
+
+
+async def test_idempotent_requests_work_and_a_replayed_one_is_refused(address: str) -> None:
+    seen = await run_client("sdk_idempotency.js", address)
+    assert (seen["saved"], seen["hello"], seen["replayedOnce"]) == ("edited", "Hello, Ada!", True)
+    assert seen["replayedTwice"] == {"code": 159, "message": "Duplicate request"}
+    assert seen["replayedStored"] == 1
+
+
+async def test_live_query_at_the_bare_address_delivers_a_create(address: str) -> None:
+    seen = await run_client("sdk_livequery_bare.js", address)
+    assert seen == {"url": f"ws://{address}", "created": "hello"}

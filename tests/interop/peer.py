@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -41,12 +42,17 @@ def _free_port() -> int:
 
 @asynccontextmanager
 async def parse_server(
-    database_uri: str, *, files_in: Path | None = None, files_key: str | None = None
+    database_uri: str,
+    *,
+    files_in: Path | None = None,
+    files_key: str | None = None,
+    idempotency_paths: list[str] | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Parse Server on `database_uri`; yields a client for it (app id `app`, master key `master`).
 
     With `files_in`, Parse keeps its files with its filesystem adapter in `files_in/files` (the adapter's folder is
-    relative to the working directory), encrypted with `files_key` when given."""
+    relative to the working directory), encrypted with `files_key` when given. With `idempotency_paths`, Parse's
+    `idempotencyOptions.paths`."""
     port = _free_port()
     env = {
         **os.environ,
@@ -55,6 +61,8 @@ async def parse_server(
         "PEER_APP_ID": "app",
         "PEER_MASTER_KEY": "master",
     }
+    if idempotency_paths is not None:
+        env["PEER_IDEMPOTENCY_PATHS"] = json.dumps(idempotency_paths)
     if files_in is not None:
         env["PEER_FILES"] = "fs"
         if files_key is not None:

@@ -73,7 +73,11 @@ async def servers(
 ) -> AsyncIterator[tuple[Api, httpx.AsyncClient]]:
     require_peer()
     settings = make_settings(
-        database_server, "interop", Path(tmp_path_factory.mktemp("interop")), allow_client_class_creation=True
+        database_server,
+        "interop",
+        Path(tmp_path_factory.mktemp("interop")),
+        allow_client_class_creation=True,
+        idempotency_paths=[".*"],
     )
     if request.param == "postgres15":
         server = request.getfixturevalue("postgres15_server")
@@ -82,7 +86,7 @@ async def servers(
     async with running(settings) as (_, client):
         ours = Api(client)
         await ours.get("/classes/Warmup")  # schema bootstrap done before Parse starts on the same data
-        async with parse_server(settings.database_uri) as peer:
+        async with parse_server(settings.database_uri, idempotency_paths=[".*"]) as peer:
             yield ours, peer
 
 
@@ -215,3 +219,17 @@ async def test_webhooks_declared_on_one_are_read_changed_and_removed_on_the_othe
     removed = await peer.put("/parse/hooks/triggers/Hooked/afterSave", headers=HEADERS, json={"__op": "Delete"})
     assert removed.json() == {}
     assert (await ours.get("/hooks/triggers", master=True)).json() == []
+
+
+async def test_a_request_id_used_on_one_server_is_refused_by_the_other(servers: tuple[Api, httpx.AsyncClient]) -> None:
+    # One `_Idempotency` for both: a retry that reaches the other server still runs nothing.
+    ours, peer = servers
+    duplicate = {"code": 159, "error": "Duplicate request"}
+    for first, second, request_id in ((ours.client, peer, "from-parseql"), (peer, ours.client, "from-parse-server")):
+        headers = {**ours.headers(), "X-Parse-Request-Id": request_id}
+        created = await first.post("/parse/classes/Retried", json={"tag": request_id}, headers=headers)
+        assert created.status_code == 201, created.text
+        retried = await second.post("/parse/classes/Retried", json={"tag": request_id}, headers=headers)
+        assert (retried.status_code, retried.json()) == (400, duplicate)
+        count = await ours.get("/classes/Retried", params={"where": {"tag": request_id}, "count": 1, "limit": 0})
+        assert count.json()["count"] == 1

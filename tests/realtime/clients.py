@@ -81,9 +81,13 @@ class LiveQuery(Socket):
 
 
 @asynccontextmanager
-async def live_query(address: str, headers: dict[str, str] | None = None, **connect: Any) -> AsyncIterator[LiveQuery]:
-    """A LiveQuery client, connected (and its `connected` message checked); `headers` go with the handshake."""
-    async with websockets.connect(f"ws://{address}/parse", additional_headers=headers, open_timeout=WAIT) as connection:
+async def live_query(
+    address: str, headers: dict[str, str] | None = None, path: str = "/parse", **connect: Any
+) -> AsyncIterator[LiveQuery]:
+    """A LiveQuery client at `path`, connected (and its `connected` message checked); `headers` go with the
+    handshake."""
+    url = f"ws://{address}{path}"
+    async with websockets.connect(url, additional_headers=headers, open_timeout=WAIT) as connection:
         client = LiveQuery(connection)
         answer = await client.connect(**connect)
         assert answer["op"] == "connected", answer

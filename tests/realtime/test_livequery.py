@@ -202,3 +202,19 @@ async def test_a_client_that_reconnects_and_resubscribes_gets_each_event_once(se
         assert [(event["op"], event["requestId"], event["installationId"]) for event in events] == [
             ("create", 1, "phone")
         ]
+
+
+@pytest.mark.parametrize("path", ["", "/", "/parse/", "/live/anywhere"])
+async def test_live_query_answers_on_any_path_of_the_port_as_parse_server_does(server: Server, path: str) -> None:
+    # Several clients connect to ws://host:port with no path; Parse Server 9.10 answers LiveQuery on every path.
+    async with live_query(server.address, path=path) as client:
+        assert (await client.subscribe(1, "Anywhere"))["op"] == "subscribed"
+        await server.api.post("/classes/Anywhere", {"path": path}, master=True)
+        event = await client.next()
+        assert (event["op"], event["object"]["path"]) == ("create", path)
+
+
+async def test_the_graphql_websocket_keeps_its_own_path(server: Server) -> None:
+    async with open_socket(f"ws://{server.address}/graphql", subprotocols=["graphql-transport-ws"]) as socket:
+        await socket.send({"type": "connection_init", "payload": {"X-Parse-Application-Id": "app"}})
+        assert (await socket.next())["type"] == "connection_ack"

@@ -12,7 +12,7 @@ from app.domain.classes import (
     ClassSchema,
     FieldType,
 )
-from app.domain.encoding import Encoder, decode_value
+from app.domain.encoding import Encoder, decode_default
 
 _TYPES = {
     "number": "Number",
@@ -68,7 +68,7 @@ def _field_type(stored: str, options: Mapping[str, Any] | None) -> FieldType | N
         return FieldType(type_, target)
     field = FieldType(type_, target, required=options.get("required") is True)
     if "defaultValue" in options:
-        field = FieldType(type_, target, required=field.required, default=decode_value(options["defaultValue"]))
+        field = FieldType(type_, target, required=field.required, default=decode_default(options["defaultValue"]))
     return field
 
 

@@ -1,6 +1,6 @@
 """MongoStorage: the storage port over pymongo's asyncio client, in Parse Server's MongoDB format.
 
-The objects' operations are here; classes, relations and config are each their own module, on the same
+The objects' operations are here; classes, relations, config and request ids are each their own module, on the same
 `Connection` (the client, the task's transaction and the query time limit).
 """
 
@@ -30,6 +30,7 @@ from app.storage.mongo.pipelines import from_aggregate_result, translate_pipelin
 from app.storage.mongo.queries import translate_keys, translate_sort, translate_where
 from app.storage.mongo.reachability import guarded_methods, insert_once
 from app.storage.mongo.relations import MongoRelations
+from app.storage.mongo.request_ids import MongoRequestIds
 
 _READ_PREFERENCES = {
     "PRIMARY": ReadPreference.PRIMARY,
@@ -45,7 +46,7 @@ _GEO_INDEX_MISSING = (17007, 291)
 class MongoStorage:
     """Parse Server's MongoDB format; the only class that talks to the driver. Every public method answers an
     unreachable database as `DatabaseUnavailableError` (see `reachability`), and so do those of its parts
-    (`classes`, `relations`, `config`)."""
+    (`classes`, `relations`, `config`, `request_ids`)."""
 
     def __init__(
         self, uri: str, *, server_selection_timeout_ms: int = 10_000, max_query_time: float | None = None
@@ -59,6 +60,7 @@ class MongoStorage:
         self.classes = MongoClasses(self.connection)
         self.relations = MongoRelations(self.connection)
         self.config = MongoConfig(self.connection)
+        self.request_ids = MongoRequestIds(self.connection)
         self._capabilities: Capabilities | None = None
 
     async def close(self) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.domain.classes import EMPTY_PERMISSIONS, PUBLIC_PERMISSIONS, ClassSchema, FieldType
-from app.domain.encoding import Encoder, decode_value
+from app.domain.encoding import Encoder, decode_default
 
 SCHEMA_TABLE = "_SCHEMA"
 CREATE_SCHEMA_TABLE = (
@@ -45,7 +45,7 @@ def _field(stored: Any) -> FieldType | None:
     target = stored.get("targetClass") if type_ in ("Pointer", "Relation") else None
     required = stored.get("required") is True
     if "defaultValue" in stored:
-        return FieldType(type_, target, required=required, default=decode_value(stored["defaultValue"]))
+        return FieldType(type_, target, required=required, default=decode_default(stored["defaultValue"]))
     return FieldType(type_, target, required=required)
 
 

@@ -1,9 +1,9 @@
 """PostgresStorage: the storage port over psycopg 3's async pool, in Parse Server's PostgreSQL layout.
 
 The objects' operations are here; the `where` compiler (`where`), rows (`rows`), tables (`columns`), classes,
-relations and config are each their own module, on the same `Database` (the pool, the task's transaction and
-the statement time limit). Reads and writes first bring the class's table up to its schema (`Tables.ensure`,
-a dictionary look-up once it is).
+relations, config and request ids are each their own module, on the same `Database` (the pool, the task's
+transaction and the statement time limit). Reads and writes first bring the class's table up to its schema
+(`Tables.ensure`, a dictionary look-up once it is).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from app.storage.postgres.errors import unavailable
 from app.storage.postgres.global_config import PostgresConfig
 from app.storage.postgres.pipelines import STAGES, Pipeline
 from app.storage.postgres.relations import PostgresRelations
+from app.storage.postgres.request_ids import PostgresRequestIds
 from app.storage.postgres.rows import assignments, from_json, record_columns, record_from_row
 from app.storage.postgres.where import Compiler, distance
 
@@ -41,6 +42,7 @@ class PostgresStorage:
         self.classes = PostgresClasses(self.db, self.tables)
         self.relations = PostgresRelations(self.db, self.tables)
         self.config = PostgresConfig(self.db, self.tables)
+        self.request_ids = PostgresRequestIds(self.db)
         self._capabilities = Capabilities(
             engine="PostgreSQL",
             # PostgreSQL interrupts a pattern match at statement_timeout: with a limit, a match is bounded.

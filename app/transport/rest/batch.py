@@ -44,11 +44,11 @@ def make_batch(router_of: Callable[[], Router]) -> Handler:
             await call.services.rate_limits.require_allowed(call.auth, limited, _user_id(call))
             # Every sub-request must route before any runs: Parse fails the whole batch otherwise.
             try:
-                handler, params = router.match(method, routable.rstrip("/") or "/")
+                route, params = router.match(method, routable.rstrip("/") or "/")
             except RouteNotFound:
                 raise InvalidJSONError(f"cannot route {method} {routable}") from None
             sub = replace(call, method=method, path=routable, params=params, query={}, body=request.get("body"))
-            planned.append((handler, sub))
+            planned.append((route.handler, sub))
         if call.json_body().get("transaction") is True:
             return RestResponse(await _in_transaction(call, planned))
         # Parse runs the sub-requests concurrently and answers in request order.

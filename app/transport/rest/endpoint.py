@@ -134,7 +134,7 @@ class RestEndpoint(HttpEndpoint):
                 rate_check=rate_check,
             )
             try:
-                handler, params = self.router.match(method, path.rstrip("/") or "/")
+                matched, params = self.router.match(method, path.rstrip("/") or "/")
             except RouteNotFound:
                 return route_not_found(method, request.url.path)
             mount = parse_mount_url(request, self.services.settings)
@@ -142,11 +142,13 @@ class RestEndpoint(HttpEndpoint):
             call = RestCall(
                 method, path, params, _query(request), body, auth, self.services, credentials, mount, encoder
             )
+            if matched.idempotent:
+                await self.services.idempotency.require_new(request.headers.get("x-parse-request-id"), path)
             if _only_reads(method, route):
                 async with self.abandoned.watch(request.receive):
-                    result = await handler(call)
+                    result = await matched.handler(call)
             else:
-                result = await handler(call)
+                result = await matched.handler(call)
             headers = {**result.headers, **rate_check.quota.headers()} if rate_check.quota else result.headers
             return json_response(result.body, result.status, headers)
         except ClientGone:

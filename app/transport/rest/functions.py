@@ -19,6 +19,8 @@ async def call_function(call: RestCall) -> RestResponse:
         raise ScriptFailedError(f'Invalid function: "{name}"')
     params = {key: decode_value(value) for key, value in call.json_body().items()}
     result = await hooks.call_function(call.auth, name, params)
+    if result is None:
+        return RestResponse({})  # Parse's answer for a function that returns nothing: no `result` at all
     try:
         return RestResponse({"result": call.encoder.value(plain(result))})
     except TypeError as error:

@@ -58,6 +58,10 @@ class Route:
     method: str
     pattern: str
     handler: Handler
+    idempotent: bool = False
+    """Whether an HTTP request here runs once per `X-Parse-Request-Id` on the configured paths: the routes Parse
+    Server deduplicates, POST and PUT of `/classes`, `/users` and `/installations`, `/functions/:name` and
+    `/jobs/:name`; `/batch` sub-requests never are."""
     regex: re.Pattern[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -70,11 +74,11 @@ class Router:
     def __init__(self, routes: list[Route]) -> None:
         self.routes = routes
 
-    def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         for route in self.routes:
             if route.method != method:
                 continue
             found = route.regex.match(path)
             if found:
-                return route.handler, found.groupdict()
+                return route, found.groupdict()
         raise RouteNotFound(f"cannot route {method} {path}")

@@ -30,13 +30,14 @@ def for_class(class_name: str, handler: Handler) -> Handler:
 
 
 def build_router() -> Router:
+    """Every route; `idempotent=True` on the ones Parse Server deduplicates by request id (idempotencyOptions)."""
     router = Router([])
     router.routes.extend(
         [
             Route("GET", "/classes/:class_name", classes.find_objects),
-            Route("POST", "/classes/:class_name", classes.create_object),
+            Route("POST", "/classes/:class_name", classes.create_object, idempotent=True),
             Route("GET", "/classes/:class_name/:object_id", classes.get_object),
-            Route("PUT", "/classes/:class_name/:object_id", classes.update_object),
+            Route("PUT", "/classes/:class_name/:object_id", classes.update_object, idempotent=True),
             Route("DELETE", "/classes/:class_name/:object_id", classes.delete_object),
             Route("POST", "/login", users.log_in),
             Route("GET", "/login", users.log_in),
@@ -60,14 +61,16 @@ def build_router() -> Router:
             Route("PUT", "/roles/:object_id", for_class("_Role", classes.update_object)),
             Route("DELETE", "/roles/:object_id", for_class("_Role", classes.delete_object)),
             Route("GET", "/users", for_class("_User", classes.find_objects)),
-            Route("POST", "/users", for_class("_User", classes.create_object)),
+            Route("POST", "/users", for_class("_User", classes.create_object), idempotent=True),
             Route("GET", "/users/:object_id", for_class("_User", classes.get_object)),
-            Route("PUT", "/users/:object_id", for_class("_User", classes.update_object)),
+            Route("PUT", "/users/:object_id", for_class("_User", classes.update_object), idempotent=True),
             Route("DELETE", "/users/:object_id", for_class("_User", classes.delete_object)),
             Route("GET", "/installations", for_class("_Installation", classes.find_objects)),
-            Route("POST", "/installations", for_class("_Installation", classes.create_object)),
+            Route("POST", "/installations", for_class("_Installation", classes.create_object), idempotent=True),
             Route("GET", "/installations/:object_id", for_class("_Installation", classes.get_object)),
-            Route("PUT", "/installations/:object_id", for_class("_Installation", classes.update_object)),
+            Route(
+                "PUT", "/installations/:object_id", for_class("_Installation", classes.update_object), idempotent=True
+            ),
             Route("DELETE", "/installations/:object_id", for_class("_Installation", classes.delete_object)),
             Route("GET", "/schemas", schemas.list_schemas),
             Route("POST", "/schemas", schemas.create_schema),
@@ -79,8 +82,8 @@ def build_router() -> Router:
             Route("GET", "/aggregate/:class_name", aggregate.aggregate),
             Route("GET", "/config", config.read_config),
             Route("PUT", "/config", config.update_config),
-            Route("POST", "/functions/:name", functions.call_function),
-            Route("POST", "/jobs/:name", functions.start_job),
+            Route("POST", "/functions/:name", functions.call_function, idempotent=True),
+            Route("POST", "/jobs/:name", functions.start_job, idempotent=True),
             Route("POST", "/jobs", functions.start_job),
             Route("GET", "/cloud_code/jobs", functions.list_job_schedules),
             Route("GET", "/cloud_code/jobs/data", functions.job_data),
