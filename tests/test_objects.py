@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import Api, mongodb_only
@@ -262,6 +264,7 @@ async def test_order_takes_the_stored_date_names_as_parse_does(api: Api) -> None
     # Parse Server 9.10 sorts by `_created_at` and `_updated_at`, the names its MongoDB documents use.
     for n in range(3):
         await api.post("/classes/Dated", {"n": n})
+        await asyncio.sleep(0.005)  # dates are kept to the millisecond: two creates in one would tie
     orders = {}
     for order in ("_created_at", "-_created_at", "_updated_at", "-_updated_at", "n,-_created_at"):
         answer = await api.get("/classes/Dated", params={"order": order, "keys": "n"})
