@@ -23,6 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cloud import Cloud, merge
+from app.domain.access import RouteAllowList
 from app.domain.account_mail import AccountMail, EmailSettings
 from app.domain.accounts import AccountService, EmailGate, Lockout
 from app.domain.acl import MASTER, Auth
@@ -207,6 +208,7 @@ def build_services(settings: Settings) -> Services:
         logs=RecentLogs(settings.log_store_records, settings.log_store_size, log_level(settings.log_level)),
         rate_limits=rate_limiter(settings),
         idempotency=Idempotency(storage.request_ids, settings.idempotency_paths, settings.idempotency_ttl),
+        allowed_routes=RouteAllowList(settings.route_allow_list),
     )
     limit_cloud_code(registry, services.rate_limits, settings.redis_url)
 

@@ -277,6 +277,12 @@ class Settings:
     allow_headers: list[str] = setting(
         None, _list, "request headers browsers may send (CORS), in addition to the X-Parse-* headers", factory=list
     )
+    route_allow_list: list[str] | None = setting(
+        None,
+        _regexes,
+        "REST routes callers without the master key may use, as regular expressions over the path after /parse/ "
+        "(e.g. classes/Chat.*,functions/.*); unset: every route, empty: none",
+    )
     allow_client_class_creation: bool = setting(False, _bool, "let clients create classes by writing to them")
     allow_custom_object_id: bool = setting(False, _bool, "let clients choose objectIds")
     convert_email_to_lowercase: bool = setting(False, _bool, "store users' email addresses lower-cased")

@@ -10,6 +10,9 @@ the body) offers a `require_access` of its own, which its operations call again;
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from app.domain.acl import Auth
 from app.errors import MasterKeyRequiredError, OperationForbiddenError, denied
 
@@ -46,3 +49,19 @@ def spared_by_rate_limits(auth: Auth) -> bool:
     """Whether rate limits spare this caller unless a rule says `includeMasterKey`: the master key, read-only or not,
     as in Parse Server (the maintenance key is counted)."""
     return auth.master and not auth.maintenance
+
+
+class RouteAllowList:
+    """Parse's `routeAllowList`: with patterns set, callers without the master (or maintenance) key reach only the
+    REST routes one of them matches whole, each sub-request of a batch included. The route is the path after the
+    mount, without its slashes at either end (`classes/Chat`, `functions/hello`)."""
+
+    def __init__(self, patterns: Sequence[str] | None) -> None:
+        self.patterns = None if patterns is None else [re.compile(f"(?:{pattern})") for pattern in patterns]
+
+    def require_allowed(self, auth: Auth, method: str, path: str) -> None:
+        if self.patterns is None or auth.master:
+            return
+        route = path.strip("/")
+        if not any(pattern.fullmatch(route) for pattern in self.patterns):
+            raise denied(OperationForbiddenError, f"Route not allowed by routeAllowList: {method} {route}")

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.domain.access import RouteAllowList
 from app.domain.account_mail import AccountMail
 from app.domain.accounts import AccountService
 from app.domain.acl import Auth, Origin
@@ -66,6 +67,8 @@ class Services:
     """Push notifications through the providers the push option configures, and push audiences."""
     idempotency: Idempotency
     """Which requests run once per request id, and the claim of an id."""
+    allowed_routes: RouteAllowList = field(default_factory=lambda: RouteAllowList(None))
+    """The REST routes callers without the master key may use (Parse's routeAllowList; unset: all)."""
     hooks: Hooks | None = None
     """Cloud code and webhooks (always there: a webhook may be declared at any time)."""
     logs: RecentLogs = field(default_factory=RecentLogs)

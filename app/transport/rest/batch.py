@@ -38,6 +38,8 @@ def make_batch(router_of: Callable[[], Router]) -> Handler:
             method = method.upper() if isinstance(method, str) else "undefined"
             if method == "POST" and routable == "/batch":
                 raise InvalidJSONError("nested batch requests are not allowed")
+            # Allowed routes hold for each sub-request, or allowing `batch` would open every route.
+            call.services.allowed_routes.require_allowed(call.auth, method, routable)
             # Each sub-request counts toward the rate limits of its own path, as Parse counts them.
             token = None if routable.rstrip("/") == "/login" else call.credentials.session_token
             limited = LimitedRequest((routable,), method, call.auth.origin.ip, token, in_batch=True)

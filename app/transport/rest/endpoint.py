@@ -133,6 +133,7 @@ class RestEndpoint(HttpEndpoint):
                 legacy_session=route == "/upgradeToRevocableSession",
                 rate_check=rate_check,
             )
+            self.services.allowed_routes.require_allowed(auth, method, path)
             try:
                 matched, params = self.router.match(method, path.rstrip("/") or "/")
             except RouteNotFound:
