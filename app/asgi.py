@@ -119,6 +119,7 @@ def build_services(settings: Settings) -> Services:
             email_policy=email_policy,
             email_verify_token_validity=settings.email_verify_token_validity_duration,
             revoke_session_on_password_reset=settings.revoke_session_on_password_reset,
+            allowed_file_url_domains=tuple(settings.file_upload_allowed_url_domains),
             lowercase_user_fields=(
                 *(("email",) if settings.convert_email_to_lowercase else ()),
                 *(("username",) if settings.convert_username_to_lowercase else ()),

@@ -426,6 +426,12 @@ class Settings:
         "regular expressions a file's extension must match (`*`: any); default: Parse 9's, refusing html, svg, xml…",
         factory=lambda: list(DEFAULT_FILE_EXTENSIONS),
     )
+    file_upload_allowed_url_domains: list[str] = setting(
+        None,
+        _list,
+        "hosts a File value's url may name when an object is saved (`*`: any; `*.example.com`: its subdomains)",
+        factory=lambda: ["*"],
+    )
     file_download_for_public: bool = setting(True, _bool, "callers without a session may download files")
     file_download_for_anonymous_users: bool = setting(True, _bool, "anonymous users may download files")
     file_download_for_authenticated_users: bool = setting(True, _bool, "signed-in users may download files")

@@ -5,18 +5,20 @@ Bytes move as async iterators of chunks in both directions, so no file is ever h
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from app.domain import media_types
 from app.domain.access import require_master
 from app.domain.acl import Auth
 from app.domain.cloud_requests import FileInfo
 from app.domain.hooks import Hooks
+from app.domain.values import File
 from app.errors import (
     AppError,
     FileDeleteError,
@@ -332,3 +334,42 @@ class FileService:
 def limited_error(limit: int) -> FileSaveError:
     """The refusal of a streamed upload past the size limit (Parse's stream mode and GraphQL)."""
     return FileSaveError(f"File size exceeds maximum allowed: {limit} bytes.")
+
+
+class FileUrlDomains:
+    """Parse's `fileUpload.allowedFileUrlDomains`: the hosts a File value's `url` may name when an object is written
+    (`*` any, `*.example.com` any subdomain); a File without a url is always accepted."""
+
+    def __init__(self, domains: Sequence[str]) -> None:
+        self.domains = None if "*" in domains else tuple(domain.lower() for domain in domains)
+
+    def require_allowed(self, values: Any) -> None:
+        if self.domains is not None:
+            self._walk(values)
+
+    def _walk(self, value: Any) -> None:
+        if isinstance(value, File):
+            if value.url:
+                self._check(value.url)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                self._walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                self._walk(item)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for part in dataclasses.fields(value):  # update operations: Add, AddUnique, Remove hold values
+                self._walk(getattr(value, part.name))
+
+    def _check(self, url: str) -> None:
+        assert self.domains is not None
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            host = None
+        if not host:
+            raise FileSaveError("Invalid file URL.")
+        for domain in self.domains:
+            if host == domain or (domain.startswith("*.") and host.endswith(domain[1:])):
+                return
+        raise FileSaveError(f"File URL domain '{host}' is not allowed.")

@@ -37,6 +37,8 @@ class ObjectSettings:
     email_verify_token_validity: float | None = None
     """Seconds an email verification link works; None: until it is used."""
     revoke_session_on_password_reset: bool = True
+    allowed_file_url_domains: tuple[str, ...] = ("*",)
+    """Hosts a File value's url may name (Parse's fileUpload.allowedFileUrlDomains); `*`: any."""
     lowercase_user_fields: tuple[str, ...] = ()
     """`_User` fields stored lower-cased (`email`, `username`): Parse's convertEmailToLowercase and
     convertUsernameToLowercase."""

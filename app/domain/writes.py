@@ -18,6 +18,7 @@ from app.domain.auth_providers import AuthProviders
 from app.domain.class_rules import NO_RULES, ClassRules, SessionRules, UserRules
 from app.domain.classes import MAINTAINED_FIELDS, REQUIRED_ON_WRITE, ClassSchema, is_valid_class_name
 from app.domain.events import EventSink, WriteEvent
+from app.domain.files import FileUrlDomains
 from app.domain.hooks import Hooks
 from app.domain.installations import InstallationRules
 from app.domain.object_settings import ObjectSettings
@@ -86,6 +87,7 @@ class ObjectWrites:
         self.password_policy = password_policy
         self.auth_providers = auth_providers or AuthProviders()
         self.hooks = hooks
+        self.file_urls = FileUrlDomains(settings.allowed_file_url_domains)
         self.rules: dict[str, ClassRules] = {
             "_User": UserRules(self),
             "_Session": SessionRules(self, settings.session_length),
@@ -122,6 +124,7 @@ class ObjectWrites:
             data, changed_by_hook = await self.hooks.before_save(auth, class_name, data, None)
         values = {k: v for k, v in data.items() if k not in ("objectId", "id") or self.settings.allow_custom_object_id}
         values.pop("objectId", None)
+        self.file_urls.require_allowed(values)  # after the hooks, which may set files too, as Parse checks
         internal = _maintained(auth, class_name, values)
         schema = await self._ensure_fields(auth, class_name, schema, values, updating=False)
         given_times = values.pop("createdAt", None), values.pop("updatedAt", None)
@@ -211,6 +214,7 @@ class ObjectWrites:
                 auth, class_name, values, visible(schema, MASTER, dict(original[0]))
             )
         rules.check_update(auth, values)
+        self.file_urls.require_allowed(values)
         if "objectId" in values and values.pop("objectId") != object_id:
             raise InvalidKeyNameError("objectId is an invalid field name.")
         for name in values:
