@@ -202,7 +202,7 @@ def build_services(settings: Settings) -> Services:
         live,
         files,
         bus,
-        SchemaAdmin(schemas, authenticator),
+        SchemaAdmin(schemas, authenticator, locked=settings.lock_schemas),
         JobRunner(registry, objects),
         WebhookAdmin(webhooks),
         push=push_service(objects, settings),

@@ -265,6 +265,9 @@ class Settings:
     data_dir: str = setting("./data", str, "where the embedded database and the generated master key live")
     cloud: str = setting("cloud/main.py", str, "cloud code file")
     schema_dir: str = setting("schema", str, "directory of class definitions (JSON) applied at start")
+    lock_schemas: bool = setting(
+        False, _bool, "refuse /schemas creating or changing classes, even with the master key: schema_dir is the way"
+    )
     server_url: str | None = setting(
         None, _optional_str, "public URL of /parse, for file URLs and emailed links (default http://host:port/parse)"
     )

@@ -73,3 +73,21 @@ async def test_a_broken_definition_stops_the_start_with_its_file_named(database_
     with pytest.raises(StartupError, match=r"Bad\.json: invalid field type: Nonsense"):
         async with running(settings):
             pass
+
+
+async def test_locked_schemas_come_only_from_the_directory(database_server: str, tmp_path: Path) -> None:
+    schema_dir = tmp_path / "schema"
+    schema_dir.mkdir()
+    (schema_dir / "Book.json").write_text('{"className": "Book", "fields": {"title": {"type": "String"}}}')
+    settings = make_settings(database_server, "schemalock", tmp_path, schema_dir=str(schema_dir), lock_schemas=True)
+    async with running(settings) as (_, client):
+        api = Api(client)
+        locked = {"code": 119, "error": "Cannot perform this operation when schemas options is used."}
+        created = await api.post("/schemas/Shelf", {"className": "Shelf"}, master=True)
+        assert (created.status_code, created.json()) == (400, locked)
+        changed = await api.put("/schemas/Book", {"fields": {"isbn": {"type": "String"}}}, master=True)
+        assert (changed.status_code, changed.json()) == (400, locked)
+        book = (await api.get("/schemas/Book", master=True)).json()
+        assert "title" in book["fields"] and "isbn" not in book["fields"]
+        # As in Parse, an empty class can still be dropped.
+        assert (await api.delete("/schemas/Book", master=True)).status_code == 200

@@ -14,12 +14,20 @@ from app.domain.acl import Auth
 from app.domain.classes import ClassSchema
 from app.domain.schemas import SchemaRegistry
 from app.domain.sessions import Authenticator
+from app.errors import OperationForbiddenError
 
 
 class SchemaAdmin:
-    def __init__(self, registry: SchemaRegistry, authenticator: Authenticator) -> None:
+    def __init__(self, registry: SchemaRegistry, authenticator: Authenticator, *, locked: bool = False) -> None:
         self.registry = registry
         self.authenticator = authenticator
+        self.locked = locked
+        """Parse's `schema.lockSchemas`: the schema directory's definitions are the only way classes are made or
+        changed while the server runs; deleting an empty class stays possible, as in Parse."""
+
+    def _require_unlocked(self) -> None:
+        if self.locked:
+            raise OperationForbiddenError("Cannot perform this operation when schemas options is used.")
 
     def require_access(self, auth: Auth, action: str | None = None) -> None:
         """The master key; for an `action` ("create", "update", "delete", "purge"), not the read-only one. A
@@ -44,11 +52,13 @@ class SchemaAdmin:
     async def create(self, auth: Auth, name: str, fields: Any, permissions: Any, indexes: Any) -> ClassSchema:
         """A new class (master key, not read-only)."""
         self.require_access(auth, "create")
+        self._require_unlocked()
         return await self.registry.create_class(name, fields, permissions, indexes)
 
     async def update(self, auth: Auth, name: str, fields: Any, permissions: Any, indexes: Any) -> ClassSchema:
         """Fields added and removed, permissions and indexes changed (master key, not read-only)."""
         self.require_access(auth, "update")
+        self._require_unlocked()
         return await self.registry.update_class(name, fields, permissions, indexes)
 
     async def delete(self, auth: Auth, name: str) -> None:
