@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -35,7 +36,7 @@ from app.domain.email_policy import EmailPolicy
 from app.domain.encoding import Encoder
 from app.domain.events import EventBus, InProcessBus, Subscribers, WriteEvent
 from app.domain.files import DownloadRules, FileService, FileStore, UploadRules, uri_component
-from app.domain.hooks import HookRegistry, Hooks
+from app.domain.hooks import HookRegistry, Hooks, password_check
 from app.domain.idempotency import Idempotency
 from app.domain.jobs import JobRunner
 from app.domain.limits import RequestLimits
@@ -186,6 +187,9 @@ def build_services(settings: Settings) -> Services:
         key=settings.webhook_key,
         ttl=settings.webhook_cache_ttl,
     )
+    if (validator := registry.policies.get("password_validator")) is not None:
+        policy = replace(password_policy(settings) or PasswordPolicy(), validator=password_check(validator))
+        objects.password_policy = objects.writes.password_policy = policy
     email_policy.verify_function = registry.policies.get("verify_user_emails")
     email_policy.prevent_function = registry.policies.get("prevent_login_with_unverified_email")
     if email_policy.verify_function is not None and not settings.app_name:

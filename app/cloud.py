@@ -152,6 +152,13 @@ class Cloud:
         self.registry.policies["prevent_login_with_unverified_email"] = _registration(handler, None, {}, None)
         return handler
 
+    def password_validator(self, handler: F) -> F:
+        """Parse's `passwordPolicy.validatorCallback`: called with each new password (sign-up, change, reset) after
+        the `password_pattern`; a false answer refuses it with code 142 and `password_pattern_error` (or Parse's
+        default message). Use it bare: `@cloud.password_validator`."""
+        self.registry.policies["password_validator"] = _registration(handler, None, {}, None)
+        return handler
+
     # Live queries ---------------------------------------------------------------------------------------
 
     def before_connect(self, *, validator: Validator | None = None, **rules: Any) -> Callable[[F], F]:

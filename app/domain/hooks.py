@@ -118,6 +118,18 @@ async def call_handler(registration: Registration, *args: Any, **kwargs: Any) ->
     return result
 
 
+def password_check(registration: Registration) -> Callable[[str], Awaitable[bool]]:
+    """Cloud code's `password_validator` as the password policy calls it: truthy accepts the password."""
+
+    async def check(password: str) -> bool:
+        try:
+            return bool(await call_handler(registration, password))
+        except Exception as error:
+            raise as_app_error(error, "password_validator") from None
+
+    return check
+
+
 def as_app_error(error: Exception, where: str, default_code: int = 141) -> AppError:
     """What a client sees of an exception in cloud code: its own code for CloudError, else 141."""
     if isinstance(error, AppError):

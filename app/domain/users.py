@@ -7,7 +7,7 @@ import asyncio
 import re
 import secrets
 import string
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -55,13 +55,17 @@ class PasswordPolicy:
     """A new password may not repeat any of the last `history` ones (`maxPasswordHistory`)."""
     max_age_days: float | None = None
     """A password older than this must be reset before logging in (`maxPasswordAge`)."""
+    validator: Callable[[str], Awaitable[bool]] | None = None
+    """Cloud code's check of a new password (`validatorCallback`): false refuses it with the policy's message."""
 
     @property
     def needs_stored_user(self) -> bool:
         return self.disallow_username or bool(self.history)
 
     async def check(self, password: str, username: Any, current: Record | None, hasher: PasswordHasher) -> None:
-        if self.pattern is not None and not self.pattern.search(password):
+        if (self.pattern is not None and not self.pattern.search(password)) or (
+            self.validator is not None and not await self.validator(password)
+        ):
             raise ValidationError(self.error or "Password does not meet the Password Policy requirements.")
         if self.disallow_username:
             name = username if isinstance(username, str) else (current or {}).get("username")
