@@ -220,6 +220,29 @@ def _regexes(value: Any) -> list[str]:
     return [str(entry) for entry in entries]
 
 
+PAGE_IDS = (
+    "passwordReset",
+    "passwordResetSuccess",
+    "passwordResetLinkInvalid",
+    "emailVerificationSuccess",
+    "emailVerificationSendFail",
+    "emailVerificationSendSuccess",
+    "emailVerificationLinkInvalid",
+    "emailVerificationLinkExpired",
+)
+
+
+def _page_urls(value: Any) -> dict[str, str]:
+    """Parse's `pages.customUrls`: a page's id and the absolute URL that replaces it."""
+    urls = _table(value)
+    for page, url in urls.items():
+        if page not in PAGE_IDS:
+            raise ValueError(f"unknown page {page!r}; the pages are {', '.join(PAGE_IDS)}")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ValueError(f"{page}: expected an http(s) URL, got {url!r}")
+    return dict(urls)
+
+
 FILES_ADAPTERS = ("auto", "gridfs", "filesystem", "s3")
 EMBEDDED_ENGINES = ("postgres", "mongodb")
 
@@ -285,6 +308,15 @@ class Settings:
         _regexes,
         "REST routes callers without the master key may use, as regular expressions over the path after /parse/ "
         "(e.g. classes/Chat.*,functions/.*); unset: every route, empty: none",
+    )
+    pages_custom_urls: dict[str, str] = setting(
+        None,
+        _page_urls,
+        'pages of your own for emailed links, e.g. {"passwordReset": "https://app.example/reset"} (JSON)',
+        factory=dict,
+    )
+    pages_force_redirect: bool = setting(
+        False, _bool, "answer every emailed link's page with a redirect to it, never the page itself"
     )
     allow_client_class_creation: bool = setting(False, _bool, "let clients create classes by writing to them")
     allow_custom_object_id: bool = setting(False, _bool, "let clients choose objectIds")

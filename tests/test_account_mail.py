@@ -777,3 +777,29 @@ async def test_a_function_that_fails_fails_the_request_as_cloud_code_does(
         assert (await api.get("/users", master=True)).json() == {"results": []}
     with pytest.raises(StartupError, match="verify_user_emails needs app_name"):
         create_app(make_settings(database_server, "no_name", tmp_path, cloud=str(cloud)))
+
+
+async def test_pages_of_the_apps_own_replace_ours_and_redirects_can_be_forced(
+    database_server: str, tmp_path: Path
+) -> None:
+    custom = {
+        "emailVerificationLinkInvalid": "https://app.example/links/invalid?from=parse",
+        "passwordResetLinkInvalid": "https://app.example/reset-failed",
+    }
+    async with server(database_server, tmp_path / "custom", None, pages_custom_urls=custom) as (api, _):
+        page = await api.client.get(f"/parse/apps/{APP_ID}/verify_email?token=nonsense")
+        assert page.status_code == 303
+        assert page.headers["location"] == (
+            f"https://app.example/links/invalid?from=parse&appId={APP_ID}&appName=Acme"
+            f"&publicServerUrl={PUBLIC.replace(':', '%3A').replace('/', '%2F')}"
+        )
+        assert page.headers["x-parse-page-param-appname"] == "Acme"
+        reset = await api.client.get(f"/parse/apps/{APP_ID}/request_password_reset?token=nonsense")
+        assert (reset.status_code, reset.headers["location"].split("?")[0]) == (303, custom["passwordResetLinkInvalid"])
+        # A page without a custom URL is still ours.
+        ours = await api.client.get(f"/parse/apps/choose_password?id={APP_ID}&token=t&username=u")
+        assert ours.status_code == 200 and "<form" in ours.text
+    async with server(database_server, tmp_path / "forced", None, pages_force_redirect=True) as (api, _):
+        page = await api.client.get(f"/parse/apps/{APP_ID}/verify_email?token=nonsense")
+        assert page.status_code == 303
+        assert page.headers["location"].startswith(f"{PUBLIC}/apps/email_verification_link_invalid.html?")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -184,6 +184,8 @@ class PagesEndpoint(HttpEndpoint):
         return {k: str(v) for k, v in {**given, **defaults}.items() if v is not None}
 
     def _page(self, name: str, given: dict[str, Any]) -> Response:
+        if self.services.settings.pages_force_redirect or _page_id(name) in self.services.settings.pages_custom_urls:
+            return self._redirect(name, given)
         params = self._params(given)
         escaped = _Keys({k: html.escape(v) for k, v in params.items()})
         title, body = _PAGES[name]
@@ -192,8 +194,21 @@ class PagesEndpoint(HttpEndpoint):
 
     def _redirect(self, name: str, given: dict[str, Any]) -> Response:
         params = self._params(given)
+        custom = self.services.settings.pages_custom_urls.get(_page_id(name))
+        if custom is not None:
+            # Parse's pages.customUrls: the app's own page, with the parameters in its query as well.
+            parts = urlsplit(custom)
+            query = urlencode([*parse_qsl(parts.query), *params.items()])
+            location = urlunsplit(parts._replace(query=query))
+            return RedirectResponse(location, 303, headers={**CORS_HEADERS, **_param_headers(params)})
         location = f"{self.services.mail.settings.public_url}/apps/{name}?{urlencode(params)}"
         return RedirectResponse(location, 303, headers={**CORS_HEADERS, **_param_headers(params)})
+
+
+def _page_id(name: str) -> str:
+    """Parse's id of a page from its file: `password_reset_success.html` is `passwordResetSuccess`."""
+    first, *rest = name.removesuffix(".html").split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def _text(value: Any) -> str | None:
