@@ -24,6 +24,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cloud import Cloud, merge
+from app.domain import cloud_log
 from app.domain.access import RouteAllowList
 from app.domain.account_mail import AccountMail, EmailSettings
 from app.domain.accounts import AccountService, EmailGate, Lockout
@@ -180,6 +181,10 @@ def build_services(settings: Settings) -> Services:
     )
     files = FileService(file_store(settings, storage), upload_rules(settings), is_anonymous_user(objects), downloads)
     registry = load_cloud(Path(settings.cloud))
+    if settings.log_levels:
+        levels = cloud_log_levels(settings.log_levels)
+        for registration in (*registry.functions.values(), *registry.triggers.values(), *registry.jobs.values()):
+            registration.log_levels = levels
     webhooks = Webhooks(
         hook_store(storage),
         HttpWebhookClient(settings.webhook_timeout),
@@ -248,6 +253,24 @@ def hook_store(storage: Storage) -> HookStore:
         return PostgresHooks(storage.db, storage.tables)
     assert isinstance(storage, MongoStorage)
     return MongoHooks(storage.connection)
+
+
+def cloud_log_levels(levels: dict[str, str]) -> cloud_log.LogLevels:
+    """Parse's `logLevels` in `logging`'s levels: `warn` is a warning, `verbose` and `silly` are debug."""
+    named: dict[str, int | None] = {
+        "error": logging.ERROR,
+        "warn": logging.WARNING,
+        "info": logging.INFO,
+        "silent": None,
+    }
+    chosen = {key: named.get(level, logging.DEBUG) for key, level in levels.items()}
+    return cloud_log.LogLevels(
+        cloud_function_success=chosen.get("cloudFunctionSuccess", logging.INFO),
+        cloud_function_error=chosen.get("cloudFunctionError", logging.ERROR),
+        trigger_after=chosen.get("triggerAfter", logging.INFO),
+        trigger_before_success=chosen.get("triggerBeforeSuccess", logging.INFO),
+        trigger_before_error=chosen.get("triggerBeforeError", logging.ERROR),
+    )
 
 
 def log_level(name: str) -> int:

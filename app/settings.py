@@ -220,6 +220,28 @@ def _regexes(value: Any) -> list[str]:
     return [str(entry) for entry in entries]
 
 
+LOG_LEVEL_KEYS = (
+    "cloudFunctionSuccess",
+    "cloudFunctionError",
+    "triggerAfter",
+    "triggerBeforeSuccess",
+    "triggerBeforeError",
+    "signupUsernameTaken",
+)
+PARSE_LOG_LEVELS = ("error", "warn", "info", "verbose", "debug", "silly", "silent")
+
+
+def _log_levels(value: Any) -> dict[str, str]:
+    """Parse's `logLevels`: the level of each kind of line cloud code runs leave."""
+    levels = _table(value)
+    for key, level in levels.items():
+        if key not in LOG_LEVEL_KEYS:
+            raise ValueError(f"unknown key {key!r}; the keys are {', '.join(LOG_LEVEL_KEYS)}")
+        if level not in PARSE_LOG_LEVELS:
+            raise ValueError(f"{key}: {level!r} is not one of {', '.join(PARSE_LOG_LEVELS)}")
+    return dict(levels)
+
+
 PAGE_IDS = (
     "passwordReset",
     "passwordResetSuccess",
@@ -534,6 +556,12 @@ class Settings:
         5.0, _in_range(float, -1, 3600), "seconds an instance trusts its list of webhooks before it reads _Hooks again"
     )
     workers: int = setting(1, int, "server processes")
+    log_levels: dict[str, str] = setting(
+        None,
+        _log_levels,
+        'levels of the lines cloud code runs leave, as Parse\'s logLevels, e.g. {"cloudFunctionSuccess": "debug"}',
+        factory=dict,
+    )
     log_level: str = setting("info", str, "debug, info, warning or error")
     log_store_records: int = setting(
         1000, _in_range(int, -1, 10_000_000), "recent log lines kept in memory for /parse/scriptlog (0: none)"

@@ -312,3 +312,22 @@ async def test_graphql_refuses_other_methods_in_json_and_batch_keeps_its_code(ap
         assert answer.json()["errors"][0]["message"] == "Apollo Server supports only GET/POST requests."
     batch = await api.post("/batch", {"requests": [{"method": "GET", "path": "/parse/nowhere"}]})
     assert (batch.status_code, batch.json()) == (400, {"code": 107, "error": "cannot route GET /nowhere"})
+
+
+async def test_log_levels_choose_the_level_of_each_kind_of_line(database_server: str, tmp_path: Path) -> None:
+    (tmp_path / "cloud.py").write_text(CLOUD)
+    levels = {"cloudFunctionSuccess": "silent", "cloudFunctionError": "warn", "triggerBeforeSuccess": "verbose"}
+    settings = make_settings(
+        database_server, "logs_levels", tmp_path, cloud=str(tmp_path / "cloud.py"), log_levels=levels
+    )
+    async with running(settings) as (_, client):
+        api = Api(client)
+        await shout(api, "quiet")
+        await api.post("/functions/refuse", {})
+        await api.post("/users", {"username": "lev", "password": "pw"})
+        kept = await logs(api, size=100)
+        messages = [line["message"] for line in kept]
+        assert "shouting quiet" in messages  # cloud code's own line keeps its level
+        assert [m for m in messages if m.startswith(("Ran cloud function", "beforeSave triggered"))] == []
+        [failure] = [line for line in kept if line["message"].startswith("Failed running cloud function refuse")]
+        assert failure["level"] == "warn"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from app.domain.cloud_requests import CloudObject, FindRequest, FunctionRequest, ObjectRequest, Request
@@ -27,12 +28,29 @@ MASK = "********"
 _SECRET_WORDS = ("password", "token", "secret")
 _SECRET_KEYS = frozenset({"authData", "_auth_data", "masterKey"})
 _ENCODER = Encoder(lambda name: name)
+Level = int | None
+"""A `logging` level, or None for Parse's `silent`: no line at all."""
 
 
-def before(request: Request) -> str | None:
+@dataclass(frozen=True, slots=True)
+class LogLevels:
+    """Parse's `logLevels`: the level of each kind of line, as `logging` levels (Parse's defaults)."""
+
+    cloud_function_success: Level = logging.INFO
+    cloud_function_error: Level = logging.ERROR
+    trigger_after: Level = logging.INFO
+    trigger_before_success: Level = logging.INFO
+    trigger_before_error: Level = logging.ERROR
+
+
+PARSE_LEVELS = LogLevels()
+
+
+def before(request: Request, levels: LogLevels) -> str | None:
     """What a hook was given, as its line will show it, taken before the hook can change it; None for the hooks
     whose runs Parse does not log (a failure of theirs is logged without it), or when errors are not logged."""
-    if not log.isEnabledFor(logging.ERROR):
+    kinds = (levels.cloud_function_error, levels.trigger_before_error, _success_level(request, levels))
+    if not any(_enabled(level) for level in kinds):
         return None
     if isinstance(request, FunctionRequest):
         return shown(request.params)
@@ -43,13 +61,15 @@ def before(request: Request) -> str | None:
     return None
 
 
-def ran(request: Request, given: str | None, result: Any) -> None:
-    """A hook ran to its end: an info line for functions and for Parse's logged triggers."""
-    if not log.isEnabledFor(logging.INFO) or given is None:
+def ran(request: Request, given: str | None, result: Any, levels: LogLevels) -> None:
+    """A hook ran to its end: a line for functions and for Parse's logged triggers, at its kind's level."""
+    level = _success_level(request, levels)
+    if level is None or not log.isEnabledFor(level) or given is None:
         return
     user = _user(request)
     if isinstance(request, FunctionRequest):
-        log.info(
+        log.log(
+            level,
             "Ran cloud function %s for user %s with:\n  Input: %s\n  Result: %s",
             request.function_name,
             user,
@@ -59,7 +79,8 @@ def ran(request: Request, given: str | None, result: Any) -> None:
         return
     name, class_name = request.trigger_name, _class_name(request)
     if name.startswith("before") and isinstance(request, ObjectRequest):
-        log.info(
+        log.log(
+            level,
             "%s triggered for %s for user %s:\n  Input: %s\n  Result: %s",
             name,
             class_name,
@@ -68,16 +89,28 @@ def ran(request: Request, given: str | None, result: Any) -> None:
             shown(request.object),
         )
     else:
-        log.info("%s triggered for %s for user %s:\n  Input: %s", name, class_name, user, given)
+        log.log(level, "%s triggered for %s for user %s:\n  Input: %s", name, class_name, user, given)
 
 
-def failed(request: Request, where: str, given: str | None, error: AppError) -> None:
-    """A hook failed, or its validator refused: an error line, whatever the hook."""
-    if not log.isEnabledFor(logging.ERROR):
+def _enabled(level: Level) -> bool:
+    return level is not None and log.isEnabledFor(level)
+
+
+def _success_level(request: Request, levels: LogLevels) -> Level:
+    if isinstance(request, FunctionRequest):
+        return levels.cloud_function_success
+    return levels.trigger_before_success if request.trigger_name.startswith("before") else levels.trigger_after
+
+
+def failed(request: Request, where: str, given: str | None, error: AppError, levels: LogLevels) -> None:
+    """A hook failed, or its validator refused: a line whatever the hook, at the error level of its kind."""
+    level = levels.cloud_function_error if isinstance(request, FunctionRequest) else levels.trigger_before_error
+    if level is None or not log.isEnabledFor(level):
         return
     user, reason = _user(request), shown({"message": error.message, "code": error.code})
     if isinstance(request, FunctionRequest):
-        log.error(
+        log.log(
+            level,
             "Failed running cloud function %s for user %s with:\n  Input: %s\n  Error: %s",
             request.function_name,
             user,
@@ -86,9 +119,9 @@ def failed(request: Request, where: str, given: str | None, error: AppError) -> 
         )
     elif given is not None:
         name, class_name = request.trigger_name, _class_name(request)
-        log.error("%s failed for %s for user %s:\n  Input: %s\n  Error: %s", name, class_name, user, given, reason)
+        log.log(level, "%s failed for %s for user %s:\n  Input: %s\n  Error: %s", name, class_name, user, given, reason)
     else:
-        log.error("%s failed for user %s:\n  Error: %s", where, user, reason)
+        log.log(level, "%s failed for user %s:\n  Error: %s", where, user, reason)
 
 
 def shown(value: Any) -> str:

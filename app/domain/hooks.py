@@ -87,6 +87,8 @@ class Registration:
     """The validator's rate limit, bound to the server's counters when the app is built."""
     graphql: str | None = None
     """For typed functions: "query" or "mutation", the GraphQL field the function also is."""
+    log_levels: cloud_log.LogLevels = cloud_log.PARSE_LEVELS
+    """The levels of the lines its runs leave (Parse's `logLevels`), set when the app is built."""
 
 
 @dataclass(slots=True)
@@ -149,7 +151,7 @@ async def run(
 ) -> Any:
     """Check the validator, then run the handler; every failure as an AppError. The run, or its failure, is
     logged as Parse logs it (`cloud_log.py`)."""
-    given = cloud_log.before(request)
+    given = cloud_log.before(request, registration.log_levels)
     try:
         if registration.validator is not None:
             validator = registration.validator
@@ -162,9 +164,9 @@ async def run(
         result = await call_handler(registration, request, **kwargs)
     except Exception as error:
         failure = as_app_error(error, where)
-        cloud_log.failed(request, where, given, failure)
+        cloud_log.failed(request, where, given, failure, registration.log_levels)
         raise failure from None
-    cloud_log.ran(request, given, result)
+    cloud_log.ran(request, given, result, registration.log_levels)
     return result
 
 
