@@ -479,12 +479,23 @@ def read_schema_dir(directory: Path) -> list[tuple[Path, Any]]:
     return found
 
 
-async def apply_schema_dir(schemas: SchemaRegistry, directory: Path) -> None:
-    """Apply the class definitions of `directory`, creating what is missing and never dropping anything."""
+async def apply_schema_dir(
+    schemas: SchemaRegistry,
+    directory: Path,
+    *,
+    delete_extra_fields: bool = False,
+    recreate_modified_fields: bool = False,
+) -> None:
+    """Apply the class definitions of `directory`, creating what is missing; dropping fields only as asked (Parse's
+    `schema.deleteExtraFields` and `schema.recreateModifiedFields`)."""
     for path, content in await asyncio.to_thread(read_schema_dir, directory):
         for definition in content if isinstance(content, list) else [content]:
             try:
-                await schemas.apply_definition(definition)
+                await schemas.apply_definition(
+                    definition,
+                    delete_extra_fields=delete_extra_fields,
+                    recreate_modified_fields=recreate_modified_fields,
+                )
             except AppError as error:
                 raise StartupError(f"{path}: {error.message}") from None
         log.info("applied class definitions from %s", path)
@@ -504,7 +515,12 @@ async def prepare_database(services: Services, schema_dir: Path) -> None:
         try:
             await services.storage.ping()
             await services.schemas.ensure_system_classes()
-            await apply_schema_dir(services.schemas, schema_dir)
+            await apply_schema_dir(
+                services.schemas,
+                schema_dir,
+                delete_extra_fields=services.settings.schema_delete_extra_fields,
+                recreate_modified_fields=services.settings.schema_recreate_modified_fields,
+            )
             return
         except DatabaseRefusedError as error:
             raise StartupError(error.reason or error.message) from None

@@ -310,6 +310,12 @@ class Settings:
     data_dir: str = setting("./data", str, "where the embedded database and the generated master key live")
     cloud: str = setting("cloud/main.py", str, "cloud code file")
     schema_dir: str = setting("schema", str, "directory of class definitions (JSON) applied at start")
+    schema_delete_extra_fields: bool = setting(
+        False, _bool, "at start, drop the fields (and their data) of a class that its schema_dir definition omits"
+    )
+    schema_recreate_modified_fields: bool = setting(
+        False, _bool, "at start, drop and add again, empty, a field whose schema_dir definition changes its type"
+    )
     lock_schemas: bool = setting(
         False, _bool, "refuse /schemas creating or changing classes, even with the master key: schema_dir is the way"
     )

@@ -91,3 +91,29 @@ async def test_locked_schemas_come_only_from_the_directory(database_server: str,
         assert "title" in book["fields"] and "isbn" not in book["fields"]
         # As in Parse, an empty class can still be dropped.
         assert (await api.delete("/schemas/Book", master=True)).status_code == 200
+
+
+async def test_extra_and_retyped_fields_are_dropped_only_when_asked(database_server: str, tmp_path: Path) -> None:
+    schema_dir = tmp_path / "schema"
+    schema_dir.mkdir()
+    definition = tmp_path / "schema" / "Book.json"
+    fields = {"title": {"type": "String"}, "isbn": {"type": "Number"}, "notes": {"type": "String"}}
+    definition.write_text(json.dumps({"className": "Book", "fields": fields}))
+    settings = make_settings(database_server, "schemadrop", tmp_path, schema_dir=str(schema_dir))
+    async with running(settings) as (_, client):
+        book = await Api(client).post("/classes/Book", {"title": "Dune", "isbn": 42, "notes": "n"}, master=True)
+        book_id = book.json()["objectId"]
+    definition.write_text(
+        json.dumps({"className": "Book", "fields": {"title": {"type": "String"}, "isbn": {"type": "String"}}})
+    )
+    # By default nothing is dropped: the stored type wins and the extra field stays.
+    async with running(settings) as (_, client):
+        stored = (await Api(client).get("/schemas/Book", master=True)).json()["fields"]
+        assert (stored["isbn"]["type"], "notes" in stored) == ("Number", True)
+    asked = settings.replace(schema_delete_extra_fields=True, schema_recreate_modified_fields=True)
+    async with running(asked) as (_, client):
+        api = Api(client)
+        stored = (await api.get("/schemas/Book", master=True)).json()["fields"]
+        assert (stored["isbn"]["type"], "notes" in stored) == ("String", False)
+        row = (await api.get(f"/classes/Book/{book_id}", master=True)).json()
+        assert (row["title"], "isbn" in row, "notes" in row) == ("Dune", False, False)

@@ -242,10 +242,14 @@ class SchemaRegistry:
             await self.storage.classes.sync_indexes(schema.name)
         await self.reload()
 
-    async def apply_definition(self, definition: Any) -> None:
+    async def apply_definition(
+        self, definition: Any, *, delete_extra_fields: bool = False, recreate_modified_fields: bool = False
+    ) -> None:
         """Bring a class up to a definition (as `/schemas` takes it): create it or add what is missing.
 
-        Fields and indexes are only ever added, never dropped; permissions are replaced when given.
+        Fields and indexes are only added, unless asked as Parse's schema options ask: `delete_extra_fields` drops
+        the fields the definition does not name, `recreate_modified_fields` drops and adds again, empty, a field
+        whose type (or target class) differs. Permissions are replaced when given.
         """
         if not isinstance(definition, Mapping) or not isinstance(definition.get("className"), str):
             raise InvalidJSONError("a class definition needs a className")
@@ -258,6 +262,23 @@ class SchemaRegistry:
         if schema is None or name in VOLATILE_CLASSES:
             await self.create_class(name, fields, permissions, indexes or None)
             return
+        dropped = [
+            field_name
+            for field_name, stored in schema.fields.items()
+            if not is_default_field(field_name, name)
+            and (
+                (delete_extra_fields and field_name not in fields)
+                or (
+                    recreate_modified_fields
+                    and field_name in fields
+                    and not stored.same_type(field_type_from_json(fields[field_name]))
+                )
+            )
+        ]
+        if dropped:
+            schema = await self.update_class(
+                name, {field_name: {"__op": "Delete"} for field_name in dropped}, KEEP, None
+            )
         missing_fields = {k: v for k, v in fields.items() if k not in schema.fields}
         missing_indexes = {k: v for k, v in indexes.items() if k not in (schema.indexes or {})}
         if permissions is None:
