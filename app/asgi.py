@@ -96,7 +96,7 @@ def build_services(settings: Settings) -> Services:
     if settings.app_name and not settings.server_url:
         log.warning("emailed links point at %s: set server_url to the address users reach", settings.public_url)
     storage = open_storage(settings)
-    schemas = SchemaRegistry(storage, ttl=settings.schema_cache_ttl)
+    schemas = SchemaRegistry(storage, ttl=settings.schema_cache_ttl, protected_fields=settings.protected_fields)
     session_length = settings.session_length if settings.expire_inactive_sessions else None
     authenticator = Authenticator(
         storage, schemas, extend_session_on_use=settings.extend_session_on_use, session_length=session_length
@@ -163,6 +163,7 @@ def build_services(settings: Settings) -> Services:
 
     async def replay(event: WriteEvent) -> None:
         # Another instance's write: what this one would have done had the write been its own.
+        event = replace(event, schema=schemas.with_server_fields(event.schema))
         await authenticator.publish(event)
         await live.publish(event)
 

@@ -242,6 +242,17 @@ def _log_levels(value: Any) -> dict[str, str]:
     return dict(levels)
 
 
+def _protected_fields(value: Any) -> dict[str, dict[str, list[str]]]:
+    """Parse's `protectedFields`: by class, by `*`, `authenticated`, `role:…` or a user id, the fields hidden."""
+    table = _table(value)
+    for class_name, rules in table.items():
+        if not isinstance(rules, dict) or not all(
+            isinstance(names, list) and all(isinstance(name, str) for name in names) for names in rules.values()
+        ):
+            raise ValueError(f'{class_name}: expected {{"*": ["field", …], …}}')
+    return table
+
+
 PAGE_IDS = (
     "passwordReset",
     "passwordResetSuccess",
@@ -345,6 +356,12 @@ class Settings:
     )
     pages_force_redirect: bool = setting(
         False, _bool, "answer every emailed link's page with a redirect to it, never the page itself"
+    )
+    protected_fields: dict[str, dict[str, list[str]]] = setting(
+        None,
+        _protected_fields,
+        "fields hidden from readers, by class and by who reads (JSON), added to each class's own protectedFields",
+        factory=lambda: {"_User": {"*": ["email"]}},
     )
     allow_client_class_creation: bool = setting(False, _bool, "let clients create classes by writing to them")
     allow_custom_object_id: bool = setting(False, _bool, "let clients choose objectIds")

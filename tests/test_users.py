@@ -308,3 +308,36 @@ async def test_deleting_another_user_is_refused_as_parse_refuses_it(api: Api) ->
     assert refused_in_graphql["errors"][0]["extensions"] == {"code": 206}
     assert (await api.get(f"/users/{theirs['objectId']}", master=True)).status_code == 200
     assert (await api.delete(f"/users/{mine['objectId']}", token=mine["sessionToken"])).json() == {}
+
+
+async def test_a_users_email_is_hidden_from_everyone_but_the_user_and_the_master_key(api: Api) -> None:
+    # Parse Server's default protectedFields, {"_User": {"*": ["email"]}}: the peer answers exactly this.
+    open_user = {"username": "ada_pf", "password": "pw", "email": "ada.pf@example.com", "ACL": {"*": {"read": True}}}
+    ada = (await api.post("/users", open_user)).json()
+    bob = (await api.post("/users", {"username": "bob_pf", "password": "pw"})).json()
+    path = f"/users/{ada['objectId']}"
+    for token in (bob["sessionToken"], None):
+        seen = (await api.get(path, token=token)).json()
+        assert seen["username"] == "ada_pf" and "email" not in seen
+        by_email = await api.get("/users", params={"where": {"email": "ada.pf@example.com"}}, token=token)
+        assert (by_email.status_code, by_email.json()) == (400, {"code": 119, "error": "Permission denied"})
+    assert (await api.get(path, token=ada["sessionToken"])).json()["email"] == "ada.pf@example.com"
+    assert (await api.get(path, master=True)).json()["email"] == "ada.pf@example.com"
+
+
+async def test_the_protected_fields_option_replaces_parses_default(database_server: str, tmp_path: Path) -> None:
+    settings = make_settings(
+        database_server, "users_protected", tmp_path, protected_fields={"_User": {"*": ["nickname"]}}
+    )
+    async with running(settings) as (_, client):
+        api = Api(client)
+        body = {
+            "username": "c",
+            "password": "pw",
+            "email": "c@example.com",
+            "nickname": "cc",
+            "ACL": {"*": {"read": True}},
+        }
+        user = (await api.post("/users", body)).json()
+        seen = (await api.get(f"/users/{user['objectId']}")).json()
+        assert (seen.get("email"), "nickname" in seen) == ("c@example.com", False)

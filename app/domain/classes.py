@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -227,6 +227,9 @@ class ClassSchema:
     fields: Mapping[str, FieldType]
     permissions: Mapping[str, Any] = field(default_factory=lambda: PUBLIC_PERMISSIONS)
     indexes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    server_protected: Mapping[str, Sequence[str]] = field(default_factory=dict, compare=False)
+    """The server's `protectedFields` for this class (Parse's option, `_User`'s email by default), added to the
+    class-level permissions' own when reads strip fields; never stored nor shown in `/schemas`."""
     pointer_fields: frozenset[str] = field(init=False)
     relation_fields: tuple[str, ...] = field(init=False)
 

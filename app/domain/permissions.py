@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app.domain.acl import Auth
@@ -98,7 +98,13 @@ def protected_fields(schema: ClassSchema, auth: Auth, record: Mapping[str, Any] 
     """The fields hidden from this caller: the intersection of every rule that applies to them."""
     if auth.master:
         return set()
-    rules: Mapping[str, list[str]] = schema.permissions.get("protectedFields") or {}
+    rules: Mapping[str, Sequence[str]] = schema.permissions.get("protectedFields") or {}
+    if schema.server_protected:
+        # Parse merges its protectedFields option into each class's own, key by key.
+        rules = {
+            key: [*rules.get(key, ()), *schema.server_protected.get(key, ())]
+            for key in {*rules, *schema.server_protected}
+        }
     if not rules:
         return set()
     sets: list[set[str]] = []

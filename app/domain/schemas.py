@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from app.domain.classes import (
@@ -43,9 +44,13 @@ KEEP: Any = object()
 class SchemaRegistry:
     """All class schemas, read from `_SCHEMA` and refreshed when stale or changed."""
 
-    def __init__(self, storage: Storage, *, ttl: float = 5.0) -> None:
+    def __init__(
+        self, storage: Storage, *, ttl: float = 5.0, protected_fields: Mapping[str, Mapping[str, Sequence[str]]] = {}
+    ) -> None:
         self.storage = storage
         self.ttl = ttl
+        self.protected_fields = protected_fields
+        """The server's `protectedFields` option, by class (see `ClassSchema.server_protected`)."""
         self.version = 0
         self._classes: dict[str, ClassSchema] = {}
         self._loaded_at = 0.0
@@ -58,7 +63,9 @@ class SchemaRegistry:
 
     async def reload(self) -> None:
         async with self._lock:
-            classes = {schema.name: schema for schema in await self.storage.classes.load_classes()}
+            classes = {
+                schema.name: self.with_server_fields(schema) for schema in await self.storage.classes.load_classes()
+            }
             for name in VOLATILE_CLASSES:
                 classes.setdefault(name, ClassSchema.build(name, {}, {}))
             changed = classes != self._classes
@@ -68,6 +75,13 @@ class SchemaRegistry:
             self.version += 1
             for listener in self._listeners:
                 listener()
+
+    def with_server_fields(self, schema: ClassSchema) -> ClassSchema:
+        """The schema with the server's protected fields for its class, as every read of this server sees it."""
+        protected = self.protected_fields.get(schema.name)
+        if not protected or schema.server_protected == protected:
+            return schema
+        return dataclasses.replace(schema, server_protected=protected)
 
     async def fresh(self) -> None:
         """Reload the schemas if they are older than the TTL (another instance may have changed them)."""
