@@ -185,3 +185,34 @@ def test_idempotency_settings_load_from_each_source_and_refuse_what_cannot_work(
         Settings.load({"idempotency_paths": "functions/(unclosed"}, env={})
     with pytest.raises(SettingsError, match="PARSEQL_IDEMPOTENCY_TTL: must be more than 0"):
         Settings.load({}, env={"PARSEQL_IDEMPOTENCY_TTL": "0"})
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"log_levels": '{"cloudFunctionSucces": "info"}'}, "--log-levels: unknown key 'cloudFunctionSucces'"),
+        ({"log_levels": '{"triggerAfter": "loud"}'}, "--log-levels: triggerAfter: 'loud' is not one of"),
+        ({"pages_custom_urls": '{"reset": "https://a.example"}'}, "--pages-custom-urls: unknown page 'reset'"),
+        ({"pages_custom_urls": '{"passwordReset": "/reset"}'}, "--pages-custom-urls: passwordReset: expected an http"),
+        ({"protected_fields": '{"_User": ["email"]}'}, "--protected-fields: _User: expected"),
+    ],
+)
+def test_parse_tables_are_checked_when_the_settings_load(flags: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.load(flags, env={})
+    assert str(raised.value).startswith(message)
+
+
+def test_parse_tables_load_from_json() -> None:
+    loaded = Settings.load(
+        {
+            "log_levels": '{"cloudFunctionSuccess": "silent"}',
+            "pages_custom_urls": '{"passwordReset": "https://app.example/reset"}',
+            "protected_fields": '{"Player": {"*": ["secret"]}}',
+        },
+        env={},
+    )
+    assert loaded.log_levels == {"cloudFunctionSuccess": "silent"}
+    assert loaded.pages_custom_urls == {"passwordReset": "https://app.example/reset"}
+    assert loaded.protected_fields == {"Player": {"*": ["secret"]}}
+    assert Settings.load({}, env={}).protected_fields == {"_User": {"*": ["email"]}}
