@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.domain.values import File, GeoPoint, ParseObject, Pointer, Polygon, Relation
+from app.domain.values import File, GeoPoint, ParseObject, Pointer, Polygon, Relation, js_text
 from app.errors import (
     AppError,
     IncorrectTypeError,
@@ -368,21 +368,21 @@ def validate_permissions(permissions: Any, fields: Mapping[str, FieldType]) -> N
         # JavaScript iterates the indexes of an array or string: Parse names index 0 as the bad operation.
         raise InvalidJSONError("0 is not a valid operation for class level permissions")
     if not isinstance(permissions, Mapping):
-        raise InvalidJSONError(f"'{_js(permissions)}' is not a valid value for class level permissions")
+        raise InvalidJSONError(f"'{js_text(permissions)}' is not a valid value for class level permissions")
     for key, operation in permissions.items():
         if key not in CLP_KEYS:
             raise InvalidJSONError(f"{key} is not a valid operation for class level permissions")
         if key in ("readUserFields", "writeUserFields"):
             if not isinstance(operation, list):
                 raise InvalidJSONError(
-                    f"'{_js(operation)}' is not a valid value for class level permissions {key} - must be an array"
+                    f"'{js_text(operation)}' is not a valid value for class level permissions {key} - must be an array"
                 )
             for name in operation:
                 _require_user_pointer_field(name, fields, key)
             continue
         if not isinstance(operation, Mapping):
             raise InvalidJSONError(
-                f"'{_js(operation)}' is not a valid value for class level permissions {key} - must be an object"
+                f"'{js_text(operation)}' is not a valid value for class level permissions {key} - must be an object"
             )
         if key == "protectedFields":
             _validate_protected_fields(operation, fields)
@@ -393,15 +393,15 @@ def validate_permissions(permissions: Any, fields: Mapping[str, FieldType]) -> N
             if entity == "pointerFields":
                 if not isinstance(permit, list):
                     raise InvalidJSONError(
-                        f"'{_js(permit)}' is not a valid value for {key}[{entity}] - expected an array."
+                        f"'{js_text(permit)}' is not a valid value for {key}[{entity}] - expected an array."
                     )
                 for name in permit:
-                    _require_user_pointer_field(name, fields, _js(operation))
+                    _require_user_pointer_field(name, fields, js_text(operation))
             elif key == "ACL":
                 _validate_default_acl(permit)
             elif permit is not True:
                 raise InvalidJSONError(
-                    f"'{_js(permit)}' is not a valid value for class level permissions acl {key}:{entity}"
+                    f"'{js_text(permit)}' is not a valid value for class level permissions acl {key}:{entity}"
                 )
 
 
@@ -413,7 +413,7 @@ def _validate_protected_fields(operation: Mapping[str, Any], fields: Mapping[str
             raise InvalidJSONError(f"'{entity}' is not a valid key for class level permissions")
         if not isinstance(protected, list):
             raise InvalidJSONError(
-                f"'{_js(protected)}' is not a valid value for protectedFields[{entity}] - expected an array."
+                f"'{js_text(protected)}' is not a valid value for protectedFields[{entity}] - expected an array."
             )
         for name in protected:
             if name in DEFAULT_FIELDS:
@@ -424,11 +424,11 @@ def _validate_protected_fields(operation: Mapping[str, Any], fields: Mapping[str
 
 def _validate_default_acl(permit: Any) -> None:
     if not isinstance(permit, Mapping):
-        raise InvalidJSONError(f"'{_js(permit)}' is not a valid value for class level permissions acl")
+        raise InvalidJSONError(f"'{js_text(permit)}' is not a valid value for class level permissions acl")
     bad_keys = [k for k in permit if k not in ("read", "write")]
     if bad_keys:
         raise InvalidJSONError(f"'{','.join(bad_keys)}' is not a valid key for class level permissions acl")
-    bad_values = [_js(v) for v in permit.values() if not isinstance(v, bool)]
+    bad_values = [js_text(v) for v in permit.values() if not isinstance(v, bool)]
     if bad_values:
         raise InvalidJSONError(f"'{','.join(bad_values)}' is not a valid value for class level permissions acl")
 
@@ -445,20 +445,3 @@ def _require_user_pointer_field(name: Any, fields: Mapping[str, FieldType], oper
     type_ = fields.get(name) if isinstance(name, str) else None
     if not type_ or not ((type_.type == "Pointer" and type_.target_class == "_User") or type_.type == "Array"):
         raise InvalidJSONError(f"'{name}' is not a valid column for class level pointer permissions {operation}")
-
-
-def _js(value: Any) -> str:
-    """How JavaScript's template strings print a value, which Parse's messages embed."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    if isinstance(value, Mapping):
-        return "[object Object]"
-    if isinstance(value, list):
-        return ",".join(_js(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

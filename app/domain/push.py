@@ -39,7 +39,7 @@ from app.domain.objects import ObjectService, WriteResult
 from app.domain.operations import Delete, Increment
 from app.domain.push_delivery import PushDevice, PushMessage, PushOutcome, PushSender
 from app.domain.queries import QueryOptions, parse_where
-from app.domain.values import Record, iso, utc_now
+from app.domain.values import Record, iso, js_text, utc_now
 from app.errors import AppError, PushMisconfiguredError
 
 log = logging.getLogger("app.push")
@@ -71,23 +71,6 @@ class PushLimits:
     it (sending starts within milliseconds of the request), and sent."""
 
 
-def _js_text(value: Any) -> str:
-    """JavaScript's String(value), for Parse's messages about a value."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "[object Object]"
-    if isinstance(value, list):
-        return ",".join("" if item is None else _js_text(item) for item in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -95,7 +78,7 @@ def _is_number(value: Any) -> TypeGuard[int | float]:
 def _date(value: Any) -> tuple[datetime, bool]:
     """A time as Parse reads `push_time` and `expiration_time`: seconds since the epoch, or an ISO date; and
     whether it names no time zone (Parse keeps such a push time without its `Z`)."""
-    invalid = PushMisconfiguredError(f"{_js_text(value)} is not valid time.")
+    invalid = PushMisconfiguredError(f"{js_text(value)} is not valid time.")
     if _is_number(value):
         try:
             return datetime.fromtimestamp(value, UTC), True

@@ -95,3 +95,20 @@ def value_at(record: Mapping[str, Any], path: str) -> Any:
             return MISSING
         value = value[part]
     return value
+
+
+def js_text(value: Any) -> str:
+    """JavaScript's String(value) (and template strings), for Parse's messages that embed a value."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "[object Object]"
+    if isinstance(value, list):
+        return ",".join("" if item is None else js_text(item) for item in value)  # join prints null as ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
