@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,20 +87,27 @@ async def dashboard(database_server: str, tmp_path_factory: pytest.TempPathFacto
         await api.post("/users", {"username": "margaret", "password": "apollo-11"})
         await api.post("/schemas/Motto", {"fields": {"text": {"type": "String"}}}, master=True)
         await api.post("/classes/Motto", {"text": "ship it"}, master=True)
-        # The Dashboard asks npm's registry for its newest version at start: point that at nothing, it shrugs.
-        environment = {**os.environ, "npm_config_registry": "http://127.0.0.1:9/"}
-        process = await asyncio.create_subprocess_exec(
-            "node", "dashboard.js", address, cwd=E2E_DIR, env=environment, stdout=asyncio.subprocess.PIPE
-        )
-        try:
-            assert process.stdout is not None
-            url = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
-            assert url.startswith("http://"), "the Dashboard did not start"
-            yield Dashboard(f"{url}/apps/ParseQL", f"http://{address}/parse", api)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                process.terminate()
-            await process.wait()
+        async with parse_dashboard(address, api) as dashboard:
+            yield dashboard
+
+
+@asynccontextmanager
+async def parse_dashboard(address: str, api: Api) -> AsyncIterator[Dashboard]:
+    """Parse Dashboard (tests/e2e/dashboard.js) for the ParseQL at `address`, for as long as the block runs."""
+    # The Dashboard asks npm's registry for its newest version at start: point that at nothing, it shrugs.
+    environment = {**os.environ, "npm_config_registry": "http://127.0.0.1:9/"}
+    process = await asyncio.create_subprocess_exec(
+        "node", "dashboard.js", address, cwd=E2E_DIR, env=environment, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        url = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
+        assert url.startswith("http://"), "the Dashboard did not start"
+        yield Dashboard(f"{url}/apps/ParseQL", f"http://{address}/parse", api)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+        await process.wait()
 
 
 async def test_the_class_list_shows_every_class_with_its_count(dashboard: Dashboard, page: Any) -> None:

@@ -5,9 +5,7 @@ saved audiences listed from `/push_audiences`."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,8 +14,8 @@ import pytest
 import pytest_asyncio
 
 from tests.conftest import Api, make_settings, serving
-from tests.e2e.conftest import E2E_DIR, require_node_clients
-from tests.e2e.test_dashboard import WAIT, Dashboard, expect
+from tests.e2e.conftest import require_node_clients
+from tests.e2e.test_dashboard import WAIT, Dashboard, expect, parse_dashboard
 from tests.push_servers import FcmServer, fcm_server
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -41,20 +39,8 @@ async def dashboard(
         push={"android": {"firebaseServiceAccount": fcm.service_account()}},
         push_fcm_url=fcm.url,
     )
-    async with serving(settings) as (_, client, address):
-        environment = {**os.environ, "npm_config_registry": "http://127.0.0.1:9/"}
-        process = await asyncio.create_subprocess_exec(
-            "node", "dashboard.js", address, cwd=E2E_DIR, env=environment, stdout=asyncio.subprocess.PIPE
-        )
-        try:
-            assert process.stdout is not None
-            url = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
-            assert url.startswith("http://"), "the Dashboard did not start"
-            yield Dashboard(f"{url}/apps/ParseQL", f"http://{address}/parse", Api(client))
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                process.terminate()
-            await process.wait()
+    async with serving(settings) as (_, client, address), parse_dashboard(address, Api(client)) as dashboard:
+        yield dashboard
 
 
 async def install(api: Api, token: str) -> None:
