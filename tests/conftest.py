@@ -150,12 +150,29 @@ async def running(
 
 
 @asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient, str]]:
-    """The app served by uvicorn on a free port of this machine, for tests that need the wire (websockets):
-    the app, an HTTP client for it, and its `host:port`."""
+async def on_a_free_port(server: Any) -> AsyncIterator[str]:
+    """Run a uvicorn `Server` on a free port of this machine while the block runs; yields its `host:port`."""
     import asyncio
     import contextlib
 
+    server.capture_signals = contextlib.nullcontext  # pytest keeps its signals
+    task = asyncio.get_running_loop().create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the server stopped before it started")
+        await asyncio.sleep(0.01)
+    try:
+        yield f"127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient, str]]:
+    """The app served by uvicorn on a free port of this machine, for tests that need the wire (websockets):
+    the app, an HTTP client for it, and its `host:port`."""
     import uvicorn
 
     from app.server import Server, uvicorn_options
@@ -164,22 +181,8 @@ async def serving(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.As
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", **uvicorn_options(settings)
     )
-    server = Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]  # pytest keeps its signals
-    task = asyncio.get_running_loop().create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("the server stopped before it started")
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    address = f"127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=f"http://{address}") as client:
-            yield app, client, address
-    finally:
-        server.should_exit = True
-        await task
+    async with on_a_free_port(Server(config)) as address, httpx.AsyncClient(base_url=f"http://{address}") as client:
+        yield app, client, address
 
 
 class Api:

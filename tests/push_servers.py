@@ -25,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.conftest import on_a_free_port
+
 PROJECT_ID = "parseql-test"
 CLIENT_EMAIL = "firebase-adminsdk@parseql-test.iam.gserviceaccount.com"
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -186,16 +188,6 @@ async def fcm_server() -> AsyncIterator[FcmServer]:
     fcm = FcmServer()
     fcm._arrived = asyncio.Condition()
     config = uvicorn.Config(fcm.app(), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]  # pytest keeps its signals
-    task = asyncio.get_running_loop().create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    fcm.url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    try:
+    async with on_a_free_port(uvicorn.Server(config)) as address:
+        fcm.url = f"http://{address}"
         yield fcm
-    finally:
-        server.should_exit = True
-        await task

@@ -4,7 +4,6 @@ called by the server at a real HTTP server in this process, which records what i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ import pytest_asyncio
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from tests.conftest import ENGINE, Api, make_settings, running
+from tests.conftest import ENGINE, Api, make_settings, on_a_free_port, running
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -83,20 +82,13 @@ class Receiver:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def receiver() -> AsyncIterator[Receiver]:
     far_end = Receiver()
-    server = uvicorn.Server(uvicorn.Config(far_end, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]  # pytest keeps its signals
-    task = asyncio.get_running_loop().create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    far_end.address = f"127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    try:
-        yield far_end
-    finally:
-        far_end.released.set()
-        server.should_exit = True
-        await task
+    config = uvicorn.Config(far_end, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    async with on_a_free_port(uvicorn.Server(config)) as address:
+        far_end.address = address
+        try:
+            yield far_end
+        finally:
+            far_end.released.set()
 
 
 @dataclass
