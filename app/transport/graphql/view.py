@@ -68,8 +68,10 @@ class GraphQLEndpoint:
         try:
             credentials = header_credentials(request.headers)
             client = request.client.host if request.client else None
-            limited = LimitedRequest(GRAPHQL_PATHS, request.method, client, credentials.session_token)
-            rate_check = RateCheck(limited)
+            rate_check = None
+            if self.services.rate_limits.rules:  # nothing to count otherwise: no objects on the hot path
+                limited = LimitedRequest(GRAPHQL_PATHS, request.method, client, credentials.session_token)
+                rate_check = RateCheck(limited)
             auth = await authenticate(self.services, credentials, client, rate_check=rate_check)
         except DatabaseUnavailableError as error:
             return _app_error_response(error)
@@ -89,7 +91,8 @@ class GraphQLEndpoint:
             return json_response({"errors": error.errors}, error.status)
         except AppError as error:  # a body too large, not JSON, or no database to load the schema from
             return _app_error_response(error)
-        return json_response(result, headers=rate_check.quota.headers() if rate_check.quota else None)
+        quota = rate_check.quota if rate_check is not None else None
+        return json_response(result, headers=quota.headers() if quota else None)
 
     async def _operation(self, request: Request, stack: AsyncExitStack) -> Operation:
         if request.method == "GET":

@@ -124,7 +124,10 @@ class RestEndpoint(HttpEndpoint):
             route = path.rstrip("/")
             use_session = route not in _TOKENLESS
             token = credentials.session_token if use_session else None
-            rate_check = RateCheck(LimitedRequest((path,), method, client, token))
+            # Counted only when there are rules: no objects on the hot path otherwise.
+            rate_check = (
+                RateCheck(LimitedRequest((path,), method, client, token)) if self.services.rate_limits.rules else None
+            )
             auth = await authenticate(
                 self.services,
                 credentials,
@@ -150,7 +153,8 @@ class RestEndpoint(HttpEndpoint):
                     result = await matched.handler(call)
             else:
                 result = await matched.handler(call)
-            headers = {**result.headers, **rate_check.quota.headers()} if rate_check.quota else result.headers
+            quota = rate_check.quota if rate_check is not None else None
+            headers = {**result.headers, **quota.headers()} if quota else result.headers
             return json_response(result.body, result.status, headers)
         except ClientGone:
             log.info("%s %s cancelled: its client went away", method, path)
