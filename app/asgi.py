@@ -34,9 +34,8 @@ from app.domain.cloud_data import CloudData
 from app.domain.cloud_requests import CloudObject
 from app.domain.config import ConfigService
 from app.domain.email_policy import EmailPolicy
-from app.domain.encoding import Encoder
 from app.domain.events import EventBus, InProcessBus, Subscribers, WriteEvent
-from app.domain.files import DownloadRules, FileService, FileStore, UploadRules, uri_component
+from app.domain.files import DownloadRules, FileService, FileStore, UploadRules
 from app.domain.hooks import HookRegistry, Hooks, password_check
 from app.domain.idempotency import Idempotency
 from app.domain.jobs import JobRunner
@@ -46,7 +45,7 @@ from app.domain.mail import LogMailer, Mailer, Outbox, SmtpMailer
 from app.domain.object_settings import InstallationSettings, ObjectSettings
 from app.domain.objects import ObjectService
 from app.domain.push import PushLimits, PushService
-from app.domain.rate_limits import CloudLimit, InProcessCounter, RateCounter, RateLimiter, cloud_rule, parse_rules
+from app.domain.rate_limits import CloudLimit, InProcessCounter, RateLimiter, cloud_rule, parse_rules
 from app.domain.recent_logs import RecentLogs
 from app.domain.schema_admin import SchemaAdmin
 from app.domain.schemas import SchemaRegistry
@@ -68,7 +67,7 @@ from app.storage.push_providers import PushConfigError, push_senders, queue_opti
 from app.storage.redis_bus import RedisBus
 from app.storage.redis_rates import RedisCounter
 from app.storage.webhook_client import HttpWebhookClient
-from app.transport.callers import Services
+from app.transport.callers import Services, file_encoder
 from app.transport.graphql.execution import Executor
 from app.transport.graphql.view import GraphQLEndpoint
 from app.transport.graphql.ws import GraphQLSockets
@@ -189,7 +188,7 @@ def build_services(settings: Settings) -> Services:
     webhooks = Webhooks(
         hook_store(storage),
         HttpWebhookClient(settings.webhook_timeout),
-        Encoder(lambda name: f"{settings.public_url}/files/{settings.app_id}/{uri_component(name)}"),
+        file_encoder(settings.public_url, settings.app_id),
         key=settings.webhook_key,
         ttl=settings.webhook_cache_ttl,
     )
@@ -284,11 +283,16 @@ def rate_limiter(settings: Settings) -> RateLimiter:
     """Parse's `rateLimit` rules, each counted where it says: in the Redis its rule names, else in the server's
     `redis_url` (so instances share the counts), else in this process."""
     rules = parse_rules(settings.rate_limit, settings.redis_url)
-    counters: dict[str | None, RateCounter] = {None: InProcessCounter()}
+    limiter = RateLimiter(settings.app_id, rules, {None: InProcessCounter()})
     for rule in rules:
-        if rule.redis_url is not None and rule.redis_url not in counters:
-            counters[rule.redis_url] = RedisCounter(rule.redis_url, settings.app_id)
-    return RateLimiter(settings.app_id, rules, counters)
+        count_in_redis(limiter, rule.redis_url)
+    return limiter
+
+
+def count_in_redis(limiter: RateLimiter, redis_url: str | None) -> None:
+    """Give the limiter a counter in the Redis at `redis_url` (None: this process's, which it always has)."""
+    if redis_url is not None and redis_url not in limiter.counters:
+        limiter.counters[redis_url] = RedisCounter(redis_url, limiter.app_id)
 
 
 def limit_cloud_code(registry: HookRegistry, limiter: RateLimiter, redis_url: str | None) -> None:
@@ -300,8 +304,7 @@ def limit_cloud_code(registry: HookRegistry, limiter: RateLimiter, redis_url: st
         if limit is None:
             continue
         rule = cloud_rule(limit, name, redis_url)
-        if rule.redis_url not in limiter.counters:
-            limiter.counters[rule.redis_url] = RedisCounter(rule.redis_url or "", limiter.app_id)
+        count_in_redis(limiter, rule.redis_url)
         registration.limiter = CloudLimit(limiter, rule)
 
 
