@@ -17,13 +17,13 @@ from typing import Any
 
 from app.domain.cloud_requests import CloudObject, FindRequest, FunctionRequest, ObjectRequest, Request
 from app.domain.encoding import Encoder
+from app.domain.recent_logs import TRUNCATED
 from app.errors import AppError
 
 log = logging.getLogger("app.cloud")
 
 LIMIT = 1000
 """Characters of a value a line shows (Parse's truncation length)."""
-TRUNCATED = "... (truncated)"
 MASK = "********"
 _SECRET_WORDS = ("password", "token", "secret")
 _SECRET_KEYS = frozenset({"authData", "_auth_data", "masterKey"})
@@ -126,11 +126,10 @@ def failed(request: Request, where: str, given: str | None, error: AppError, lev
 
 def shown(value: Any) -> str:
     """A value as Parse's compact JSON, secrets masked, cut after LIMIT characters (encoding stops there)."""
-    encoder = json.JSONEncoder(default=_encodable, ensure_ascii=False, separators=(",", ":"))
     chunks: list[str] = []
     length = 0
     try:
-        for chunk in encoder.iterencode(_masked(value)):
+        for chunk in _JSON.iterencode(_masked(value)):
             chunks.append(chunk)
             length += len(chunk)
             if length > LIMIT:
@@ -148,6 +147,10 @@ def _encodable(value: Any) -> Any:
         return _masked(_ENCODER.value(value))
     except TypeError:
         return repr(value)
+
+
+_JSON = json.JSONEncoder(default=_encodable, ensure_ascii=False, separators=(",", ":"))
+"""Parse's compact JSON; it keeps no state between encodings, so one serves every line."""
 
 
 def _masked(value: Any) -> Any:

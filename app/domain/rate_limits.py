@@ -28,6 +28,7 @@ address is internal (Parse compares the text `127.0.0.1`, so `::1` and `::ffff:1
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import json
@@ -273,7 +274,9 @@ class LimitedRequest:
     """A sub-request: a rule for POST (the batch's method) matches it too, as in Parse."""
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_loopback(ip: str | None) -> bool:
+    # Remembered, as the key addresses are: parsing an address costs more than the lookup.
     if ip is None:
         return False
     try:
@@ -305,12 +308,13 @@ class RateLimiter:
             return None
         methods = (request.method, "POST") if request.in_batch else (request.method,)
         internal = _is_loopback(request.client_ip)
+        spared = spared_by_rate_limits(auth)
         tightest: Quota | None = None
         refused: tuple[RateLimitRule, Quota] | None = None
         for rule in self.rules:
             if internal and not rule.include_internal_requests:
                 continue
-            if spared_by_rate_limits(auth) and not rule.include_master_key:
+            if spared and not rule.include_master_key:
                 continue
             if not rule.applies_to(request.paths, methods):
                 continue

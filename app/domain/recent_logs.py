@@ -70,6 +70,8 @@ class Line:
     created: float
     levelno: int
     message: str
+    size: int
+    """The message's bytes in UTF-8, as the store's byte bound counts them."""
 
     def as_parse(self) -> dict[str, Any]:
         moment = datetime.fromtimestamp(self.created, UTC)
@@ -171,15 +173,15 @@ class RecentLogs(logging.Handler):
             return
         if len(message) > self.max_line:
             message = message[: self.max_line] + TRUNCATED
-        self._keep(Line(record.created, record.levelno, message))
+        self._keep(Line(record.created, record.levelno, message, len(message.encode("utf-8", "replace"))))
 
     def _keep(self, line: Line) -> None:
         # Called under the handler's lock (logging.Handler.handle takes it around emit).
         self.lines.append(line)
-        self.bytes += len(line.message.encode("utf-8", "replace"))
+        self.bytes += line.size
         while self.lines and (len(self.lines) > self.max_records or self.bytes > self.max_bytes):
             dropped = self.lines.popleft()
-            self.bytes -= len(dropped.message.encode("utf-8", "replace"))
+            self.bytes -= dropped.size
 
     # Reading ------------------------------------------------------------------------------------------------
 
