@@ -31,13 +31,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeGuard
+from typing import Any
 
 from app.domain.access import require_master, require_writing_master
 from app.domain.acl import ACL, MASTER, Auth
 from app.domain.objects import ObjectService, WriteResult
 from app.domain.operations import Delete, Increment
-from app.domain.push_delivery import PushDevice, PushMessage, PushOutcome, PushSender
+from app.domain.push_delivery import PushDevice, PushMessage, PushOutcome, PushSender, is_number, json_text
 from app.domain.queries import QueryOptions, parse_where
 from app.domain.values import Record, iso, js_text, utc_now
 from app.errors import AppError, PushMisconfiguredError
@@ -71,15 +71,11 @@ class PushLimits:
     it (sending starts within milliseconds of the request), and sent."""
 
 
-def _is_number(value: Any) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _date(value: Any) -> tuple[datetime, bool]:
     """A time as Parse reads `push_time` and `expiration_time`: seconds since the epoch, or an ISO date; and
     whether it names no time zone (Parse keeps such a push time without its `Z`)."""
     invalid = PushMisconfiguredError(f"{js_text(value)} is not valid time.")
-    if _is_number(value):
+    if is_number(value):
         try:
             return datetime.fromtimestamp(value, UTC), True
         except (OverflowError, OSError, ValueError):
@@ -116,9 +112,9 @@ def _badge_change(badge: Any) -> Any:
         return Increment(1)
     if isinstance(badge, dict):
         op, amount = badge.get("__op"), badge.get("amount")
-        if isinstance(op, str) and op.lower() == "increment" and _is_number(amount) and amount:
+        if isinstance(op, str) and op.lower() == "increment" and is_number(amount) and amount:
             return Increment(amount)
-    elif _is_number(badge) or (isinstance(badge, str) and _is_number_text(badge)):
+    elif is_number(badge) or (isinstance(badge, str) and _is_number_text(badge)):
         number = float(badge) if isinstance(badge, str) else badge
         return int(number) if float(number).is_integer() else number
     # Parse throws this text bare, which its router answers as an internal error; it is the caller's mistake.
@@ -132,18 +128,13 @@ def _is_number_text(text: str) -> bool:
         return False
 
 
-def _json(value: Any) -> str:
-    """JSON.stringify's output: no spaces, non-ASCII kept."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def push_hash(data: Mapping[str, Any]) -> str:
     """Parse's `pushHash`: the MD5 of the alert (its JSON when an object), of nothing without one."""
     alert = data.get("alert")
     if isinstance(alert, str):
         return hashlib.md5(alert.encode()).hexdigest()
     if isinstance(alert, dict | list):
-        return hashlib.md5(_json(alert).encode()).hexdigest()
+        return hashlib.md5(json_text(alert).encode()).hexdigest()
     return EMPTY_HASH
 
 
@@ -284,7 +275,7 @@ class PushService:
             expires, _ = _date(body["expiration_time"])
             expiration_ms = expires.timestamp() * 1000
         interval = body.get("expiration_interval")
-        if "expiration_interval" in body and not (_is_number(interval) and interval > 0):
+        if "expiration_interval" in body and not (is_number(interval) and interval > 0):
             raise PushMisconfiguredError("expiration_interval must be a number greater than 0")
         if expiration_ms is not None and "expiration_interval" in body:
             raise PushMisconfiguredError("Both expiration_time and expiration_interval cannot be set")
@@ -301,8 +292,8 @@ class PushService:
         _badge_change(data.get("badge"))
         status: Record = {
             "pushTime": push_time,
-            "query": _json(where),
-            "payload": _json(data),
+            "query": json_text(where),
+            "payload": json_text(data),
             "source": "rest",
             "status": "scheduled" if scheduled else "pending",
             "numSent": 0,
@@ -432,9 +423,9 @@ class PushService:
         if "deviceToken" not in where:
             where["deviceToken"] = {"$exists": True}
         expiry = status.get("expiry")
-        expiration = expiry / 1000 if _is_number(expiry) else None
+        expiration = expiry / 1000 if is_number(expiry) else None
         interval = status.get("expiration_interval")
-        if expiration is None and _is_number(interval):
+        if expiration is None and is_number(interval):
             expiration = utc_now().timestamp() + interval
         total = await self.objects.find(MASTER, "_Installation", where, QueryOptions(limit=0, count=True))
         count = total.count or 0

@@ -9,9 +9,10 @@ they speak HTTP to the outside world, and the domain never imports a client.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +63,15 @@ class PushSender(Protocol):
 
     async def close(self) -> None:
         """Release connections; called once at shutdown."""
+
+
+# What both sides of the port read and write alike -------------------------------------------------------
+
+
+def is_number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def json_text(value: Any) -> str:
+    """JSON.stringify's output: no spaces, non-ASCII kept."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -53,7 +53,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from app.domain.push_delivery import PushDevice, PushMessage, PushOutcome
+from app.domain.push_delivery import PushDevice, PushMessage, PushOutcome, is_number
 
 PRODUCTION_HOST = "api.push.apple.com"
 SANDBOX_HOST = "api.sandbox.push.apple.com"
@@ -153,12 +153,8 @@ class Notification:
         return headers
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _is_set(value: Any) -> bool:
-    return value is True or (_is_number(value) and value == 1)
+    return value is True or (is_number(value) and value == 1)
 
 
 def notification_for(data: Mapping[str, Any], expiration_time: float | None = None) -> Notification:
@@ -178,7 +174,7 @@ def notification_for(data: Mapping[str, Any], expiration_time: float | None = No
             if isinstance(value, str):
                 _join_title(aps, value)
         elif key == "badge":
-            if _is_number(value) and value == int(value):
+            if is_number(value) and value == int(value):
                 aps["badge"] = int(value)  # a badge counted up by the database may come back as 3.0
         elif key == "sound":
             if isinstance(value, str | Mapping):
@@ -197,9 +193,9 @@ def notification_for(data: Mapping[str, Any], expiration_time: float | None = No
     push_type = data.get("pushType") or data.get("push_type") or ("background" if silent else "alert")
     given_priority: Any = data.get("priority")
     # APNs refuses priority 10 for a background push: it is delivered when the device sees fit.
-    priority = int(given_priority) if _is_number(given_priority) else 5 if push_type == "background" else 10
+    priority = int(given_priority) if is_number(given_priority) else 5 if push_type == "background" else 10
     expiry: Any = data.get("expiry")
-    if _is_number(expiry):
+    if is_number(expiry):
         expiration: int | None = int(expiry)
     elif expiration_time is not None:
         expiration = round(expiration_time)
@@ -295,6 +291,8 @@ class ApnsSender:
         self.device_types = device_types
         # Production first, as Parse orders its providers (a stable sort keeps the given order otherwise).
         self._providers = sorted((self._provider(app, clock) for app in apps), key=lambda p: not p.production)
+        self._one_topic = len({p.topic for p in self._providers}) == 1
+        """Every app has the same topic: a device that names none is sent through them all."""
 
     @staticmethod
     def _provider(app: Mapping[str, Any], clock: Callable[[], float]) -> _Provider:
@@ -350,8 +348,7 @@ class ApnsSender:
         chosen = [p for p in self._providers if p.topic == app_identifier]
         if not chosen:
             chosen = [p for p in self._providers if not p.topic]
-        topics = {p.topic for p in self._providers}
-        if not chosen and app_identifier is None and len(topics) == 1:
+        if not chosen and app_identifier is None and self._one_topic:
             chosen = list(self._providers)
         return chosen
 

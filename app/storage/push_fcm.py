@@ -29,7 +29,8 @@ from typing import Any
 import httpx
 import jwt
 
-from app.domain.push_delivery import PushDevice, PushMessage, PushOutcome
+from app.domain.push_delivery import PushDevice, PushMessage, PushOutcome, json_text
+from app.domain.values import iso
 
 log = logging.getLogger("app.push")
 
@@ -91,6 +92,7 @@ class FcmSender:
         self._key_id = account.get("private_key_id")
         self.token_uri = str(account.get("token_uri") or GOOGLE_TOKEN_URI)
         self.base_url = (base_url or FCM_URL).rstrip("/")
+        self.send_url = f"{self.base_url}/v1/projects/{self.project_id}/messages:send"
         self._slots = asyncio.Semaphore(concurrency)
         self._client = httpx.AsyncClient(timeout=timeout)
         self._token: str | None = None
@@ -107,7 +109,7 @@ class FcmSender:
         await self._client.aclose()
 
     async def _send_one(self, device: PushDevice, payload: Mapping[str, Any]) -> PushOutcome:
-        url = f"{self.base_url}/v1/projects/{self.project_id}/messages:send"
+        url = self.send_url
         body = {"message": {"token": device.device_token, **payload}}
         async with self._slots:
             try:
@@ -162,8 +164,8 @@ def android_message(message: PushMessage, now: float | None = None) -> dict[str,
         "priority": "high",
         "data": {
             "push_id": message.push_id or _random_id(),
-            "time": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "data": json.dumps(data, separators=(",", ":"), ensure_ascii=False),
+            "time": iso(datetime.fromtimestamp(now, UTC)),
+            "data": json_text(data),
         },
     }
     if message.expiration_time is not None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.domain.push import PUSH_TYPES
 from app.domain.push_delivery import PushSender
 from app.storage.push_apns import ApnsConfigError, ApnsSender
 from app.storage.push_fcm import FcmConfigError, FcmSender
 
-PUSH_TYPES = ("ios", "osx", "tvos", "watchos", "android", "fcm", "web", "expo")
-"""The device types Parse's push adapter knows (`ParsePushAdapter.validPushTypes`)."""
 APPLE_TYPES = ("ios", "osx", "tvos", "watchos")
 FCM_TYPES = ("android", "fcm")
 
